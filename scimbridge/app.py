@@ -1,0 +1,120 @@
+"""The Flask application factory and the bridge extension it installs.
+
+Following Flask's extension pattern, everything a request needs (the
+database, one SCIM endpoint per target) hangs off ``app.extensions["scimbridge"]``,
+built once at start-up from a validated :class:`~scimbridge.config.BridgeConfig`.
+Start-up fails on a bad configuration or mapping file, never on an unreachable
+vendor: delivery retries that later.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from flask import Flask, Response, jsonify
+from scim2_models import NotFoundException, Resource
+from sqlalchemy import text
+
+from scimbridge.config import BridgeConfig, ConfigError, Target, load_config
+from scimbridge.delivery.outbox import Outbox
+from scimbridge.delivery.state import delivery_counts
+from scimbridge.delivery.storage import DeliveryStateStorage
+from scimbridge.delivery.worker import Worker
+from scimbridge.mapping import Mapping, MappingFileError, load_mapping
+from scimbridge.scim.blueprint import scim
+from scimbridge.scim.endpoint import ScimEndpoint
+from scimbridge.scim.provider import build_provider
+from scimbridge.scim.service import BridgeService
+from scimbridge.store import Database
+
+
+def load_mappings(config: BridgeConfig) -> dict[str, Mapping]:
+    """Every target's mapping file, checked against its vendor.
+
+    :raises ConfigError: naming the file, line and key of the first problem.
+    """
+    mappings = {}
+    for target in config.targets:
+        try:
+            mapping = load_mapping(target.mapping_file)
+        except MappingFileError as error:
+            raise ConfigError(f"target {target.name}: {error}") from None
+        if mapping.vendor != target.vendor:
+            raise ConfigError(
+                f"target {target.name}: {target.mapping_file} maps for {mapping.vendor!r}, "
+                f"but the target's vendor is {target.vendor!r}"
+            )
+        mappings[target.name] = mapping
+    return mappings
+
+
+class Bridge:
+    """The running bridge: configuration, database, mappings and one SCIM endpoint per target."""
+
+    def __init__(self, config: BridgeConfig, database: Database | None = None):
+        self.config = config
+        self.mappings = load_mappings(config)
+        self.database = database or Database(config.database)
+        self.database.upgrade()
+        self.service = BridgeService(build_provider(config))
+        self.storages = {target.name: self._storage(target) for target in config.targets}
+        self.endpoints = {
+            name: ScimEndpoint(
+                config.target(name), self.service, storage, self.database, config.max_payload_bytes
+            )
+            for name, storage in self.storages.items()
+        }
+        self.worker: tuple[threading.Thread, threading.Event] | None = None
+
+    def _storage(self, target: Target) -> DeliveryStateStorage:
+        """The target's storage, with its outbox listening to every write."""
+        user_type = self.service.get_resource_type("User")
+        storage: DeliveryStateStorage
+
+        def groups_of(user_id: str) -> list[str]:
+            return [name for _, name in storage.groups_of(user_id) if name]
+
+        def user_by_id(user_id: str) -> Resource | None:
+            try:
+                return storage.get(user_type, user_id)
+            except NotFoundException:
+                return None
+
+        outbox = Outbox(target.name, self.mappings[target.name], groups_of, user_by_id)
+        storage = DeliveryStateStorage(self.database, target.name, listeners=[outbox])
+        return storage
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["scimbridge"] = self
+        app.register_blueprint(scim)
+        app.add_url_rule("/healthz", "healthz", self.health)
+
+    def start_worker(self, poll_seconds: float = 1.0) -> None:
+        """Deliver in a thread of this process (``scimbridge serve``'s default)."""
+        self.worker = Worker(self.config, self.database, self.mappings).start(poll_seconds)
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            thread, stop = self.worker
+            stop.set()
+            thread.join(timeout=30)
+            self.worker = None
+
+    def health(self) -> Response:
+        """Ready once the database answers; the counts show a stuck delivery at a glance."""
+        with self.database.transaction():
+            self.database.session.execute(text("SELECT 1"))
+            counts = delivery_counts(self.database.session)
+        return jsonify(status="ok", targets=sorted(self.endpoints), outbox=counts)
+
+
+def create_app(config: BridgeConfig | str | os.PathLike[str] | None = None) -> Flask:
+    """Build the application from a configuration object, a file path, or ``$SCIMBRIDGE_CONFIG``."""
+    if not isinstance(config, BridgeConfig):
+        config = load_config(config)
+    logging.getLogger("scimbridge").setLevel(config.log_level)
+    app = Flask("scimbridge")
+    Bridge(config).init_app(app)
+    return app

@@ -1,0 +1,197 @@
+"""The write side of delivery: every SCIM change of a user becomes an outbox entry, atomically.
+
+:class:`Outbox` is a store listener: the storage calls it inside the
+transaction of the SCIM write, so the resource, its external-ID link and its
+outbox entry are committed together or not at all (design.md, "Why an
+outbox"). It also refuses, at write time, a user the target's mapping cannot
+turn into a valid vendor record, so that the IdP sees the problem as a 400
+instead of a delivery that silently fails later.
+
+An entry holds a snapshot of the whole user (and its group names) at the time
+of the write: later entries of the same user therefore supersede earlier
+undelivered ones without losing anything, and a deleted user can still be
+delivered as a deprovisioning.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from scim2_models import InvalidValueException, Resource
+from sqlalchemy import Row, and_, select, update
+from sqlalchemy.orm import Session
+
+from scimbridge.mapping import Mapping, UnmappableUser
+from scimbridge.store import StoreEvent
+from scimbridge.store.delivery_tables import links, outbox
+
+WRITE_ONLY = ("password",)
+"""Attributes never copied into the outbox: no vendor import takes them from the bridge."""
+
+GroupsOf = Callable[[str], list[str]]
+"""The display names of the groups a user (by SCIM id) is a direct member of."""
+UserById = Callable[[str], Resource[Any] | None]
+"""The stored user of a SCIM id, or None; read in the transaction of the write."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def snapshot(user: Resource[Any]) -> dict[str, Any]:
+    document = user.model_dump()
+    for attribute in WRITE_ONLY:
+        document.pop(attribute, None)
+    return document
+
+
+def member_ids(group: Resource[Any] | None) -> set[str]:
+    if group is None:
+        return set()
+    return {member.value for member in getattr(group, "members", None) or [] if member.value}
+
+
+def affected_members(event: StoreEvent) -> set[str]:
+    """The users whose mapped record a group change can alter.
+
+    Added and removed members always; every member when the group's name
+    changed or the group was deleted, since mappings key on group names.
+    """
+    before, after = member_ids(event.before), member_ids(event.after)
+    renamed = (
+        event.before is None
+        or event.after is None
+        or getattr(event.before, "display_name", None) != getattr(event.after, "display_name", None)
+    )
+    return (before | after) if renamed else (before ^ after)
+
+
+class Outbox:
+    """Listener for one target's storage (see :class:`scimbridge.store.SqlStorage`)."""
+
+    def __init__(self, target: str, mapping: Mapping, groups_of: GroupsOf, user_by_id: UserById):
+        self.target = target
+        self.mapping = mapping
+        self.groups_of = groups_of
+        self.user_by_id = user_by_id
+
+    def __call__(self, session: Session, event: StoreEvent) -> None:
+        if event.resource_type == "User":
+            self._user_changed(session, event)
+        elif event.resource_type == "Group":
+            self._group_changed(session, event)
+
+    def _user_changed(self, session: Session, event: StoreEvent) -> None:
+        if event.after is None:
+            link = self._link_of(session, event.resource_id)
+            if link is not None:
+                session.execute(update(links).where(links.c.id == link.id).values(deleted_at=now()))
+                self._enqueue(session, link.id, "delete", snapshot(event.before), [])
+            return
+        user = snapshot(event.after)
+        groups = self.groups_of(event.resource_id)
+        self._check(user, groups)
+        link_id = self._link_for_write(session, event)
+        self._enqueue(session, link_id, "upsert", user, groups)
+
+    def _group_changed(self, session: Session, event: StoreEvent) -> None:
+        for user_id in sorted(affected_members(event)):
+            user = self.user_by_id(user_id)
+            if user is None:
+                continue
+            link = self._link_of(session, user_id)
+            link_id = link.id if link is not None else self._create_link(session, user)
+            self._enqueue(session, link_id, "upsert", snapshot(user), self.groups_of(user_id))
+
+    def _check(self, user: dict[str, Any], groups: list[str]) -> None:
+        """RFC 7644 §3.12 ``invalidValue``: the user is valid SCIM but not for this vendor."""
+        try:
+            self.mapping.check(user, groups)
+        except UnmappableUser as refusal:
+            raise InvalidValueException(detail=refusal.detail) from None
+
+    def _link_of(self, session: Session, scim_id: str) -> Row[Any] | None:
+        return session.execute(
+            select(links).where(links.c.target == self.target, links.c.scim_id == scim_id)
+        ).first()
+
+    def _link_for_write(self, session: Session, event: StoreEvent) -> str:
+        """The link of a user; a new user takes over the tombstone of its former self.
+
+        design.md, "External IDs and re-import": a re-provisioned user is found
+        by its ``externalId``, else by its ``userName``, among the links whose
+        SCIM resource was deleted, and keeps that link's vendor identity.
+        """
+        user = event.after
+        link = self._link_of(session, event.resource_id)
+        if link is None:
+            link = self._tombstone_of(session, user)
+        if link is None:
+            return self._create_link(session, user)
+        session.execute(
+            update(links)
+            .where(links.c.id == link.id)
+            .values(
+                scim_id=event.resource_id,
+                external_id=user.external_id,
+                user_name=user.user_name.casefold(),
+                deleted_at=None,
+                status="pending",
+            )
+        )
+        return link.id
+
+    def _tombstone_of(self, session: Session, user: Resource[Any]) -> Row[Any] | None:
+        candidates: Iterable[Any] = (
+            [links.c.external_id == user.external_id] if user.external_id else []
+        )
+        for condition in [*candidates, links.c.user_name == user.user_name.casefold()]:
+            found = session.execute(
+                select(links)
+                .where(and_(links.c.target == self.target, links.c.deleted_at.is_not(None), condition))
+                .order_by(links.c.deleted_at.desc())
+            ).first()
+            if found is not None:
+                return found
+        return None
+
+    def _create_link(self, session: Session, user: Resource[Any]) -> str:
+        link_id = uuid.uuid4().hex
+        session.execute(
+            links.insert().values(
+                id=link_id,
+                target=self.target,
+                scim_id=user.id,
+                external_id=user.external_id,
+                user_name=user.user_name.casefold(),
+                status="pending",
+                created_at=now(),
+            )
+        )
+        return link_id
+
+    def _enqueue(
+        self,
+        session: Session,
+        link_id: str,
+        event: str,
+        document: dict[str, Any],
+        groups: list[str],
+    ) -> None:
+        session.execute(
+            outbox.insert().values(
+                target=self.target,
+                link_id=link_id,
+                event=event,
+                document=document,
+                groups=groups,
+                state="pending",
+                attempts=0,
+                created_at=now(),
+                next_attempt_at=now(),
+            )
+        )
+        session.execute(update(links).where(links.c.id == link_id).values(status="pending"))

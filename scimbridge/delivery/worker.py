@@ -1,0 +1,316 @@
+"""The read side of delivery: claim due outbox entries, map them, send them, record the outcome.
+
+The worker is safe to run as several threads or processes at once, and to
+kill at any moment:
+
+- entries are *claimed* with a lease (``claimed_until``); a worker killed
+  mid-batch leaves a lease that expires, and the next worker delivers the
+  entry again (the vendor clients make a repeated import harmless);
+- per user, only the newest pending entry is delivered: it carries the whole
+  user, so it supersedes the older ones (never the other way round), and a
+  user with an entry in flight is left alone until that entry is settled, so
+  one user's changes are never reordered;
+- on PostgreSQL the claim uses ``SELECT … FOR UPDATE SKIP LOCKED``, so
+  concurrent workers never claim the same entries (design.md, "Scale").
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, or_, select, update
+
+from scimbridge.config import BridgeConfig, Target
+from scimbridge.delivery.backoff import retry_delay
+from scimbridge.mapping import Mapping, MappingContext, UnmappableUser
+from scimbridge.store import Database
+from scimbridge.store.delivery_tables import links, outbox
+from scimbridge.vendors import client_for
+from scimbridge.vendors.base import DeliveryItem, Outcome, VendorClient, VendorUnavailable
+
+log = logging.getLogger("scimbridge.delivery")
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed entry with the link it belongs to."""
+
+    seq: int
+    attempts: int
+    event: str
+    document: dict[str, Any]
+    groups: list[str]
+    link_id: str
+    vendor_id: str | None
+    delivered_once: bool
+
+
+class Worker:
+    """Delivers the outbox of every target; one instance per thread or process."""
+
+    def __init__(
+        self,
+        config: BridgeConfig,
+        database: Database,
+        mappings: dict[str, Mapping],
+        clients: dict[str, VendorClient] | None = None,
+        clock: Clock = utcnow,
+    ):
+        self.config = config
+        self.database = database
+        self.mappings = mappings
+        self.clients = clients if clients is not None else {}
+        self.clock = clock
+        self.name = f"worker-{uuid.uuid4().hex[:8]}"
+
+    def client(self, target: Target) -> VendorClient:
+        if target.name not in self.clients:
+            self.clients[target.name] = client_for(target)
+        return self.clients[target.name]
+
+    # -- The loop ---------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Deliver one batch per target; return how many entries were settled or rescheduled."""
+        return sum(self.deliver_due(target) for target in self.config.targets)
+
+    def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+        """Deliver until ``stop`` is set; sleep only when there was nothing to do."""
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:
+                log.exception("delivery round failed; retrying after a pause")
+                busy = 0
+            if not busy:
+                stop.wait(poll_seconds)
+        for client in self.clients.values():
+            client.close()
+
+    def start(self, poll_seconds: float = 1.0) -> tuple[threading.Thread, threading.Event]:
+        """Run in a daemon thread of the serving process (``scimbridge serve``'s default)."""
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self.run, args=(stop, poll_seconds), name=self.name, daemon=True
+        )
+        thread.start()
+        return thread, stop
+
+    # -- One batch --------------------------------------------------------
+
+    def deliver_due(self, target: Target) -> int:
+        client = self.client(target)
+        claimed = self._claim(target, client.max_batch)
+        if not claimed:
+            return 0
+        items, refused = self._items(target, claimed)
+        outcomes = list(refused)
+        if items:
+            try:
+                outcomes += client.deliver(items)
+            except VendorUnavailable as unavailable:
+                log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
+                self._reschedule(target, claimed, str(unavailable), unavailable.retry_after)
+                return len(claimed)
+        self._record(target, claimed, outcomes)
+        return len(claimed)
+
+    def _claim(self, target: Target, limit: int) -> list[Claimed]:
+        now = self.clock()
+        lease = timedelta(seconds=target.delivery.lease_seconds)
+        free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+        with self.database.transaction():
+            session = self.database.session
+            in_flight = select(outbox.c.link_id).where(
+                outbox.c.target == target.name,
+                outbox.c.state == "pending",
+                outbox.c.claimed_until >= now,
+            )
+            query = (
+                select(outbox, links.c.vendor_id, links.c.delivered_once)
+                .join(links, links.c.id == outbox.c.link_id)
+                .where(
+                    outbox.c.target == target.name,
+                    outbox.c.state == "pending",
+                    free,
+                    outbox.c.link_id.not_in(in_flight),
+                )
+                .order_by(outbox.c.seq)
+                .limit(limit * 4)
+            )
+            if self.database.engine.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=outbox)
+            newest: dict[str, Row[Any]] = {}
+            for row in session.execute(query):
+                newest[row.link_id] = row
+            chosen = sorted(newest.values(), key=lambda row: row.seq)[:limit]
+            for row in chosen:
+                session.execute(
+                    update(outbox)
+                    .where(
+                        outbox.c.link_id == row.link_id,
+                        outbox.c.seq < row.seq,
+                        outbox.c.state == "pending",
+                        free,
+                    )
+                    .values(state="superseded", done_at=now)
+                )
+            session.execute(
+                update(outbox)
+                .where(outbox.c.seq.in_([row.seq for row in chosen]))
+                .values(claimed_by=self.name, claimed_until=now + lease)
+            )
+        return [
+            Claimed(
+                seq=row.seq,
+                attempts=row.attempts,
+                event=row.event,
+                document=row.document,
+                groups=row.groups,
+                link_id=row.link_id,
+                vendor_id=row.vendor_id,
+                delivered_once=row.delivered_once,
+            )
+            for row in chosen
+        ]
+
+    def _items(
+        self, target: Target, claimed: list[Claimed]
+    ) -> tuple[list[DeliveryItem], list[Outcome]]:
+        """Map every claimed entry; an entry the mapping refuses fails for good."""
+        mapping = self.mappings[target.name]
+        items, refused = [], []
+        for entry in claimed:
+            context = MappingContext(
+                stable_id=entry.link_id,
+                vendor_id=entry.vendor_id,
+                first_import=not entry.delivered_once,
+                deleted=entry.event == "delete",
+            )
+            try:
+                mapped = mapping.apply(entry.document, entry.groups, context)
+            except UnmappableUser as refusal:
+                refused.append(Outcome(key=entry.link_id, ok=False, error=refusal.detail))
+                continue
+            items.append(
+                DeliveryItem(
+                    key=entry.link_id,
+                    action=mapped.action,
+                    record=mapped.record,
+                    vendor_id=entry.vendor_id,
+                    first_import=not entry.delivered_once,
+                )
+            )
+        return items, refused
+
+    # -- Settling ---------------------------------------------------------
+
+    def _record(self, target: Target, claimed: list[Claimed], outcomes: list[Outcome]) -> None:
+        by_key = {outcome.key: outcome for outcome in outcomes}
+        with self.database.transaction():
+            for entry in claimed:
+                outcome = by_key.get(entry.link_id) or Outcome(
+                    key=entry.link_id, ok=False, retryable=True, error="the vendor client reported nothing"
+                )
+                if outcome.ok:
+                    self._delivered(entry, outcome)
+                else:
+                    self._failed(target, entry, outcome.error or "failed", outcome.retryable, None)
+
+    def _reschedule(
+        self, target: Target, claimed: list[Claimed], error: str, retry_after: float | None
+    ) -> None:
+        with self.database.transaction():
+            for entry in claimed:
+                self._failed(target, entry, error, True, retry_after)
+
+    def _delivered(self, entry: Claimed, outcome: Outcome) -> None:
+        now = self.clock()
+        session = self.database.session
+        reference = next(iter(outcome.details.values()), None) if outcome.details else None
+        session.execute(
+            update(outbox)
+            .where(outbox.c.seq == entry.seq)
+            .values(
+                state="delivered",
+                done_at=now,
+                claimed_until=None,
+                last_error=None,
+                attempts=entry.attempts + 1,
+                vendor_ref=str(reference) if reference is not None else None,
+            )
+        )
+        session.execute(
+            update(links)
+            .where(links.c.id == entry.link_id)
+            .values(
+                vendor_id=outcome.vendor_id or entry.vendor_id,
+                delivered_once=True,
+                status=self._status_after(entry, "delivered"),
+                last_attempt=now,
+                last_error=None,
+            )
+        )
+        log.info("delivered user %s (outbox #%d)", entry.link_id, entry.seq)
+
+    def _failed(
+        self,
+        target: Target,
+        entry: Claimed,
+        error: str,
+        retryable: bool,
+        retry_after: float | None,
+    ) -> None:
+        now = self.clock()
+        attempts = entry.attempts + 1
+        parked = not retryable or attempts >= target.delivery.max_attempts
+        delay = retry_delay(attempts, target.delivery, retry_after)
+        session = self.database.session
+        session.execute(
+            update(outbox)
+            .where(outbox.c.seq == entry.seq)
+            .values(
+                state="failed" if parked else "pending",
+                attempts=attempts,
+                next_attempt_at=now + timedelta(seconds=delay),
+                claimed_until=None,
+                last_error=error,
+                done_at=now if parked else None,
+            )
+        )
+        session.execute(
+            update(links)
+            .where(links.c.id == entry.link_id)
+            .values(
+                status=self._status_after(entry, "failed" if parked else "pending"),
+                last_attempt=now,
+                last_error=error,
+            )
+        )
+        level = logging.ERROR if parked else logging.WARNING
+        log.log(level, "user %s (outbox #%d) attempt %d failed: %s", entry.link_id, entry.seq, attempts, error)
+
+    def _status_after(self, entry: Claimed, status: str) -> str:
+        """A newer pending entry keeps the user pending, whatever happened to this one."""
+        newer = self.database.session.execute(
+            select(outbox.c.seq).where(
+                and_(
+                    outbox.c.link_id == entry.link_id,
+                    outbox.c.seq > entry.seq,
+                    outbox.c.state == "pending",
+                )
+            )
+        ).first()
+        return "pending" if newer is not None else status

@@ -1,0 +1,87 @@
+"""Strict emulators of the five vendor APIs, for the tests and the newcomer's demo.
+
+Each emulator follows its vendor's documented contract (``/work/shared/seeds``,
+``vendors.md``, ``vendor-research.md``): it refuses what the vendor refuses, with
+the vendor's status and error shape, keeps the vendor-side end state, and can
+misbehave on demand::
+
+    emu = run_in_thread("acc")
+    emu.fault(status=429, retry_after=2)
+    ...  # point a target's base_url at emu.url, credentials at emu.credentials
+    assert len(emu.users()) == 1000
+
+Base URLs: ``emu.url`` includes the vendor's path prefix (``…/confide``,
+``…/suite-api``). Token URLs in :data:`DEMO_CREDENTIALS` are absolute paths
+(``/connect/token``, ``/authentication/v2/token``) to resolve with
+``urljoin(base_url, token_url)``; ``emu.credentials`` has them resolved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from scimbridge.emulators.acc import AccEmulator
+from scimbridge.emulators.aria import AriaEmulator
+from scimbridge.emulators.base import VendorEmulator, build_app
+from scimbridge.emulators.cloudshell import CloudShellEmulator
+from scimbridge.emulators.confide import ConfideEmulator
+from scimbridge.emulators.rocketchat import RocketChatEmulator
+from scimbridge.emulators.server import RunningEmulator, serve_in_thread
+
+EMULATORS: dict[str, type[VendorEmulator]] = {
+    emulator.vendor: emulator
+    for emulator in (
+        ConfideEmulator,
+        AccEmulator,
+        AriaEmulator,
+        RocketChatEmulator,
+        CloudShellEmulator,
+    )
+}
+
+DEMO_CREDENTIALS: dict[str, dict[str, str]] = {
+    vendor: dict(emulator.demo_credentials) for vendor, emulator in EMULATORS.items()
+}
+"""The credentials each emulator accepts by default, keyed as a target's ``credentials``."""
+
+DEMO_OPTIONS: dict[str, dict[str, Any]] = {
+    vendor: dict(emulator.demo_options)
+    for vendor, emulator in EMULATORS.items()
+    if emulator.demo_options
+}
+"""The target ``options`` each emulator expects (ACC ``project_id``, Aria ``auth_source_id``)."""
+
+
+def create_emulator(
+    vendor: str, credentials: dict[str, str] | None = None, **options: Any
+) -> Flask:
+    """A Flask app emulating ``vendor``; ``options`` go to the vendor's emulator class.
+
+    :raises ValueError: for an unknown vendor.
+    """
+    if vendor not in EMULATORS:
+        raise ValueError(f"no emulator for {vendor!r}; known: {', '.join(EMULATORS)}")
+    return build_app(EMULATORS[vendor](credentials, **options))
+
+
+def run_in_thread(
+    vendor: str,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    credentials: dict[str, str] | None = None,
+    **options: Any,
+) -> RunningEmulator:
+    """Serve an emulator on ``host:port`` (0: any free port) in a daemon thread."""
+    return serve_in_thread(create_emulator(vendor, credentials, **options), host, port)
+
+
+__all__ = [
+    "DEMO_CREDENTIALS",
+    "DEMO_OPTIONS",
+    "EMULATORS",
+    "RunningEmulator",
+    "create_emulator",
+    "run_in_thread",
+]

@@ -1,0 +1,376 @@
+"""Autodesk Construction Cloud: the Account Admin project-user import.
+
+Contract: seed ``autodesk-acc-users-import.txt``; Autodesk's OpenAPI
+``vendor-specs/acc/accountadmin.yaml`` (``importProjectUsers``,
+``ProjectUsersImportPayload``, the v1 project-user GET/PATCH/DELETE) and
+``authentication.yaml`` (``POST /authentication/v2/token``); vendor-research.md §2.
+
+- Token: HTTP Basic ``client_id:client_secret``, form ``grant_type=client_credentials``
+  and ``scope``; ``{"access_token", "token_type": "Bearer", "expires_in"}``.
+- Admin calls: ``Authorization: Bearer``; writes (POST/PATCH/DELETE) need scope
+  ``account:write`` and, under a 2-legged token, the ``User-Id`` header of an
+  admin; GETs need ``account:read``. ``Region``, when sent, must be a known region.
+- Import: ``Content-Type: application/json`` (else 415); 1 to 200 users, each with
+  ``email`` and ``products`` (``key`` and ``access`` from the documented enums);
+  202 ``{"jobId"}``. There is no job endpoint: imported users appear in
+  ``GET /construction/admin/v1/projects/{projectId}/users?filter[email]=``.
+- Errors: 401 ``{"developerMessage", "errorCode": "AUTH-006"}``; 429
+  ``{"developerMessage": "Quota limit exceeded."}`` with ``Retry-After``.
+
+Assumptions: other admin errors are ``{"code", "message"}`` (research); a write
+without ``User-Id`` is a 403; a user that fails on the vendor side is silently
+absent after the 202 (as :meth:`reject_users` plays it); importing an email that
+is already a project member updates that member; imported users are listed at
+once, with status ``pending``. The documented 100 writes/min limit is not
+enforced: inject 429s with :meth:`fault`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from flask import Flask, Response, jsonify, request
+
+from scimbridge.emulators.base import Rejection, VendorEmulator
+from scimbridge.emulators.state import TokenStatus, same_secret
+from scimbridge.emulators.validation import STRINGS, string, violations
+
+MAX_USERS_PER_IMPORT = 200
+REGIONS = ("US", "EMEA", "AUS", "CAN", "DEU", "IND", "JPN", "GBR")
+SCOPES = frozenset({"account:read", "account:write", "data:read", "data:write"})
+PRODUCT_KEYS = [
+    "build", "docs", "takeoff", "cost", "autoSpecs", "financials", "buildingConnected",
+    "capitalPlanning", "accountAdministration", "workshopxr", "insight",
+    "projectAdministration", "modelCoordination", "designCollaboration", "cloudWorksharing",
+]  # fmt: skip
+PRODUCT_ACCESS = ["administrator", "member", "none"]
+TEXT_MATCHES = {
+    "contains": lambda value, pattern: pattern in value,
+    "startsWith": str.startswith,
+    "endsWith": str.endswith,
+    "equals": str.__eq__,
+}
+
+PRODUCTS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["key", "access"],
+        "properties": {"key": {"enum": PRODUCT_KEYS}, "access": {"enum": PRODUCT_ACCESS}},
+    },
+}
+IMPORT_PAYLOAD = {
+    "type": "object",
+    "required": ["users"],
+    "properties": {
+        "users": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_USERS_PER_IMPORT,
+            "items": {
+                "type": "object",
+                "required": ["email", "products"],
+                "properties": {
+                    "firstName": string(255),
+                    "lastName": string(255),
+                    "email": string(255, minLength=3),
+                    "companyId": string(),
+                    "roleIds": STRINGS,
+                    "products": {**PRODUCTS, "minItems": 1},
+                },
+            },
+        }
+    },
+}
+UPDATE_PAYLOAD = {
+    "type": "object",
+    "properties": {"companyId": string(), "roleIds": STRINGS, "products": PRODUCTS},
+}
+UPDATABLE = ("companyId", "roleIds", "products")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def merge_products(
+    current: list[dict[str, str]], changes: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """Products by key, the changed keys replaced (``access: none`` strips one, research §2)."""
+    merged = {product["key"]: product for product in current}
+    merged.update({product["key"]: dict(product) for product in changes})
+    return list(merged.values())
+
+
+def access_levels(products: list[dict[str, str]]) -> dict[str, bool]:
+    project_admin = {"key": "projectAdministration", "access": "administrator"} in products
+    return {"accountAdmin": False, "projectAdmin": project_admin, "executive": False}
+
+
+class AccEmulator(VendorEmulator):
+    vendor = "acc"
+    token_ttl_seconds = 3599
+    public_endpoints = frozenset({"issue_token"})
+    demo_credentials: ClassVar[dict[str, str]] = {
+        "client_id": "acc-demo-client",
+        "client_secret": "acc-demo-secret",
+        "user_id": "acc-demo-admin",
+        "region": "US",
+        "token_url": "/authentication/v2/token",
+    }
+    demo_options: ClassVar[dict[str, Any]] = {"project_id": "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"}
+
+    def __init__(
+        self,
+        credentials: dict[str, str] | None = None,
+        *,
+        project_ids: tuple[str, ...] | None = None,
+        **options: Any,
+    ):
+        self.project_ids = frozenset(project_ids or (self.demo_options["project_id"],))
+        super().__init__(credentials, **options)
+
+    def reset_state(self) -> None:
+        self.members: dict[str, dict[str, Any]] = {}
+        """Project users by ACC id."""
+
+    def end_state(self) -> list[dict[str, Any]]:
+        return list(self.members.values())
+
+    def register_routes(self, app: Flask) -> None:
+        app.add_url_rule("/authentication/v2/token", view_func=self.issue_token, methods=["POST"])
+        self.route(
+            app,
+            "/construction/admin/v2/projects/<project_id>/users:import",
+            self.import_users,
+            ["POST"],
+        )
+        self.route(
+            app, "/construction/admin/v1/projects/<project_id>/users", self.list_users, ["GET"]
+        )
+        self.route(
+            app,
+            "/construction/admin/v1/projects/<project_id>/users/<user_id>",
+            self.get_user,
+            ["GET"],
+        )
+        self.route(
+            app,
+            "/construction/admin/v1/projects/<project_id>/users/<user_id>",
+            self.update_user,
+            ["PATCH"],
+        )
+        self.route(
+            app,
+            "/construction/admin/v1/projects/<project_id>/users/<user_id>",
+            self.remove_user,
+            ["DELETE"],
+        )
+
+    # -- authentication --------------------------------------------------------------------------
+
+    def error_body(self, status: int, message: str, extra: dict[str, Any]) -> Any:
+        if "errorCode" in extra:
+            return {"developerMessage": message, "errorCode": extra["errorCode"]}
+        if status == 429:
+            return {"developerMessage": "Quota limit exceeded."}
+        return {"code": extra.get("code", str(status)), "message": message}
+
+    def issue_token(self) -> Response:
+        try:
+            client_id, _, secret = (
+                base64.b64decode(self.authorization("Basic") or "").decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            client_id = secret = ""
+        if not (
+            same_secret(client_id, self.credentials["client_id"])
+            and same_secret(secret, self.credentials["client_secret"])
+        ):
+            raise Rejection(
+                401,
+                "The client_id specified does not have access to the api product",
+                {"errorCode": "AUTH-001"},
+            )
+        if request.mimetype != "application/x-www-form-urlencoded":
+            raise Rejection(
+                415,
+                "Content-Type must be application/x-www-form-urlencoded",
+                {"errorCode": "AUTH-008"},
+            )
+        if request.form.get("grant_type") != "client_credentials":
+            raise Rejection(
+                400, "The grant type is not supported for this client", {"errorCode": "AUTH-003"}
+            )
+        scopes = frozenset(request.form.get("scope", "").split())
+        if not scopes or not scopes <= SCOPES:
+            raise Rejection(400, "The requested scope is invalid", {"errorCode": "AUTH-002"})
+        token = self.tokens.issue(scopes)
+        return jsonify(
+            {
+                "access_token": token.value,
+                "token_type": "Bearer",
+                "expires_in": int(self.tokens.ttl_seconds),
+            }
+        )
+
+    def authenticate(self) -> None:
+        status, token = self.tokens.check(self.authorization("Bearer"))
+        if status is not TokenStatus.VALID or token is None:
+            raise Rejection(
+                401,
+                "The access token provided is invalid or has expired.",
+                {"errorCode": "AUTH-006"},
+            )
+        region = request.headers.get("Region")
+        if region is not None and region not in REGIONS:
+            raise Rejection(
+                400, f"Region must be one of {', '.join(REGIONS)}", {"code": "ERR_BAD_INPUT"}
+            )
+        writing = request.method != "GET"
+        needed = "account:write" if writing else "account:read"
+        if needed not in token.scopes:
+            raise Rejection(
+                403, f"The token lacks the {needed} scope", {"code": "ERR_ACCESS_DENIED"}
+            )
+        if writing and not same_secret(request.headers.get("User-Id"), self.credentials["user_id"]):
+            raise Rejection(
+                403,
+                "User-Id must name an account admin for a 2-legged token",
+                {"code": "ERR_ACCESS_DENIED"},
+            )
+
+    # -- project users ---------------------------------------------------------------------------
+
+    def check_project(self, project_id: str) -> None:
+        if project_id not in self.project_ids:
+            raise Rejection(404, f"Project {project_id} was not found", {"code": "ERR_NOT_FOUND"})
+
+    def validated(self, schema: dict[str, Any]) -> dict[str, Any]:
+        document = self.json_body()
+        problems = violations(schema, document)
+        if problems:
+            raise Rejection(400, str(problems[0]), {"code": "ERR_BAD_INPUT"})
+        return document
+
+    def member(self, project_id: str, user_id: str) -> dict[str, Any]:
+        self.check_project(project_id)
+        found = self.members.get(user_id)
+        if found is None or found["projectId"] != project_id:
+            raise Rejection(
+                404, f"User {user_id} was not found in the project", {"code": "ERR_NOT_FOUND"}
+            )
+        return found
+
+    def find_by_email(self, project_id: str, email: str) -> dict[str, Any] | None:
+        return next(
+            (
+                user
+                for user in self.members.values()
+                if user["projectId"] == project_id and user["email"].lower() == email.lower()
+            ),
+            None,
+        )
+
+    def import_users(self, project_id: str) -> tuple[Response, int]:
+        self.check_project(project_id)
+        for user in self.validated(IMPORT_PAYLOAD)["users"]:
+            if not self.is_rejected(user["email"]):
+                self.add_member(project_id, user)
+        return jsonify({"jobId": str(uuid.uuid4())}), 202
+
+    def add_member(self, project_id: str, user: dict[str, Any]) -> None:
+        member = self.find_by_email(project_id, user["email"])
+        if member is None:
+            member = {
+                "id": str(uuid.uuid4()),
+                "projectId": project_id,
+                "email": user["email"],
+                "autodeskId": uuid.uuid4().hex[:12].upper(),
+                "status": "pending",
+                "companyId": None,
+                "roleIds": [],
+                "products": [],
+                "addedOn": now_iso(),
+            }
+            self.members[member["id"]] = member
+        first, last = (
+            user.get("firstName", member.get("firstName")),
+            user.get("lastName", member.get("lastName")),
+        )
+        member.update(
+            firstName=first,
+            lastName=last,
+            name=" ".join(part for part in (first, last) if part) or user["email"],
+            companyId=user.get("companyId", member["companyId"]),
+            roleIds=list(user.get("roleIds", member["roleIds"])),
+            products=[dict(product) for product in user["products"]],
+            accessLevels=access_levels(user["products"]),
+            updatedAt=now_iso(),
+        )
+
+    def list_users(self, project_id: str) -> Response:
+        self.check_project(project_id)
+        limit, offset = self.int_arg("limit", 20, 1, 200), self.int_arg("offset", 0, 0, None)
+        match = TEXT_MATCHES.get(request.args.get("filterTextMatch", "contains"))
+        if match is None:
+            raise Rejection(
+                400,
+                f"filterTextMatch must be one of {', '.join(TEXT_MATCHES)}",
+                {"code": "ERR_BAD_INPUT"},
+            )
+        email = request.args.get("filter[email]", "").lower()
+        statuses = request.args.get("filter[status]", "active,pending").split(",")
+        found = [
+            user
+            for user in self.members.values()
+            if user["projectId"] == project_id
+            and user["status"] in statuses
+            and (not email or match(user["email"].lower(), email))
+        ]
+        page = found[offset : offset + limit]
+        pagination: dict[str, Any] = {"limit": limit, "offset": offset, "totalResults": len(found)}
+        if offset + limit < len(found):
+            pagination["nextUrl"] = self.page_url(offset + limit, limit)
+        if offset > 0:
+            pagination["previousUrl"] = self.page_url(max(offset - limit, 0), limit)
+        return jsonify({"pagination": pagination, "results": page})
+
+    def int_arg(self, name: str, default: int, low: int, high: int | None) -> int:
+        raw = request.args.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+            limits = f"{low}-{high}" if high is not None else f">= {low}"
+            raise Rejection(
+                400, f"{name} must be an integer in {limits}", {"code": "ERR_BAD_INPUT"}
+            )
+        return int(raw)
+
+    def page_url(self, offset: int, limit: int) -> str:
+        query = {**request.args.to_dict(), "offset": str(offset), "limit": str(limit)}
+        return f"{request.base_url}?{urlencode(query)}"
+
+    def get_user(self, project_id: str, user_id: str) -> Response:
+        return jsonify(self.member(project_id, user_id))
+
+    def update_user(self, project_id: str, user_id: str) -> tuple[Response, int]:
+        member = self.member(project_id, user_id)
+        changes = {
+            key: value for key, value in self.validated(UPDATE_PAYLOAD).items() if key in UPDATABLE
+        }
+        if "products" in changes:
+            changes["products"] = merge_products(member["products"], changes["products"])
+            member["accessLevels"] = access_levels(changes["products"])
+        member.update(changes, updatedAt=now_iso())
+        return jsonify({"id": user_id, **changes}), 201
+
+    def remove_user(self, project_id: str, user_id: str) -> tuple[str, int]:
+        self.member(project_id, user_id)
+        del self.members[user_id]
+        return "", 204

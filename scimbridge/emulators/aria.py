@@ -1,0 +1,262 @@
+"""VMware Aria Operations (VCF Operations): the Suite API user import.
+
+Contract: seed ``aria-operations-import-users.txt``; the VCF Operations OpenAPI
+(``vendor-specs/aria/vcf-operations-openapi.json``: ``acquireToken``,
+``releaseToken``, ``importUsers``, ``modifyUser``, ``deleteUser``, schemas
+``username-password``, ``auth-token``, ``user``, ``error``); vendor-research.md §3.
+
+The base URL includes ``/suite-api``, as the spec's server entry does.
+
+- ``POST /api/auth/token/acquire`` ``{"username", "password", "authSource"}`` →
+  ``{"token", "validity" (epoch ms), "expiresAt", "roles"}``; 401 on bad credentials.
+- Calls send ``Authorization: OpsToken <t>`` (``vRealizeOpsToken`` on older
+  releases: both accepted). A token lives 6 h from its last use (sliding);
+  a missing, invalid or expired one is 401 ``{"message", "httpStatusCode": 401,
+  "apiErrorCode": 1512}``. ``POST /api/auth/token/release`` ends it.
+- ``Accept: application/json`` is required: without it the API answers XML,
+  which the emulator does not speak, so it answers 406. JSON bodies need
+  ``Content-Type: application/json`` (else 415).
+- ``POST /api/auth/sources/{id}/users`` ``{"users": [...]}`` → 201 with the users
+  and their assigned ``id``; a user carrying ``id`` is re-imported (updated).
+- ``PUT /api/auth/users`` (full user with ``id``) → 200; ``DELETE /api/auth/users/{id}`` → 204.
+
+Assumptions (research): importing a user name that exists in the source without
+its ``id`` is a 400; a rejected user (:meth:`reject_users`) fails the whole
+request with a 400 naming it (per-user results are not documented); role names
+must be known roles.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from flask import Flask, Response, jsonify, request
+
+from scimbridge.emulators.base import Rejection, VendorEmulator
+from scimbridge.emulators.state import TokenStatus, same_secret
+from scimbridge.emulators.validation import BOOLEAN, STRINGS, string, violations
+
+TOKEN_SCHEMES = ("OpsToken", "vRealizeOpsToken")
+EXPIRED_TOKEN_ERROR = 1512
+USERNAME_PATTERN = r"^[^\s,<&\"'?+%=>;/#]+$"
+ROLES = frozenset(
+    {
+        "Administrator", "ReadOnly", "PowerUser", "PowerUserMinusRemediation",
+        "ContentAdmin", "AgentManager", "GeneralUser-1", "GeneralUser-2",
+        "GeneralUser-3", "GeneralUser-4",
+    }
+)  # fmt: skip
+"""The built-in roles of Aria Operations 8.x."""
+
+USER = {
+    "type": "object",
+    "required": ["username"],
+    "properties": {
+        "id": string(format="uuid"),
+        "username": string(pattern=USERNAME_PATTERN),
+        "firstName": string(),
+        "lastName": string(),
+        "emailAddress": string(),
+        "distinguishedName": string(),
+        "enabled": BOOLEAN,
+        "password": {"type": ["string", "null"]},
+        "groupIds": STRINGS,
+        "roleNames": STRINGS,
+        "role-permissions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["roleName"],
+                "properties": {"roleName": string(), "allowAllObjects": BOOLEAN},
+            },
+        },
+    },
+}
+USER_LIST = {
+    "type": "object",
+    "required": ["users"],
+    "properties": {"users": {"type": "array", "minItems": 1, "items": USER}},
+}
+KEPT_FIELDS = tuple(name for name in USER["properties"] if name not in ("id", "password"))
+
+
+def role_names(user: dict[str, Any]) -> set[str]:
+    named = {permission["roleName"] for permission in user.get("role-permissions") or []}
+    return named | set(user.get("roleNames") or [])
+
+
+class AriaEmulator(VendorEmulator):
+    vendor = "aria"
+    url_prefix = "/suite-api"
+    token_ttl_seconds = 6 * 3600
+    sliding_tokens = True
+    public_endpoints = frozenset({"acquire_token"})
+    demo_credentials: ClassVar[dict[str, str]] = {
+        "username": "aria-demo-admin",
+        "password": "aria-demo-password",
+        "auth_source": "LOCAL",
+        "token_scheme": "OpsToken",
+    }
+    demo_options: ClassVar[dict[str, Any]] = {
+        "auth_source_id": "5d3b6c52-8f1e-4a0d-9c27-1b2e3f4a5b6c"
+    }
+
+    def __init__(
+        self,
+        credentials: dict[str, str] | None = None,
+        *,
+        auth_source_id: str | None = None,
+        **options: Any,
+    ):
+        self.auth_source_id = auth_source_id or self.demo_options["auth_source_id"]
+        super().__init__(credentials, **options)
+
+    def reset_state(self) -> None:
+        self.accounts: dict[str, dict[str, Any]] = {}
+        """Users by id."""
+
+    def end_state(self) -> list[dict[str, Any]]:
+        return list(self.accounts.values())
+
+    def register_routes(self, app: Flask) -> None:
+        self.route(app, "/api/auth/token/acquire", self.acquire_token, ["POST"])
+        self.route(app, "/api/auth/token/release", self.release_token, ["POST"])
+        self.route(app, "/api/auth/sources/<source_id>/users", self.import_users, ["POST"])
+        self.route(app, "/api/auth/users", self.modify_user, ["PUT"])
+        self.route(app, "/api/auth/users/<user_id>", self.get_user, ["GET"])
+        self.route(app, "/api/auth/users/<user_id>", self.delete_user, ["DELETE"])
+
+    # -- authentication --------------------------------------------------------------------------
+
+    def error_body(self, status: int, message: str, extra: dict[str, Any]) -> Any:
+        return {"message": message, "httpStatusCode": status, **extra, "type": "Error"}
+
+    def check_accept(self) -> None:
+        if not any(mimetype == "application/json" for mimetype, _ in request.accept_mimetypes):
+            raise Rejection(406, "Send Accept: application/json; this emulator does not speak XML")
+
+    def acquire_token(self) -> Response:
+        self.check_accept()
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise Rejection(400, "The body must be a username-password object")
+        source = body.get("authSource") or "LOCAL"
+        if not (
+            same_secret(body.get("username"), self.credentials["username"])
+            and same_secret(body.get("password"), self.credentials["password"])
+            and source == self.credentials["auth_source"]
+        ):
+            raise Rejection(401, "Invalid username or password")
+        token = self.tokens.issue()
+        validity = datetime.now(UTC).timestamp() + self.tokens.ttl_seconds
+        return jsonify(
+            {
+                "token": token.value,
+                "validity": int(validity * 1000),
+                "expiresAt": datetime.fromtimestamp(validity, UTC).strftime(
+                    "%A, %B %d, %Y at %I:%M:%S %p %Z"
+                ),
+                "roles": ["Administrator"],
+            }
+        )
+
+    def presented_token(self) -> str | None:
+        return self.authorization(*TOKEN_SCHEMES)
+
+    def authenticate(self) -> None:
+        status, _ = self.tokens.check(self.presented_token())
+        if status is not TokenStatus.VALID:
+            scheme = request.headers.get("Authorization", "OpsToken").partition(" ")[0]
+            raise Rejection(
+                401,
+                f'The provided token for auth scheme "{scheme}" is either invalid or has expired.',
+                {"apiErrorCode": EXPIRED_TOKEN_ERROR},
+            )
+        self.check_accept()
+
+    def release_token(self) -> Response:
+        self.tokens.revoke(self.presented_token() or "")
+        return Response(status=200)
+
+    # -- users -----------------------------------------------------------------------------------
+
+    def validated(self, schema: dict[str, Any]) -> dict[str, Any]:
+        document = self.json_body()
+        problems = violations(schema, document)
+        if problems:
+            raise Rejection(
+                400,
+                "Invalid input format.",
+                {
+                    "validationFailures": [
+                        {"failureMessage": p.message, "violationPath": p.path} for p in problems
+                    ]
+                },
+            )
+        users = document.get("users", [document])
+        unknown = set().union(*(role_names(user) for user in users)) - ROLES
+        if unknown:
+            raise Rejection(404, f"Role(s) not found: {', '.join(sorted(unknown))}")
+        return document
+
+    def account(self, user_id: str) -> dict[str, Any]:
+        found = self.accounts.get(user_id)
+        if found is None:
+            raise Rejection(404, f"User with id {user_id} was not found")
+        return found
+
+    def import_users(self, source_id: str) -> tuple[Response, int]:
+        if source_id != self.auth_source_id:
+            raise Rejection(404, f"Auth source with id {source_id} was not found")
+        users = self.validated(USER_LIST)["users"]
+        for user in users:
+            self.check_importable(source_id, user)
+        imported = [self.store(source_id, user) for user in users]
+        return jsonify({"users": imported}), 201
+
+    def check_importable(self, source_id: str, user: dict[str, Any]) -> None:
+        if self.is_rejected(user["username"], user.get("emailAddress")):
+            raise Rejection(
+                400, f"User {user['username']} could not be imported from the auth source"
+            )
+        if "id" in user:
+            self.account(user["id"])
+            return
+        if any(
+            account["username"].lower() == user["username"].lower()
+            and account["sourceId"] == source_id
+            for account in self.accounts.values()
+        ):
+            raise Rejection(
+                400, f"User {user['username']} already exists; populate its id to re-import it"
+            )
+
+    def store(self, source_id: str, user: dict[str, Any]) -> dict[str, Any]:
+        account = self.accounts.get(
+            user.get("id", ""), {"id": str(uuid.uuid4()), "sourceId": source_id, "enabled": True}
+        )
+        account.update({name: user[name] for name in KEPT_FIELDS if name in user})
+        self.accounts[account["id"]] = account
+        return self.public(account)
+
+    @staticmethod
+    def public(account: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in account.items() if key != "sourceId"}
+
+    def modify_user(self) -> Response:
+        user = self.validated(USER)
+        if "id" not in user:
+            raise Rejection(400, "The user must carry its id")
+        account = self.account(user["id"])
+        account.update({name: user[name] for name in KEPT_FIELDS if name in user})
+        return jsonify(self.public(account))
+
+    def get_user(self, user_id: str) -> Response:
+        return jsonify(self.public(self.account(user_id)))
+
+    def delete_user(self, user_id: str) -> tuple[str, int]:
+        self.account(user_id)
+        del self.accounts[user_id]
+        return "", 204

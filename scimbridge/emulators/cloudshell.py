@@ -1,0 +1,241 @@
+"""Quali CloudShell: the Admin REST API's import of external (AD/LDAP) users.
+
+Contract: seed ``cloudshell-import-external-users.md`` and vendor-research.md §5
+(QualiSystems/cloudshell-help ``cs-admin-rest-api`` pages, the official
+``cloudshell-rest-api`` client).
+
+- ``PUT /Api/Auth/Login`` ``{"Username", "Password", "Domain"}`` (or the same keys
+  lower-case, form-encoded, as the Python client sends them) → the token as a
+  quoted JSON string; 401 on a failed login. The path is case-insensitive on
+  the real server; the emulator serves the documented and the lower-case spelling.
+- Calls send ``Authorization: Basic <token>`` (``Bearer`` also accepted: one doc
+  page says so); a token lives 5 h.
+- ``POST /api/v1/integrations/IdentityManagement/users`` ``{"UserName"}`` or
+  ``{"GroupName"}`` plus ``AllowUpdate`` → 200 ``{"Users": [...], "Errors": [...]}``:
+  users not in the directory, and existing users without ``AllowUpdate: true``,
+  are ``Errors`` entries, never ``Users``.
+- ``GET /api/v1/users[/{id}]``, ``PUT /api/v1/users/{id}`` (full user, 200 without
+  a body; ``Username`` cannot change), ``DELETE /api/v1/users/{id}`` (200).
+
+Assumptions (research ASSUMPTION lines): errors are ASP.NET Web API's
+``{"Message": "..."}``, and so are ``Errors[]`` items; an unknown or expired token
+is a 401; re-importing with ``AllowUpdate`` refreshes the directory details
+(``Email``) and leaves ``IsActive`` alone: re-activation is a ``PUT``. The
+directory is configurable (``directory``: user name → ``{"Email": ...}``,
+``groups``: group → user names) and by default holds any user name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any, ClassVar
+
+from flask import Flask, Response, jsonify, request
+
+from scimbridge.emulators.base import Rejection, VendorEmulator
+from scimbridge.emulators.state import TokenStatus, same_secret
+from scimbridge.emulators.validation import BOOLEAN, string, violations
+
+DOMAIN_NAME = "EMULATED"
+IMPORT_REQUEST = {
+    "type": "object",
+    "properties": {
+        "UserName": string(minLength=1),
+        "GroupName": string(minLength=1),
+        "AllowUpdate": BOOLEAN,
+    },
+    "oneOf": [{"required": ["UserName"]}, {"required": ["GroupName"]}],
+}
+NULLABLE_INTEGER = {"type": ["integer", "null"]}
+FULL_USER = {
+    "type": "object",
+    "required": ["Username", "IsActive"],
+    "properties": {
+        "Username": string(minLength=1),
+        "Password": {"type": ["string", "null"]},
+        "Email": {"type": ["string", "null"]},
+        "IsActive": BOOLEAN,
+        "IsAdmin": BOOLEAN,
+        "GroupIds": {"type": "array", "items": {"type": "integer"}},
+        "TimeZoneInfoId": {"type": ["string", "null"]},
+        "MaxReservationDuration": NULLABLE_INTEGER,
+        "MaxConcurrentReservations": NULLABLE_INTEGER,
+        "MaxScheduledSandboxes": NULLABLE_INTEGER,
+        "MaxOwnedBlueprints": NULLABLE_INTEGER,
+        "MaxSavedSandboxes": NULLABLE_INTEGER,
+    },
+}
+EDITABLE = tuple(name for name in FULL_USER["properties"] if name not in ("Username", "Password"))
+
+
+class CloudShellEmulator(VendorEmulator):
+    vendor = "cloudshell"
+    token_ttl_seconds = 5 * 3600
+    public_endpoints = frozenset({"login"})
+    demo_credentials: ClassVar[dict[str, str]] = {
+        "username": "cloudshell-demo-admin",
+        "password": "cloudshell-demo-password",
+        "domain": "Global",
+    }
+
+    def __init__(
+        self,
+        credentials: dict[str, str] | None = None,
+        *,
+        directory: dict[str, dict[str, Any]] | None = None,
+        groups: dict[str, list[str]] | None = None,
+        **options: Any,
+    ):
+        """:param directory: the external users by name; None lets any name exist."""
+        self.directory = directory
+        self.groups = groups or {}
+        super().__init__(credentials, **options)
+
+    def reset_state(self) -> None:
+        self.accounts: dict[int, dict[str, Any]] = {}
+        self.next_ids = itertools.count(2)
+        """Id 1 is the admin the bridge logs in as, not part of the end state."""
+
+    def end_state(self) -> list[dict[str, Any]]:
+        return list(self.accounts.values())
+
+    def register_routes(self, app: Flask) -> None:
+        for login_path in ("/Api/Auth/Login", "/api/auth/login"):
+            app.add_url_rule(login_path, view_func=self.login, methods=["PUT"])
+        self.route(
+            app, "/api/v1/integrations/IdentityManagement/users", self.import_users, ["POST"]
+        )
+        self.route(app, "/api/v1/users", self.list_users, ["GET"])
+        self.route(app, "/api/v1/users/<int:user_id>", self.get_user, ["GET"])
+        self.route(app, "/api/v1/users/<int:user_id>", self.edit_user, ["PUT"])
+        self.route(app, "/api/v1/users/<int:user_id>", self.delete_user, ["DELETE"])
+
+    # -- authentication --------------------------------------------------------------------------
+
+    def error_body(self, status: int, message: str, extra: dict[str, Any]) -> Any:
+        return {"Message": message}
+
+    def login_fields(self) -> dict[str, Any]:
+        if request.mimetype == "application/x-www-form-urlencoded":
+            return {key.lower(): value for key, value in request.form.items()}
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise Rejection(400, "The request is invalid.")
+        return {key.lower(): value for key, value in body.items()}
+
+    def login(self) -> Response:
+        fields = self.login_fields()
+        if not (
+            same_secret(fields.get("username"), self.credentials["username"])
+            and same_secret(fields.get("password"), self.credentials["password"])
+            and fields.get("domain") == self.credentials["domain"]
+        ):
+            raise Rejection(401, "Login failed: wrong user name, password or domain.")
+        return jsonify(self.tokens.issue().value)
+
+    def authenticate(self) -> None:
+        status, _ = self.tokens.check(self.authorization("Basic", "Bearer"))
+        if status is not TokenStatus.VALID:
+            raise Rejection(401, "Authorization has been denied for this request.")
+
+    # -- import ----------------------------------------------------------------------------------
+
+    def validated(self, schema: dict[str, Any]) -> dict[str, Any]:
+        document = self.json_body()
+        problems = violations(schema, document)
+        if problems:
+            raise Rejection(400, f"The request is invalid: {problems[0]}")
+        return document
+
+    def import_users(self) -> Response:
+        body = self.validated(IMPORT_REQUEST)
+        allow_update = body.get("AllowUpdate", False)
+        imported: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
+        if "UserName" in body:
+            names = [body["UserName"]]
+        elif body["GroupName"] in self.groups:
+            names = self.groups[body["GroupName"]]
+        else:
+            names = []
+            errors.append(
+                {"Message": f"Group '{body['GroupName']}' was not found in the directory."}
+            )
+        for name in names:
+            outcome = self.import_one(name, allow_update)
+            (imported if "Id" in outcome else errors).append(outcome)
+        return jsonify({"Users": imported, "Errors": errors})
+
+    def import_one(self, name: str, allow_update: bool) -> dict[str, Any]:
+        """The imported user, or an ``Errors[]`` item."""
+        if self.directory is not None and name not in self.directory:
+            return {"Message": f"User '{name}' was not found in the directory."}
+        if self.is_rejected(name, self.directory_entry(name).get("Email")):
+            return {"Message": f"User '{name}' could not be imported."}
+        existing = self.find(name)
+        if existing and not allow_update:
+            return {"Message": f"User '{name}' already exists."}
+        account = existing or self.new_account(name)
+        entry = self.directory_entry(name)
+        if "Email" in entry:
+            account["Email"] = entry["Email"]
+        return account
+
+    def directory_entry(self, name: str) -> dict[str, Any]:
+        return (self.directory or {}).get(name, {})
+
+    def find(self, name: str) -> dict[str, Any] | None:
+        return next(
+            (a for a in self.accounts.values() if a["Username"].lower() == name.lower()), None
+        )
+
+    def new_account(self, name: str) -> dict[str, Any]:
+        account_id = next(self.next_ids)
+        account = {
+            "Id": account_id,
+            "Sid": str(uuid.uuid4()),
+            "Username": name,
+            "Email": None,
+            "IsActive": True,
+            "IsAdmin": False,
+            "GroupIds": [],
+            "TimeZoneInfoId": None,
+            "MaxReservationDuration": 1440,
+            "MaxConcurrentReservations": 10,
+            "MaxScheduledSandboxes": 10,
+            "MaxOwnedBlueprints": 10,
+            "MaxSavedSandboxes": None,
+            "DomainRoles": [],
+            "DomainName": DOMAIN_NAME,
+            "ImportedSid": f"S-1-5-21-1487810946-2753822684-3978873285-{7000 + account_id}",
+        }
+        self.accounts[account_id] = account
+        return account
+
+    # -- users -----------------------------------------------------------------------------------
+
+    def account(self, user_id: int) -> dict[str, Any]:
+        found = self.accounts.get(user_id)
+        if found is None:
+            raise Rejection(404, f"User {user_id} was not found.")
+        return found
+
+    def list_users(self) -> Response:
+        return jsonify({"Users": list(self.accounts.values()), "Cursor": None})
+
+    def get_user(self, user_id: int) -> Response:
+        return jsonify(self.account(user_id))
+
+    def edit_user(self, user_id: int) -> tuple[str, int]:
+        account = self.account(user_id)
+        body = self.validated(FULL_USER)
+        if body["Username"] != account["Username"]:
+            raise Rejection(400, "The user name cannot be changed.")
+        account.update({name: body[name] for name in EDITABLE if name in body})
+        return "", 200
+
+    def delete_user(self, user_id: int) -> tuple[str, int]:
+        self.account(user_id)
+        del self.accounts[user_id]
+        return "", 200

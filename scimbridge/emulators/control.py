@@ -1,0 +1,92 @@
+"""The ``/_emulator/`` endpoints: the test controls over HTTP, for an emulator started apart.
+
+They mirror :class:`~scimbridge.emulators.server.RunningEmulator`'s methods, so
+that ``scimbridge emulate acc`` can be driven with curl::
+
+    curl -X POST localhost:9001/_emulator/faults -H 'Content-Type: application/json' \\
+         -d '{"status": 429, "retry_after": 2, "times": 1, "path": "users:import"}'
+
+They are neither logged, faulted nor authenticated.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from scimbridge.emulators.base import CONTROL_BLUEPRINT, current_emulator
+
+control = Blueprint(CONTROL_BLUEPRINT, __name__, url_prefix="/_emulator")
+
+FAULT_FIELDS = {
+    "status": int,
+    "retry_after": (int, float),
+    "times": int,
+    "path": str,
+    "delay": (int, float),
+}
+
+
+def _bad_request(message: str) -> tuple[Response, int]:
+    return jsonify({"error": message}), 400
+
+
+def _json_object() -> dict[str, Any] | None:
+    document = request.get_json(silent=True)
+    return document if isinstance(document, dict) else None
+
+
+@control.get("/state")
+def state() -> Response:
+    emulator = current_emulator()
+    return jsonify(
+        {"vendor": emulator.vendor, "users": emulator.users(), "counts": emulator.request_counts()}
+    )
+
+
+@control.get("/requests")
+def requests_log() -> Response:
+    return jsonify(current_emulator().requests(request.args.get("path_contains")))
+
+
+@control.post("/faults")
+def faults() -> tuple[Response, int]:
+    document = _json_object()
+    if document is None:
+        return _bad_request("send a JSON object with status, retry_after, times, path or delay")
+    unknown = set(document) - set(FAULT_FIELDS)
+    if unknown:
+        return _bad_request(f"unknown fault fields: {', '.join(sorted(unknown))}")
+    for name, value in document.items():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, FAULT_FIELDS[name])
+        ):
+            return _bad_request(f"{name} has the wrong type")
+    try:
+        current_emulator().fault(**document)
+    except ValueError as error:
+        return _bad_request(str(error))
+    return jsonify({"queued": document}), 201
+
+
+@control.post("/expire-tokens")
+def expire_tokens() -> tuple[Response, int]:
+    current_emulator().expire_tokens()
+    return jsonify({}), 200
+
+
+@control.post("/reject-users")
+def reject_users() -> tuple[Response, int]:
+    document = _json_object()
+    users = document.get("users") if document else None
+    if not isinstance(users, list) or not all(isinstance(user, str) for user in users):
+        return _bad_request('send {"users": ["email or user name", ...]}')
+    current_emulator().reject_users(users)
+    return jsonify({"rejected": users}), 200
+
+
+@control.post("/reset")
+def reset() -> tuple[Response, int]:
+    current_emulator().reset()
+    return jsonify({}), 200

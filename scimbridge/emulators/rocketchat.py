@@ -1,0 +1,401 @@
+"""Rocket.Chat (6.3+): the bulk user import and the user calls around it.
+
+Contract: seed ``rocketchat-bulk-user-import.md`` and vendor-research.md §4
+(Rocket.Chat source: ``import.ts``, ``services/import/service.ts``,
+``ImportAddUsersParamsPOST.ts``, ``UserConverter.ts``, ``ApiClass.ts``).
+
+- Every call sends ``X-User-Id`` and ``X-Auth-Token`` (a personal access token);
+  otherwise 401 ``{"success": false, "error": "You must be logged in to do this.", …}``.
+- One import operation per workspace: ``import.new`` (aborts any other) →
+  ``import.addUsers`` (state new or ready; becomes ready) → ``import.run`` (state
+  ready; returns at once, state importing) → ``import.status`` until ``done``.
+  ``import.clear`` aborts.
+- ``addUsers`` fails as a whole, nobody staged, when one user lacks an email or
+  an import id or carries an unknown role.
+- The run never updates an existing user: a taken email or user name is a
+  per-user error (``count.error``) and the record stays staged; only imported
+  users leave staging. ``deleted: true`` creates the user deactivated.
+- ``users.info?importId=``, ``users.update``, ``users.setActiveStatus``,
+  ``users.delete`` act on existing users.
+- 429s carry ``X-RateLimit-Limit/-Remaining/-Reset`` (epoch ms) and no ``Retry-After``.
+
+Assumptions: the run reports ``importing`` for :attr:`async_polls` status polls,
+then ``done``; the users are created when ``import.run`` is called. A user
+without ``username`` gets the local part of its first email. The per-route
+rate limiter (10 calls a minute) is not enforced: inject 429s with :meth:`fault`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string as characters
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from flask import Flask, Response, jsonify, request
+
+from scimbridge.emulators.base import Rejection, VendorEmulator
+from scimbridge.emulators.state import TokenStatus, same_secret
+from scimbridge.emulators.validation import BOOLEAN, STRINGS, string, violations
+
+ROLES = frozenset(
+    {"admin", "user", "bot", "app", "guest", "anonymous",
+     "livechat-agent", "livechat-manager", "livechat-monitor"}
+)  # fmt: skip
+"""Rocket.Chat's global built-in roles."""
+DEFAULT_ROLES = ("user",)
+RATE_LIMIT_CALLS = 10
+
+STATES = {
+    "importer_new": "new",
+    "importer_user_selection": "ready",
+    "importer_importing_users": "importing",
+    "importer_done": "done",
+    "importer_import_failed": "error",
+    "importer_import_cancelled": "canceled",
+}
+"""``import.status`` state by operation status (service.ts)."""
+
+IMPORT_USER = {
+    "type": "object",
+    "required": ["emails", "importIds"],
+    "properties": {
+        "emails": STRINGS,
+        "importIds": STRINGS,
+        "username": string(),
+        "name": string(),
+        "utcOffset": {"type": "number"},
+        "avatarUrl": string(),
+        "deleted": BOOLEAN,
+        "statusText": string(),
+        "roles": STRINGS,
+        "type": {"enum": ["user", "bot"]},
+        "bio": string(),
+        "password": string(),
+    },
+}
+ADD_USERS = {
+    "type": "object",
+    "required": ["users"],
+    "additionalProperties": False,
+    "properties": {"users": {"type": "array", "items": IMPORT_USER}},
+}
+USER_UPDATE = {
+    "type": "object",
+    "required": ["userId", "data"],
+    "properties": {
+        "userId": string(minLength=1),
+        "data": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "email": string(),
+                "name": string(),
+                "password": string(),
+                "username": string(minLength=1),
+                "active": BOOLEAN,
+                "roles": STRINGS,
+                "bio": string(),
+                "nickname": string(),
+                "statusText": string(),
+                "joinDefaultChannels": BOOLEAN,
+                "requirePasswordChange": BOOLEAN,
+                "setRandomPassword": BOOLEAN,
+                "sendWelcomeEmail": BOOLEAN,
+                "verified": BOOLEAN,
+                "customFields": {"type": "object"},
+                "status": string(),
+            },
+        },
+    },
+}
+SET_ACTIVE_STATUS = {
+    "type": "object",
+    "required": ["userId", "activeStatus"],
+    "properties": {
+        "userId": string(minLength=1),
+        "activeStatus": BOOLEAN,
+        "confirmRelinquish": BOOLEAN,
+    },
+}
+USER_ID = {"type": "object", "required": ["userId"], "properties": {"userId": string(minLength=1)}}
+PROFILE_FIELDS = ("name", "bio", "nickname", "statusText", "active", "roles", "username")
+
+
+def meteor_id() -> str:
+    """A 17-character id like Meteor's ``Random.id()``."""
+    alphabet = characters.ascii_letters + characters.digits
+    return "".join(secrets.choice(alphabet) for _ in range(17))
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def first_non_empty(values: list[str]) -> str | None:
+    return next((value for value in values if value), None)
+
+
+@dataclass
+class ImportOperation:
+    """The workspace's one import operation (``IImport``)."""
+
+    owner: str
+    polls_left: int
+    status: str = "importer_new"
+    staged: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+    completed: int = 0
+    errors: int = 0
+    id: str = field(default_factory=meteor_id)
+    ts: str = field(default_factory=now_iso)
+
+    @property
+    def state(self) -> str:
+        return STATES[self.status]
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "_id": self.id,
+            "type": "api",
+            "importerKey": "api",
+            "ts": self.ts,
+            "status": self.status,
+            "valid": True,
+            "user": self.owner,
+            "_updatedAt": now_iso(),
+            "count": self.count(),
+        }
+
+    def count(self) -> dict[str, int]:
+        """Progress is written when the run ends, so a running import still shows zeros."""
+        running = self.state == "importing"
+        return {
+            "total": self.total,
+            "users": self.total,
+            "completed": 0 if running else self.completed,
+            "error": 0 if running else self.errors,
+        }
+
+
+class RocketChatEmulator(VendorEmulator):
+    vendor = "rocketchat"
+    token_ttl_seconds = 90 * 24 * 3600
+    """A login token's life (``Accounts_LoginExpiration``); a PAT's is until revoked."""
+    unsupported_media_status = 400
+    demo_credentials: ClassVar[dict[str, str]] = {
+        "user_id": "rcDemoAdmin000001",
+        "auth_token": "rocketchat-demo-personal-access-token",
+    }
+
+    def reset_state(self) -> None:
+        self.accounts: dict[str, dict[str, Any]] = {}
+        """Users by ``_id``."""
+        self.operation: ImportOperation | None = None
+        self.tokens.issue(value=self.credentials["auth_token"])
+
+    def end_state(self) -> list[dict[str, Any]]:
+        return list(self.accounts.values())
+
+    def register_routes(self, app: Flask) -> None:
+        self.route(app, "/api/v1/import.new", self.new_operation, ["POST"])
+        self.route(app, "/api/v1/import.addUsers", self.add_users, ["POST"])
+        self.route(app, "/api/v1/import.run", self.run_operation, ["POST"])
+        self.route(app, "/api/v1/import.status", self.operation_status, ["GET"])
+        self.route(app, "/api/v1/import.clear", self.clear_operation, ["POST"])
+        self.route(app, "/api/v1/users.info", self.user_info, ["GET"])
+        self.route(app, "/api/v1/users.update", self.update_user, ["POST"])
+        self.route(app, "/api/v1/users.setActiveStatus", self.set_active_status, ["POST"])
+        self.route(app, "/api/v1/users.delete", self.delete_user, ["POST"])
+
+    # -- authentication --------------------------------------------------------------------------
+
+    def error_body(self, status: int, message: str, extra: dict[str, Any]) -> Any:
+        if status == 401:
+            text = "You must be logged in to do this."
+            return {"success": False, "error": text, "status": "error", "message": text}
+        if status == 429:
+            message = (
+                "Error, too many requests. Please slow down. You must wait before trying "
+                "this endpoint again. [error-too-many-requests]"
+            )
+        return {"success": False, "error": message, **extra}
+
+    def rate_limit_headers(self, retry_after: float | None) -> dict[str, str]:
+        reset_ms = int((time.time() + (retry_after if retry_after is not None else 60)) * 1000)
+        return {
+            "X-RateLimit-Limit": str(RATE_LIMIT_CALLS),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(reset_ms),
+        }
+
+    def authenticate(self) -> None:
+        status, _ = self.tokens.check(request.headers.get("X-Auth-Token"))
+        if status is not TokenStatus.VALID or not same_secret(
+            request.headers.get("X-User-Id"), self.credentials["user_id"]
+        ):
+            raise Rejection(401, "unauthorized")
+
+    def validated(self, schema: dict[str, Any]) -> dict[str, Any]:
+        document = self.json_body()
+        problems = violations(schema, document)
+        if problems:
+            raise Rejection(400, f"{problems[0]} [invalid-params]", {"errorType": "invalid-params"})
+        return document
+
+    # -- the import operation --------------------------------------------------------------------
+
+    def current_operation(self) -> ImportOperation:
+        if self.operation is None:
+            raise Rejection(400, "Import operation not initialized.")
+        return self.operation
+
+    def new_operation(self) -> Response:
+        self.operation = ImportOperation(self.credentials["user_id"], polls_left=self.async_polls)
+        return jsonify({"operation": self.operation.public(), "success": True})
+
+    def add_users(self) -> Response:
+        users = self.validated(ADD_USERS)["users"]
+        operation = self.current_operation()
+        if operation.state == "importing":
+            raise Rejection(400, "The current import operation can not receive new data.")
+        if operation.state not in ("new", "ready"):
+            raise Rejection(400, "The current import operation is already finished.")
+        if not all(first_non_empty(u["emails"]) and first_non_empty(u["importIds"]) for u in users):
+            raise Rejection(400, "Users are missing required data.")
+        if not all(set(user.get("roles", [])) <= ROLES for user in users):
+            raise Rejection(400, "One or more of the users have been assigned invalid roles.")
+        operation.total += len(users)
+        operation.staged += [
+            {**user, "roles": sorted(set(user.get("roles", [])) | set(DEFAULT_ROLES))}
+            for user in users
+        ]
+        operation.status = "importer_user_selection"
+        return jsonify({"success": True})
+
+    def run_operation(self) -> Response:
+        if self.operation is None:
+            raise Rejection(400, "error-operation-not-found")
+        operation = self.operation
+        if operation.state != "ready":
+            raise Rejection(400, "error-invalid-operation-status")
+        failed = [user for user in operation.staged if not self.create_account(user)]
+        operation.completed = len(operation.staged)
+        operation.errors = len(failed)
+        operation.staged = failed
+        operation.status = "importer_importing_users"
+        return jsonify({"success": True})
+
+    def create_account(self, user: dict[str, Any]) -> bool:
+        """Insert an imported user; False (a flagged record) when its email or name is taken."""
+        email = first_non_empty(user["emails"]) or ""
+        username = user.get("username") or email.split("@")[0]
+        if self.is_rejected(email, username) or self.taken(email, username):
+            return False
+        account_id = meteor_id()
+        self.accounts[account_id] = {
+            "_id": account_id,
+            "username": username,
+            "emails": [
+                {"address": address, "verified": False} for address in user["emails"] if address
+            ],
+            "name": user.get("name", username),
+            "active": not user.get("deleted", False),
+            "roles": user["roles"],
+            "importIds": [import_id for import_id in user["importIds"] if import_id],
+            "type": user.get("type", "user"),
+            "createdAt": now_iso(),
+        }
+        return True
+
+    def taken(self, email: str | None, username: str | None, except_id: str | None = None) -> bool:
+        for account in self.accounts.values():
+            if account["_id"] == except_id:
+                continue
+            if username and account["username"].lower() == username.lower():
+                return True
+            if email and any(e["address"].lower() == email.lower() for e in account["emails"]):
+                return True
+        return False
+
+    def operation_status(self) -> Response:
+        operation = self.operation
+        if operation is None:
+            return jsonify({"state": "none", "success": True})
+        if operation.state == "importing":
+            if operation.polls_left > 0:
+                operation.polls_left -= 1
+            else:
+                operation.status = "importer_done"
+        return jsonify({"state": operation.state, "operation": operation.public(), "success": True})
+
+    def clear_operation(self) -> Response:
+        if self.operation is not None:
+            self.operation.staged.clear()
+            self.operation.status = "importer_import_cancelled"
+        return jsonify({"success": True})
+
+    # -- existing users --------------------------------------------------------------------------
+
+    def account(self, user_id: str) -> dict[str, Any]:
+        found = self.accounts.get(user_id)
+        if found is None:
+            raise Rejection(
+                400,
+                'The required "userId" or "username" param provided does not match any users [error-invalid-user]',
+                {"errorType": "error-invalid-user"},
+            )
+        return found
+
+    def user_info(self) -> Response:
+        lookups = {
+            "userId": lambda value, account: account["_id"] == value,
+            "username": lambda value, account: account["username"] == value,
+            "importId": lambda value, account: value in account["importIds"],
+        }
+        given = [(name, request.args[name]) for name in lookups if request.args.get(name)]
+        if len(given) != 1:
+            raise Rejection(
+                400,
+                'The required "userId" or "username" param was not provided [error-user-param-not-provided]',
+                {"errorType": "error-user-param-not-provided"},
+            )
+        name, value = given[0]
+        found = next((a for a in self.accounts.values() if lookups[name](value, a)), None)
+        if found is None:
+            raise Rejection(400, "User not found.")
+        return jsonify({"user": found, "success": True})
+
+    def update_user(self) -> Response:
+        body = self.validated(USER_UPDATE)
+        account, data = self.account(body["userId"]), body["data"]
+        if self.taken(data.get("email"), data.get("username"), except_id=account["_id"]):
+            raise Rejection(
+                400,
+                "The email or username is already in use [error-field-unavailable]",
+                {"errorType": "error-field-unavailable"},
+            )
+        if not set(data.get("roles", [])) <= ROLES:
+            raise Rejection(
+                400, "Invalid role [error-invalid-role]", {"errorType": "error-invalid-role"}
+            )
+        if "email" in data:
+            account["emails"] = [
+                {"address": data["email"], "verified": data.get("verified", False)}
+            ]
+        account.update({name: data[name] for name in PROFILE_FIELDS if name in data})
+        return jsonify({"user": account, "success": True})
+
+    def set_active_status(self) -> Response:
+        body = self.validated(SET_ACTIVE_STATUS)
+        account = self.account(body["userId"])
+        account["active"] = body["activeStatus"]
+        return jsonify(
+            {"user": {"_id": account["_id"], "active": account["active"]}, "success": True}
+        )
+
+    def delete_user(self) -> Response:
+        del self.accounts[self.account(self.validated(USER_ID)["userId"])["_id"]]
+        return jsonify({"success": True})

@@ -1,0 +1,189 @@
+"""The pieces of state every emulator shares: issued tokens, queued faults, the request log.
+
+They are plain, thread-safe-by-their-owner objects: the emulator serialises
+requests on one lock (see :mod:`scimbridge.emulators.base`), and the test
+controls take the same lock.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import secrets
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+SECRET_KEYS = frozenset({"password", "client_secret", "auth_token", "token"})
+"""Keys whose values the request log never keeps (compared case-insensitively)."""
+
+
+def same_secret(given: str | None, expected: str | None) -> bool:
+    """Compare two secrets in constant time; a missing value never matches."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+class TokenStatus(enum.Enum):
+    VALID = "valid"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class Token:
+    value: str
+    scopes: frozenset[str]
+    expires_at: float
+    """On the :func:`time.monotonic` clock; ``-inf`` once expired on demand."""
+
+
+class TokenStore:
+    """Tokens the emulator issued, each with an expiry.
+
+    ``sliding`` extends a token's life on every successful use, as Aria
+    Operations does ("set to 6 hours from the last call", VCF Operations API).
+    """
+
+    def __init__(self, ttl_seconds: float, sliding: bool = False):
+        self.ttl_seconds = ttl_seconds
+        self.sliding = sliding
+        self._tokens: list[Token] = []
+
+    def issue(self, scopes: frozenset[str] = frozenset(), value: str | None = None) -> Token:
+        token = Token(
+            value=value or secrets.token_urlsafe(24),
+            scopes=scopes,
+            expires_at=time.monotonic() + self.ttl_seconds,
+        )
+        self._tokens.append(token)
+        return token
+
+    def find(self, value: str | None) -> Token | None:
+        if not value:
+            return None
+        return next((token for token in self._tokens if same_secret(value, token.value)), None)
+
+    def check(self, value: str | None) -> tuple[TokenStatus, Token | None]:
+        token = self.find(value)
+        if token is None:
+            return TokenStatus.UNKNOWN, None
+        now = time.monotonic()
+        if token.expires_at <= now:
+            return TokenStatus.EXPIRED, token
+        if self.sliding:
+            token.expires_at = now + self.ttl_seconds
+        return TokenStatus.VALID, token
+
+    def revoke(self, value: str) -> None:
+        self._tokens = [token for token in self._tokens if not same_secret(value, token.value)]
+
+    def expire_all(self) -> None:
+        for token in self._tokens:
+            token.expires_at = float("-inf")
+
+    def clear(self) -> None:
+        self._tokens.clear()
+
+
+@dataclass
+class Fault:
+    """A misbehaviour to play on the next ``times`` requests whose path contains ``path``.
+
+    ``status`` answers with that status in the vendor's error shape (with the
+    vendor's rate-limit headers for 429). ``delay`` sleeps first; without a
+    status the request is then served normally, so a client that timed out
+    meets a vendor that did the work anyway, which is what makes blind retries
+    of import POSTs dangerous.
+    """
+
+    status: int | None = None
+    retry_after: float | None = None
+    delay: float | None = None
+    times: int = 1
+    path: str | None = None
+
+    def matches(self, path: str) -> bool:
+        return self.path is None or self.path in path
+
+
+class FaultQueue:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        if fault.times < 1:
+            raise ValueError("a fault must play at least once")
+        if fault.status is None and fault.delay is None:
+            raise ValueError("a fault needs a status, a delay or both")
+        self._faults.append(fault)
+
+    def take(self, path: str) -> Fault | None:
+        """The first queued fault for this path, counted as played once."""
+        for fault in self._faults:
+            if fault.matches(path):
+                fault.times -= 1
+                if fault.times == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+
+def redact(document: Any) -> Any:
+    """A copy of a JSON document with secret values replaced, for the request log."""
+    if isinstance(document, dict):
+        return {
+            key: "***" if str(key).lower() in SECRET_KEYS else redact(value)
+            for key, value in document.items()
+        }
+    if isinstance(document, list):
+        return [redact(item) for item in document]
+    return document
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    endpoint: str
+    """The route that served it, e.g. ``POST /api/v1/import.run``; ``unrouted`` for a 404."""
+    query: dict[str, str]
+    json: Any
+    status: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "endpoint": self.endpoint,
+            "query": self.query,
+            "json": self.json,
+            "status": self.status,
+        }
+
+
+@dataclass
+class RequestLog:
+    entries: list[LoggedRequest] = field(default_factory=list)
+
+    def record(self, entry: LoggedRequest) -> None:
+        self.entries.append(entry)
+
+    def matching(self, path_contains: str | None = None) -> list[dict[str, Any]]:
+        return [
+            entry.as_dict()
+            for entry in self.entries
+            if path_contains is None or path_contains in entry.path
+        ]
+
+    def counts(self) -> Counter[str]:
+        """How many requests each endpoint received (the test of "1,000 users in 5 requests")."""
+        return Counter(entry.endpoint for entry in self.entries)
+
+    def clear(self) -> None:
+        self.entries.clear()

@@ -1,0 +1,117 @@
+"""The identity providers' PATCH dialects, brought to RFC 7644 §3.5.2 before the handler sees them.
+
+scim2-models already absorbs most documented deviations: capitalised ``op``
+values (Entra ID sends ``"Replace"``/``"Add"``), booleans sent as strings
+(``"active": "False"``), operations without a path whose value holds dotted
+or URN-qualified keys, and value-filter paths such as
+``emails[type eq "work"].value``. The rules below cover what it refuses, each
+citing the documented request it exists for. Every rule is a pure function of
+one operation, so a request that needs none passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+MANAGER_PATH = f"{ENTERPRISE_USER}:manager"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+Operation = dict[str, Any]
+Rule = Callable[[str, Operation], Iterator[Operation]]
+
+
+def _op_name(operation: Operation) -> str:
+    op = operation.get("op")
+    return op.lower() if isinstance(op, str) else ""
+
+
+def _path(operation: Operation) -> str:
+    path = operation.get("path")
+    return path if isinstance(path, str) else ""
+
+
+def qualify_manager_path(endpoint: str, operation: Operation) -> Iterator[Operation]:
+    """Entra ID's "Update User [Add Manager]" and "[Remove Manager]" requests name the
+    path ``manager``, which only the enterprise extension defines (RFC 7643 §4.3)."""
+    if endpoint == "Users" and _path(operation).lower() == "manager":
+        operation = {**operation, "path": MANAGER_PATH}
+    yield operation
+
+
+def unwrap_manager_value(endpoint: str, operation: Operation) -> Iterator[Operation]:
+    """Entra ID sends the manager as ``[{"$ref": null, "value": "<id>"}]`` (a list) or as
+    the bare id, where the schema has a single complex value ``{"value": "<id>"}``."""
+    value = operation.get("value")
+    if endpoint == "Users" and _path(operation).lower() == MANAGER_PATH.lower():
+        if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict):
+            value = value[0]
+        if isinstance(value, str):
+            value = {"value": value}
+        if isinstance(value, dict):
+            value = {key: item for key, item in value.items() if item is not None}
+        operation = {**operation, "value": value}
+    yield operation
+
+
+def split_member_removal(endpoint: str, operation: Operation) -> Iterator[Operation]:
+    """Entra ID ("Update Group [Remove Members]") and Okta remove group members with
+    ``{"op": "Remove", "path": "members", "value": [{"value": "<id>"}]}``; RFC 7644
+    §3.5.2.2 selects the members with a value filter in the path instead."""
+    members = operation.get("value")
+    if (
+        endpoint == "Groups"
+        and _op_name(operation) == "remove"
+        and _path(operation).lower() == "members"
+        and isinstance(members, list)
+        and members
+        and all(
+            isinstance(member, dict) and isinstance(member.get("value"), str) for member in members
+        )
+    ):
+        for member in members:
+            yield {"op": "remove", "path": f"members[value eq {json.dumps(member['value'])}]"}
+        return
+    yield operation
+
+
+RULES: tuple[Rule, ...] = (qualify_manager_path, unwrap_manager_value, split_member_removal)
+
+
+def normalise_operations(endpoint: str, operations: list[Any]) -> list[Any]:
+    """Apply every rule to every operation, keeping anything that is not an operation as is,
+    so that the library still reports it as the error it is."""
+    result: list[Any] = []
+    for operation in operations:
+        steps = [operation]
+        if isinstance(operation, dict):
+            for rule in RULES:
+                steps = [produced for step in steps for produced in rule(endpoint, step)]
+        result.extend(steps)
+    return result
+
+
+def normalise_patch(endpoint: str, body: Any) -> Any:
+    """Normalise the ``Operations`` of a PatchOp body; anything else is returned untouched."""
+    if isinstance(body, dict) and isinstance(body.get("Operations"), list):
+        return {**body, "Operations": normalise_operations(endpoint, body["Operations"])}
+    return body
+
+
+def normalise_bulk(body: Any) -> Any:
+    """Normalise the PATCH operations inside a Bulk request (RFC 7644 §3.7)."""
+    if not (isinstance(body, dict) and isinstance(body.get("Operations"), list)):
+        return body
+    operations = []
+    for operation in body["Operations"]:
+        if (
+            isinstance(operation, dict)
+            and str(operation.get("method", "")).upper() == "PATCH"
+            and isinstance(operation.get("path"), str)
+        ):
+            endpoint = operation["path"].strip("/").split("/")[0]
+            operation = {**operation, "data": normalise_patch(endpoint, operation.get("data"))}
+        operations.append(operation)
+    return {**body, "Operations": operations}

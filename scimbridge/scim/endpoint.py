@@ -1,0 +1,98 @@
+"""One target's SCIM endpoint: authentication, dialect normalisation, one transaction per request.
+
+A request either commits everything it wrote or nothing: the handler runs
+inside one database transaction that an exception rolls back (Bulk operations
+each get a savepoint from the storage, so one failed operation does not undo
+the others, as RFC 7644 §3.7 wants).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from scim2_models import PayloadTooLargeException, SCIMException
+from scim2_server.handler import ScimHandler
+from scim2_server.requests import ScimRequest
+from scim2_server.responses import ScimResponse
+from scim2_server.routing import Operation
+from scim2_server.storage import ScimStorage
+
+from scimbridge.config import Target
+from scimbridge.scim import compat
+from scimbridge.scim.auth import authenticate
+from scimbridge.scim.service import BridgeService
+from scimbridge.store import Database
+
+log = logging.getLogger("scimbridge.scim")
+
+UNAUTHENTICATED = {Operation.service_provider_config}
+"""RFC 7644 §4: the service provider configuration is readable without credentials."""
+
+
+class ScimEndpoint:
+    def __init__(
+        self,
+        target: Target,
+        service: BridgeService,
+        storage: ScimStorage,
+        database: Database,
+        max_body_bytes: int,
+    ):
+        self.target = target
+        self.service = service
+        self.database = database
+        self.handler = ScimHandler(service, storage)
+        self.max_body_bytes = max_body_bytes
+
+    def body_limit(self, request: ScimRequest) -> int:
+        """The largest body accepted: Bulk's announced maxPayloadSize, else the configured maximum."""
+        bulk_limit = self.service.max_body_size(request)
+        return self.max_body_bytes if bulk_limit is None else bulk_limit
+
+    def serve(self, request: ScimRequest) -> ScimResponse:
+        try:
+            response = self._dispatch(request)
+        except SCIMException as exception:
+            response = self.service.error_response(exception)
+        except Exception as exception:
+            log.exception("unexpected error on %s %s", request.method, request.url)
+            response = self.service.error_response(exception)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        log.info(
+            "%s %s %s -> %s",
+            self.target.name,
+            request.method,
+            request.path,
+            response.status.value,
+        )
+        return response
+
+    def _dispatch(self, request: ScimRequest) -> ScimResponse:
+        operation = self.service.match(request).operation
+        if operation not in UNAUTHENTICATED:
+            request.subject = authenticate(request.header("Authorization"), self.target.inbound)
+        if operation is not Operation.bulk and len(request.body) > self.max_body_bytes:
+            raise PayloadTooLargeException(
+                detail=f"The request body exceeds {self.max_body_bytes} bytes"
+            )
+        request.body = self._normalise(operation, request)
+        with self.database.transaction():
+            return self.handler.handle(request)
+
+    @staticmethod
+    def _normalise(operation: Operation, request: ScimRequest) -> bytes:
+        """Bring PATCH and Bulk bodies to RFC 7644 (see :mod:`scimbridge.scim.compat`).
+
+        A body that is not JSON is passed on as is, for the library to refuse.
+        """
+        if operation not in (Operation.patch, Operation.bulk) or not request.body:
+            return request.body
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return request.body
+        if operation is Operation.bulk:
+            return json.dumps(compat.normalise_bulk(body)).encode()
+        endpoint = request.path.strip("/").split("/")[0]
+        return json.dumps(compat.normalise_patch(endpoint, body)).encode()

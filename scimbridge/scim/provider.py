@@ -1,0 +1,124 @@
+"""What the bridge announces about itself (RFC 7644 §4): schemas, resource types and capabilities.
+
+The library's defaults are RFC 7643's User (with the enterprise extension) and
+Group; the bridge narrows the capabilities to what it honours and takes the Bulk
+limits from the configuration, since they are the ones the IdP must respect.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    ETag,
+    External,
+    Filter,
+    Patch,
+    Reference,
+    Schema,
+    SchemaExtension,
+    ScimProvider,
+    ServiceProviderConfig,
+    Sort,
+)
+from scim2_server.utils import load_default_resource_types, load_default_schemas
+
+from scimbridge.config import BridgeConfig
+
+MAX_RESULTS = 1000
+"""The most resources one page holds (RFC 7644 §3.4.2.4): the IdPs page by 100 at most."""
+
+BEARER = AuthenticationScheme(
+    type=AuthenticationScheme.Type.oauthbearertoken,
+    name="Bearer token",
+    description="A static secret token per target (RFC 6750), as Entra ID and Okta send it",
+    spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc6750"),
+    primary=True,
+)
+BASIC = AuthenticationScheme(
+    type=AuthenticationScheme.Type.httpbasic,
+    name="HTTP Basic",
+    description="A user name and password per target (RFC 7617), as Okta may send it",
+    spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc7617"),
+)
+
+
+DELIVERY_STATE = "urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User"
+"""design.md, "Delivery state": how far a user got towards the vendor, read-only."""
+
+
+def _read_only(name: str, kind: str, description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": kind,
+        "multiValued": False,
+        "required": False,
+        "caseExact": True,
+        "mutability": "readOnly",
+        "returned": "default",
+        "uniqueness": "none",
+        "description": description,
+        **extra,
+    }
+
+
+def delivery_state_schema() -> Schema:
+    return Schema.model_validate(
+        {
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": DELIVERY_STATE,
+            "name": "DeliveryState",
+            "description": "Where the bridge stands in delivering this user to the vendor",
+            "attributes": [
+                _read_only(
+                    "status",
+                    "string",
+                    "pending, delivered or failed",
+                    canonicalValues=["pending", "delivered", "failed"],
+                ),
+                _read_only("vendorId", "string", "The vendor's own identifier of the user"),
+                _read_only("lastAttempt", "dateTime", "When delivery was last attempted"),
+                _read_only("lastError", "string", "Why the last attempt failed, if it did"),
+            ],
+        }
+    )
+
+
+def service_provider_config(config: BridgeConfig) -> ServiceProviderConfig:
+    """The capabilities of every target: all of RFC 7644 but cursors and password change.
+
+    Password change is not announced because no vendor import API takes a
+    password the bridge could forward reliably.
+    """
+    return ServiceProviderConfig(
+        documentation_uri="https://github.com/scimbridge/scimbridge#readme",
+        patch=Patch(supported=True),
+        bulk=Bulk(
+            supported=True,
+            max_operations=config.max_bulk_operations,
+            max_payload_size=config.max_payload_bytes,
+        ),
+        filter=Filter(supported=True, max_results=MAX_RESULTS),
+        change_password=ChangePassword(supported=False),
+        sort=Sort(supported=True),
+        etag=ETag(supported=True),
+        authentication_schemes=[BEARER, BASIC],
+    )
+
+
+def build_provider(config: BridgeConfig) -> ScimProvider:
+    """The description every target serves; targets differ in data, not in schema."""
+    resource_types = load_default_resource_types()
+    user = resource_types["User"]
+    user.schema_extensions = [
+        *(user.schema_extensions or []),
+        SchemaExtension(schema=DELIVERY_STATE, required=False),
+    ]
+    return ScimProvider.from_discovery(
+        [*load_default_schemas().values(), delivery_state_schema()],
+        resource_types.values(),
+        config=service_provider_config(config),
+    )

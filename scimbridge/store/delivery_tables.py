@@ -1,0 +1,70 @@
+"""The delivery tables: external-ID links and the outbox (design.md, "External IDs and re-import").
+
+They live beside the resources so that one transaction writes a resource,
+its link and its outbox entry together.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from scimbridge.store.tables import metadata
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", String(32), primary_key=True, comment="the bridge's stable id of the user"),
+    Column("target", String(64), nullable=False),
+    Column("scim_id", String(64), comment="the live SCIM resource; kept after DELETE"),
+    Column("external_id", String(255)),
+    Column("user_name", String(255), nullable=False, comment="case-folded userName"),
+    Column("vendor_id", String(255), comment="the vendor's own id, once it told us"),
+    Column("delivered_once", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False, comment="pending | delivered | failed"),
+    Column("last_attempt", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True), comment="set: a tombstone awaiting re-provisioning"),
+    UniqueConstraint("target", "scim_id", name="uq_links_target_scim_id"),
+    Index("ix_links_target_external_id", "target", "external_id"),
+    Index("ix_links_target_user_name", "target", "user_name"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True, comment="delivery order"),
+    Column("target", String(64), nullable=False),
+    Column("link_id", String(32), ForeignKey("links.id"), nullable=False),
+    Column("event", String(16), nullable=False, comment="upsert | delete"),
+    Column("document", JSON, nullable=False, comment="the user as it was written"),
+    Column("groups", JSON, nullable=False, comment="its groups' display names"),
+    Column(
+        "state",
+        String(16),
+        nullable=False,
+        comment="pending | delivered | failed | superseded",
+    ),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("last_error", Text),
+    Column("vendor_ref", String(255), comment="the vendor's taskId / jobId of the delivery"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Index("ix_outbox_due", "target", "state", "next_attempt_at"),
+    Index("ix_outbox_link_state", "link_id", "state"),
+)

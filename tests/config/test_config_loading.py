@@ -1,0 +1,99 @@
+"""The configuration file: validated before start-up, errors name the key (design.md, "Targets and configuration")."""
+
+import pytest
+
+from scimbridge.config import ConfigError, load_config, parse_config
+
+VALID = """
+database: sqlite:///bridge.db
+targets:
+  - name: chat
+    vendor: rocketchat
+    base_url: https://chat.example.com
+    credentials: {user_id: "${RC_USER}", auth_token: "${RC_TOKEN}"}
+    inbound:
+      bearer_tokens: ["${CHAT_SCIM_TOKEN}"]
+"""
+ENV = {"RC_USER": "u1", "RC_TOKEN": "rc-secret", "CHAT_SCIM_TOKEN": "a-scim-token-of-some-length"}
+
+
+def test_environment_references_are_substituted():
+    config = parse_config(VALID, environ=ENV)
+    target = config.target("chat")
+    assert target.secret("auth_token") == "rc-secret"
+    assert target.inbound.bearer_tokens[0].get_secret_value() == ENV["CHAT_SCIM_TOKEN"]
+
+
+def test_a_missing_environment_variable_names_it_and_its_line():
+    with pytest.raises(ConfigError, match=r"bridge.yaml, line 7: environment variable RC_TOKEN"):
+        parse_config(VALID, "bridge.yaml", environ={"RC_USER": "u", "CHAT_SCIM_TOKEN": "t"})
+
+
+def test_the_mapping_file_defaults_to_the_vendor_file():
+    assert (
+        parse_config(VALID, environ=ENV).target("chat").mapping_file == "mappings/rocketchat.yaml"
+    )
+
+
+def test_json_is_accepted_as_yaml():
+    text = (
+        '{"targets": [{"name": "a", "vendor": "acc", "base_url": "http://x",'
+        ' "inbound": {"bearer_tokens": ["0123456789abcdef"]}}]}'
+    )
+    assert parse_config(text).targets[0].vendor == "acc"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("vendor: rocketchat", "vendor: slack"),
+            r"targets\[0\] \(chat\)\.vendor: Input should be",
+        ),
+        (
+            ("    inbound:", "    inbund: {}\n    inbound:"),
+            r"targets\[0\] \(chat\)\.inbund: unknown key",
+        ),
+        (("https://chat.example.com", "chat.example.com"), r"targets\[0\] \(chat\)\.base_url"),
+        (("name: chat", "name: 'a b'"), r"targets\[0\] \(a b\)\.name: Value error, a target name"),
+        (
+            ('["${CHAT_SCIM_TOKEN}"]', '["short"]'),
+            r"targets\[0\] \(chat\)\.inbound\.bearer_tokens: Value error, a bearer token",
+        ),
+    ],
+)
+def test_an_invalid_value_names_the_file_and_the_key(change, message):
+    with pytest.raises(ConfigError, match=r"^bridge\.yaml: " + message):
+        parse_config(VALID.replace(*change), "bridge.yaml", environ=ENV)
+
+
+def test_target_names_must_be_unique():
+    targets = VALID.split("targets:\n")[1]
+    with pytest.raises(ConfigError, match="repeated: chat"):
+        parse_config(VALID + targets, environ=ENV)
+
+
+def test_a_document_that_is_not_a_mapping_is_refused():
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        parse_config("- just a list")
+
+
+def test_the_config_path_falls_back_to_the_environment_variable(tmp_path, monkeypatch):
+    file = tmp_path / "bridge.yaml"
+    file.write_text(
+        VALID.replace("${RC_USER}", "u")
+        .replace("${RC_TOKEN}", "t")
+        .replace("${CHAT_SCIM_TOKEN}", "0123456789abcdef")
+    )
+    monkeypatch.setenv("SCIMBRIDGE_CONFIG", str(file))
+    assert load_config().target("chat").vendor == "rocketchat"
+
+
+def test_an_unreadable_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read the configuration"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_secrets_lists_every_credential_and_token():
+    config = parse_config(VALID, environ=ENV)
+    assert set(config.secrets()) == {"u1", "rc-secret", ENV["CHAT_SCIM_TOKEN"]}

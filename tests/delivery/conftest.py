@@ -1,0 +1,81 @@
+"""Fixtures of the delivery tests: a bridge on a fresh SQLite file and a worker driven step by step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import yaml
+from outbox_doubles import AUTH, TOKEN, Clock, ScriptedVendor, user
+
+from scimbridge.app import Bridge
+from scimbridge.config import parse_config
+from scimbridge.delivery.worker import Worker
+
+
+def config_document(tmp_path: Any, **delivery: Any) -> dict[str, Any]:
+    return {
+        "database": f"sqlite:///{tmp_path / 'bridge.db'}",
+        "targets": [
+            {
+                "name": "chat",
+                "vendor": "rocketchat",
+                "base_url": "http://127.0.0.1:9",
+                "credentials": {"user_id": "u", "auth_token": "t"},
+                "inbound": {"bearer_tokens": [TOKEN]},
+                "delivery": {"backoff_seconds": 1, "max_backoff_seconds": 8, **delivery},
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def bridge(tmp_path: Any) -> Bridge:
+    return Bridge(parse_config(yaml.safe_dump(config_document(tmp_path, max_attempts=4))))
+
+
+@pytest.fixture
+def client(bridge: Bridge) -> Any:
+    from flask import Flask
+
+    app = Flask("test")
+    bridge.init_app(app)
+    return app.test_client()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def vendor() -> ScriptedVendor:
+    return ScriptedVendor()
+
+
+@pytest.fixture
+def worker(bridge: Bridge, vendor: ScriptedVendor, clock: Clock) -> Worker:
+    return Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+
+
+@pytest.fixture
+def create(client: Any) -> Callable[..., dict[str, Any]]:
+    def create(name: str, **attributes: Any) -> dict[str, Any]:
+        response = client.post("/scim/v2/chat/Users", json=user(name, **attributes), headers=AUTH)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return create
+
+
+@pytest.fixture
+def drain(worker: Worker) -> Iterator[Callable[[], int]]:
+    def drain() -> int:
+        rounds = 0
+        while worker.run_once():
+            rounds += 1
+            assert rounds < 100, "the outbox never drained"
+        return rounds
+
+    yield drain

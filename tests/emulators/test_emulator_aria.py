@@ -1,0 +1,148 @@
+"""Aria Operations: token acquire/release and the user import (VCF Operations OpenAPI)."""
+
+from __future__ import annotations
+
+from conftest import ARIA, ARIA_SOURCE, Emulated, emulated
+
+ACQUIRE = "/suite-api/api/auth/token/acquire"
+IMPORT = f"/suite-api/api/auth/sources/{ARIA_SOURCE}/users"
+USERS = "/suite-api/api/auth/users"
+JSON = {"Accept": "application/json"}
+
+
+def imported(aria: Emulated, *users: dict) -> list[dict]:
+    return aria.call("POST", IMPORT, json={"users": list(users)}).get_json()["users"]
+
+
+def test_acquire_returns_token_and_validity_in_epoch_ms() -> None:
+    _, client = emulated("aria")
+    body = {"username": ARIA["username"], "password": ARIA["password"], "authSource": "LOCAL"}
+    token = client.post(ACQUIRE, json=body, headers=JSON).get_json()
+    assert token["token"]
+    assert token["validity"] > 10**12
+
+
+def test_acquire_with_a_wrong_password_is_401() -> None:
+    _, client = emulated("aria")
+    body = {"username": ARIA["username"], "password": "wrong"}
+    response = client.post(ACQUIRE, json=body, headers=JSON)
+    assert response.status_code == 401
+    assert response.get_json()["httpStatusCode"] == 401
+
+
+def test_a_call_without_accept_json_is_refused_as_the_api_would_answer_xml(aria: Emulated) -> None:
+    response = aria.call(
+        "POST", IMPORT, json={"users": [{"username": "ann"}]}, headers={"Accept": "*/*"}
+    )
+    assert response.status_code == 406
+
+
+def test_expired_token_is_401_with_api_error_code_1512(aria: Emulated) -> None:
+    aria.emulator.expire_tokens()
+    response = aria.call("POST", IMPORT, json={"users": [{"username": "ann"}]})
+    assert response.status_code == 401
+    assert response.get_json()["apiErrorCode"] == 1512
+
+
+def test_the_older_vrealizeopstoken_scheme_is_accepted(aria: Emulated) -> None:
+    token = aria.headers["Authorization"].split()[1]
+    response = aria.call(
+        "POST",
+        IMPORT,
+        json={"users": [{"username": "ann"}]},
+        headers={"Authorization": f"vRealizeOpsToken {token}"},
+    )
+    assert response.status_code == 201
+
+
+def test_bearer_is_not_an_ops_token(aria: Emulated) -> None:
+    token = aria.headers["Authorization"].split()[1]
+    response = aria.call(
+        "POST",
+        IMPORT,
+        json={"users": [{"username": "ann"}]},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 401
+
+
+def test_released_token_no_longer_works(aria: Emulated) -> None:
+    assert aria.call("POST", "/suite-api/api/auth/token/release").status_code == 200
+    assert aria.call("POST", IMPORT, json={"users": [{"username": "ann"}]}).status_code == 401
+
+
+def test_import_answers_201_with_assigned_ids(aria: Emulated) -> None:
+    response = aria.call(
+        "POST", IMPORT, json={"users": [{"username": "ann", "emailAddress": "ann@example.com"}]}
+    )
+    assert response.status_code == 201
+    [user] = response.get_json()["users"]
+    assert user["id"]
+    assert user["username"] == "ann"
+
+
+def test_reimport_with_id_updates_that_user(aria: Emulated) -> None:
+    [user] = imported(aria, {"username": "ann", "firstName": "Ann"})
+    imported(aria, {"id": user["id"], "username": "ann", "firstName": "Anna"})
+    [stored] = aria.emulator.users()
+    assert (stored["id"], stored["firstName"]) == (user["id"], "Anna")
+
+
+def test_reimport_without_id_is_refused(aria: Emulated) -> None:
+    imported(aria, {"username": "ann"})
+    response = aria.call("POST", IMPORT, json={"users": [{"username": "ann"}]})
+    assert response.status_code == 400
+    assert len(aria.emulator.users()) == 1
+
+
+def test_import_refuses_a_username_outside_the_pattern(aria: Emulated) -> None:
+    response = aria.call("POST", IMPORT, json={"users": [{"username": "ann smith"}]})
+    assert response.status_code == 400
+    assert response.get_json()["validationFailures"][0]["violationPath"] == "users[0].username"
+
+
+def test_import_refuses_an_unknown_role(aria: Emulated) -> None:
+    record = {
+        "username": "ann",
+        "role-permissions": [{"roleName": "Wizard", "allowAllObjects": True}],
+    }
+    assert aria.call("POST", IMPORT, json={"users": [record]}).status_code == 404
+
+
+def test_import_into_an_unknown_source_is_404(aria: Emulated) -> None:
+    response = aria.call(
+        "POST", "/suite-api/api/auth/sources/nope/users", json={"users": [{"username": "a"}]}
+    )
+    assert response.status_code == 404
+
+
+def test_import_requires_json_content_type(aria: Emulated) -> None:
+    response = aria.call("POST", IMPORT, data="<user-list/>", content_type="application/xml")
+    assert response.status_code == 415
+
+
+def test_rejected_user_fails_the_whole_request(aria: Emulated) -> None:
+    aria.emulator.reject_users(["bad"])
+    response = aria.call("POST", IMPORT, json={"users": [{"username": "ok"}, {"username": "bad"}]})
+    assert response.status_code == 400
+    assert aria.emulator.users() == []
+
+
+def test_put_users_disables_a_user(aria: Emulated) -> None:
+    [user] = imported(aria, {"username": "ann", "enabled": True})
+    response = aria.call("PUT", USERS, json={**user, "enabled": False})
+    assert response.status_code == 200
+    assert aria.emulator.users()[0]["enabled"] is False
+
+
+def test_put_users_of_an_unknown_id_is_404(aria: Emulated) -> None:
+    response = aria.call(
+        "PUT", USERS, json={"id": "0b7f0c9e-0000-0000-0000-000000000000", "username": "x"}
+    )
+    assert response.status_code == 404
+
+
+def test_delete_user_answers_204_then_404(aria: Emulated) -> None:
+    [user] = imported(aria, {"username": "ann"})
+    assert aria.call("DELETE", f"{USERS}/{user['id']}").status_code == 204
+    assert aria.call("DELETE", f"{USERS}/{user['id']}").status_code == 404

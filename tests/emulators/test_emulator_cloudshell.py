@@ -1,0 +1,155 @@
+"""Quali CloudShell: login and the external-user import (seed cloudshell-import-external-users.md)."""
+
+from __future__ import annotations
+
+from conftest import CLOUDSHELL, Emulated, emulated, signed_in
+
+IMPORT = "/api/v1/integrations/IdentityManagement/users"
+
+
+def test_login_returns_the_token_as_a_json_string() -> None:
+    _, client = emulated("cloudshell")
+    body = {
+        "Username": CLOUDSHELL["username"],
+        "Password": CLOUDSHELL["password"],
+        "Domain": "Global",
+    }
+    response = client.put("/Api/Auth/Login", json=body)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).strip().startswith('"')
+
+
+def test_login_accepts_the_form_body_of_the_python_client() -> None:
+    _, client = emulated("cloudshell")
+    form = {
+        "username": CLOUDSHELL["username"],
+        "password": CLOUDSHELL["password"],
+        "domain": "Global",
+    }
+    assert client.put("/api/auth/login", data=form).status_code == 200
+
+
+def test_login_with_a_wrong_password_is_401() -> None:
+    _, client = emulated("cloudshell")
+    body = {"Username": CLOUDSHELL["username"], "Password": "wrong", "Domain": "Global"}
+    assert client.put("/Api/Auth/Login", json=body).status_code == 401
+
+
+def test_login_by_post_is_405() -> None:
+    _, client = emulated("cloudshell")
+    assert client.post("/Api/Auth/Login", json={}).status_code == 405
+
+
+def test_import_without_a_token_is_401() -> None:
+    _, client = emulated("cloudshell")
+    assert client.post(IMPORT, json={"UserName": "ann"}).status_code == 401
+
+
+def test_bearer_scheme_is_also_accepted(cloudshell: Emulated) -> None:
+    token = cloudshell.headers["Authorization"].split()[1]
+    response = cloudshell.call(
+        "POST", IMPORT, json={"UserName": "ann"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+
+
+def test_import_by_user_name_returns_the_user(cloudshell: Emulated) -> None:
+    body = cloudshell.call("POST", IMPORT, json={"UserName": "ann"}).get_json()
+    assert body["Errors"] == []
+    [user] = body["Users"]
+    assert (user["Username"], user["IsActive"]) == ("ann", True)
+    assert isinstance(user["Id"], int)
+
+
+def test_import_needs_user_name_or_group_name(cloudshell: Emulated) -> None:
+    assert cloudshell.call("POST", IMPORT, json={"AllowUpdate": True}).status_code == 400
+
+
+def test_import_refuses_both_user_name_and_group_name(cloudshell: Emulated) -> None:
+    assert (
+        cloudshell.call("POST", IMPORT, json={"UserName": "a", "GroupName": "g"}).status_code == 400
+    )
+
+
+def test_import_requires_json_content_type(cloudshell: Emulated) -> None:
+    response = cloudshell.call(
+        "POST", IMPORT, data="UserName=ann", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+
+
+def test_existing_user_without_allow_update_is_an_error_entry(cloudshell: Emulated) -> None:
+    cloudshell.call("POST", IMPORT, json={"UserName": "ann"})
+    body = cloudshell.call("POST", IMPORT, json={"UserName": "ann"}).get_json()
+    assert body["Users"] == []
+    assert len(body["Errors"]) == 1
+    assert len(cloudshell.emulator.users()) == 1
+
+
+def test_existing_user_with_allow_update_is_returned_with_the_same_id(cloudshell: Emulated) -> None:
+    first = cloudshell.call("POST", IMPORT, json={"UserName": "ann"}).get_json()["Users"][0]
+    again = cloudshell.call(
+        "POST", IMPORT, json={"UserName": "ann", "AllowUpdate": True}
+    ).get_json()["Users"][0]
+    assert again["Id"] == first["Id"]
+
+
+def test_a_name_outside_a_configured_directory_is_an_error_entry() -> None:
+    directory = signed_in("cloudshell", directory={"ann": {"Email": "ann@example.com"}})
+    body = directory.call("POST", IMPORT, json={"UserName": "zed"}).get_json()
+    assert body["Users"] == []
+    assert len(body["Errors"]) == 1
+
+
+def test_a_directory_user_is_imported_with_its_directory_email() -> None:
+    directory = signed_in("cloudshell", directory={"ann": {"Email": "ann@example.com"}})
+    body = directory.call("POST", IMPORT, json={"UserName": "ann"}).get_json()
+    assert body["Users"][0]["Email"] == "ann@example.com"
+
+
+def test_import_by_group_imports_its_members() -> None:
+    directory = signed_in("cloudshell", groups={"Admins": ["ann", "bob"]})
+    body = directory.call("POST", IMPORT, json={"GroupName": "Admins"}).get_json()
+    assert [user["Username"] for user in body["Users"]] == ["ann", "bob"]
+
+
+def test_import_of_an_unknown_group_is_an_error_entry(cloudshell: Emulated) -> None:
+    body = cloudshell.call("POST", IMPORT, json={"GroupName": "Nobody"}).get_json()
+    assert body["Users"] == []
+    assert len(body["Errors"]) == 1
+
+
+def test_rejected_user_is_an_error_entry(cloudshell: Emulated) -> None:
+    cloudshell.emulator.reject_users(["bad"])
+    body = cloudshell.call("POST", IMPORT, json={"UserName": "bad"}).get_json()
+    assert body["Users"] == [] and len(body["Errors"]) == 1
+
+
+def test_put_user_deactivates_it(cloudshell: Emulated) -> None:
+    user = cloudshell.call("POST", IMPORT, json={"UserName": "ann"}).get_json()["Users"][0]
+    response = cloudshell.call(
+        "PUT", f"/api/v1/users/{user['Id']}", json={**user, "IsActive": False}
+    )
+    assert response.status_code == 200
+    assert cloudshell.emulator.users()[0]["IsActive"] is False
+
+
+def test_put_user_cannot_rename(cloudshell: Emulated) -> None:
+    user = cloudshell.call("POST", IMPORT, json={"UserName": "ann"}).get_json()["Users"][0]
+    response = cloudshell.call(
+        "PUT", f"/api/v1/users/{user['Id']}", json={**user, "Username": "bob"}
+    )
+    assert response.status_code == 400
+
+
+def test_delete_user_removes_it(cloudshell: Emulated) -> None:
+    user = cloudshell.call("POST", IMPORT, json={"UserName": "ann"}).get_json()["Users"][0]
+    assert cloudshell.call("DELETE", f"/api/v1/users/{user['Id']}").status_code == 200
+    assert cloudshell.emulator.users() == []
+
+
+def test_expired_token_is_401(cloudshell: Emulated) -> None:
+    cloudshell.emulator.expire_tokens()
+    response = cloudshell.call("POST", IMPORT, json={"UserName": "ann"})
+    assert response.status_code == 401
+    assert "Message" in response.get_json()
