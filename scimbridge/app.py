@@ -83,7 +83,9 @@ class Bridge:
                 return None
 
         outbox = Outbox(target.name, self.mappings[target.name], groups_of, user_by_id)
-        storage = DeliveryStateStorage(self.database, target.name, listeners=[outbox])
+        storage = DeliveryStateStorage(
+            self.database, target.name, listeners=[outbox], provider=self.service.provider
+        )
         return storage
 
     def init_app(self, app: Flask) -> None:

@@ -39,7 +39,7 @@ def read_config(config_path: str | None) -> BridgeConfig:
         raise click.ClickException(str(error)) from None
 
 
-def open_bridge(config: BridgeConfig):  # noqa: ANN201 - avoids importing Flask for --help
+def open_bridge(config: BridgeConfig):
     from scimbridge.app import Bridge
 
     try:
@@ -152,7 +152,9 @@ def outbox() -> None:
     help="Default: pending and failed.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def outbox_list(config_path: str | None, target: str | None, state: str | None, as_json: bool) -> None:
+def outbox_list(
+    config_path: str | None, target: str | None, state: str | None, as_json: bool
+) -> None:
     """List outbox entries (pending and failed by default)."""
     from scimbridge.delivery.state import VISIBLE_STATES, list_entries
 

@@ -21,7 +21,13 @@ DEMO_TOKEN = "demo-token-change-me"
 """The bearer token of every demo target; a demo, never a deployment, uses it."""
 
 
-EMULATOR_PORTS = {"confide": 9101, "acc": 9102, "aria": 9103, "rocketchat": 9104, "cloudshell": 9105}
+EMULATOR_PORTS = {
+    "confide": 9101,
+    "acc": 9102,
+    "aria": 9103,
+    "rocketchat": 9104,
+    "cloudshell": 9105,
+}
 
 
 def write_demo_config(

@@ -151,7 +151,9 @@ class Outbox:
         for condition in [*candidates, links.c.user_name == user.user_name.casefold()]:
             found = session.execute(
                 select(links)
-                .where(and_(links.c.target == self.target, links.c.deleted_at.is_not(None), condition))
+                .where(
+                    and_(links.c.target == self.target, links.c.deleted_at.is_not(None), condition)
+                )
                 .order_by(links.c.deleted_at.desc())
             ).first()
             if found is not None:

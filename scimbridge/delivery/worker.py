@@ -144,6 +144,7 @@ class Worker:
                 .where(
                     outbox.c.target == target.name,
                     outbox.c.state == "pending",
+                    outbox.c.next_attempt_at <= now,
                     free,
                     outbox.c.link_id.not_in(in_flight),
                 )
@@ -222,7 +223,10 @@ class Worker:
         with self.database.transaction():
             for entry in claimed:
                 outcome = by_key.get(entry.link_id) or Outcome(
-                    key=entry.link_id, ok=False, retryable=True, error="the vendor client reported nothing"
+                    key=entry.link_id,
+                    ok=False,
+                    retryable=True,
+                    error="the vendor client reported nothing",
                 )
                 if outcome.ok:
                     self._delivered(entry, outcome)
@@ -300,7 +304,14 @@ class Worker:
             )
         )
         level = logging.ERROR if parked else logging.WARNING
-        log.log(level, "user %s (outbox #%d) attempt %d failed: %s", entry.link_id, entry.seq, attempts, error)
+        log.log(
+            level,
+            "user %s (outbox #%d) attempt %d failed: %s",
+            entry.link_id,
+            entry.seq,
+            attempts,
+            error,
+        )
 
     def _status_after(self, entry: Claimed, status: str) -> str:
         """A newer pending entry keeps the user pending, whatever happened to this one."""

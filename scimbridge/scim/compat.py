@@ -6,7 +6,8 @@ values (Entra ID sends ``"Replace"``/``"Add"``), booleans sent as strings
 or URN-qualified keys, and value-filter paths such as
 ``emails[type eq "work"].value``. The rules below cover what it refuses, each
 citing the documented request it exists for. Every rule is a pure function of
-one operation, so a request that needs none passes through unchanged.
+one operation (or, for POST and PUT bodies, of one resource), so a request
+that needs none passes through unchanged.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from typing import Any
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MANAGER_PATH = f"{ENTERPRISE_USER}:manager"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+CORE_SCHEMA_PREFIX = "urn:ietf:params:scim:schemas:core:"
 
 Operation = dict[str, Any]
 Rule = Callable[[str, Operation], Iterator[Operation]]
+Document = dict[str, Any]
+ResourceRule = Callable[[Document], Document]
 
 
 def _op_name(operation: Operation) -> str:
@@ -93,6 +97,50 @@ def normalise_operations(endpoint: str, operations: list[Any]) -> list[Any]:
     return result
 
 
+def drop_null_attributes(document: Document) -> Document:
+    """The tutorial's "Provision a user" example (Example 2) sends unmapped attributes as
+    ``null`` (``"addresses": null``, ``"manager": null``...), some of them not even User
+    attributes; RFC 7643 §2.5 makes null equivalent to unassigned, so they are dropped."""
+    return {key: value for key, value in document.items() if value is not None}
+
+
+def _is_core_schema(schema: Any) -> bool:
+    return isinstance(schema, str) and schema.startswith(CORE_SCHEMA_PREFIX)
+
+
+def drop_empty_extension_schemas(document: Document) -> Document:
+    """Beside a core schema, drop the ``schemas`` URIs that hold no attribute in the body.
+
+    Entra ID's "Create Group" request (tutorial, "Group Operations") lists
+    ``http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group``, and its
+    "Provision a user" example lists the misspelt ``...:enterprise:2.0User``; neither carries
+    an attribute (RFC 7643 §3: extension attributes sit under their schema URI), so dropping
+    them loses nothing, where keeping them makes the library refuse the whole resource.
+    A body naming no core schema is left for the library to refuse.
+    """
+    schemas = document.get("schemas")
+    if not isinstance(schemas, list) or not any(_is_core_schema(schema) for schema in schemas):
+        return document
+    kept = [
+        schema
+        for schema in schemas
+        if not isinstance(schema, str) or _is_core_schema(schema) or schema in document
+    ]
+    return {**document, "schemas": kept}
+
+
+RESOURCE_RULES: tuple[ResourceRule, ...] = (drop_null_attributes, drop_empty_extension_schemas)
+
+
+def normalise_resource(body: Any) -> Any:
+    """Normalise a resource sent by POST or PUT (RFC 7644 §3.3, §3.5.1); anything else is untouched."""
+    if not isinstance(body, dict):
+        return body
+    for rule in RESOURCE_RULES:
+        body = rule(body)
+    return body
+
+
 def normalise_patch(endpoint: str, body: Any) -> Any:
     """Normalise the ``Operations`` of a PatchOp body; anything else is returned untouched."""
     if isinstance(body, dict) and isinstance(body.get("Operations"), list):
@@ -100,18 +148,20 @@ def normalise_patch(endpoint: str, body: Any) -> Any:
     return body
 
 
+def _normalise_bulk_operation(operation: Any) -> Any:
+    if not (isinstance(operation, dict) and isinstance(operation.get("path"), str)):
+        return operation
+    method = str(operation.get("method", "")).upper()
+    if method == "PATCH":
+        endpoint = operation["path"].strip("/").split("/")[0]
+        return {**operation, "data": normalise_patch(endpoint, operation.get("data"))}
+    if method in ("POST", "PUT"):
+        return {**operation, "data": normalise_resource(operation.get("data"))}
+    return operation
+
+
 def normalise_bulk(body: Any) -> Any:
-    """Normalise the PATCH operations inside a Bulk request (RFC 7644 §3.7)."""
+    """Normalise the operations inside a Bulk request (RFC 7644 §3.7) as if sent alone."""
     if not (isinstance(body, dict) and isinstance(body.get("Operations"), list)):
         return body
-    operations = []
-    for operation in body["Operations"]:
-        if (
-            isinstance(operation, dict)
-            and str(operation.get("method", "")).upper() == "PATCH"
-            and isinstance(operation.get("path"), str)
-        ):
-            endpoint = operation["path"].strip("/").split("/")[0]
-            operation = {**operation, "data": normalise_patch(endpoint, operation.get("data"))}
-        operations.append(operation)
-    return {**body, "Operations": operations}
+    return {**body, "Operations": [_normalise_bulk_operation(op) for op in body["Operations"]]}

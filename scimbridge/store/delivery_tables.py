@@ -36,7 +36,9 @@ links = Table(
     Column("last_attempt", DateTime(timezone=True)),
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("deleted_at", DateTime(timezone=True), comment="set: a tombstone awaiting re-provisioning"),
+    Column(
+        "deleted_at", DateTime(timezone=True), comment="set: a tombstone awaiting re-provisioning"
+    ),
     UniqueConstraint("target", "scim_id", name="uq_links_target_scim_id"),
     Index("ix_links_target_external_id", "target", "external_id"),
     Index("ix_links_target_user_name", "target", "user_name"),

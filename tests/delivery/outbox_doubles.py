@@ -15,16 +15,16 @@ USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 class Clock:
-    """A clock the tests move forward, so backoff never means waiting."""
+    """Real time plus an offset the tests move forward, so backoff never means waiting."""
 
     def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+        self.offset = timedelta()
 
     def __call__(self) -> datetime:
-        return self.now
+        return datetime.now(UTC) + self.offset
 
     def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+        self.offset += timedelta(seconds=seconds)
 
 
 class ScriptedVendor(VendorClient):

@@ -1,0 +1,115 @@
+"""``scimbridge mapping check`` and ``scimbridge mapping preview``: mapping files for the admin who edits them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scimbridge.config import ConfigError, load_config
+from scimbridge.mapping.context import MappedRecord, MappingContext
+from scimbridge.mapping.errors import MappingFileError, UnmappableUser
+from scimbridge.mapping.mapping import Mapping, load_mapping
+
+DEFAULT_MAPPINGS = "mappings/*.yaml"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+SECRET_FIELDS = frozenset({"password", "Password"})
+MASK = "********"
+
+
+@click.group()
+def mapping() -> None:
+    """Check mapping files, and preview the vendor record a SCIM user becomes."""
+
+
+@mapping.command()
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+def check(files: tuple[str, ...]) -> None:
+    """Validate mapping FILES (default: mappings/*.yaml); exit 1 if any is broken."""
+    paths = list(files) or sorted(str(path) for path in Path().glob(DEFAULT_MAPPINGS))
+    if not paths:
+        raise click.ClickException(f"no mapping files given and none found at {DEFAULT_MAPPINGS}")
+    broken = 0
+    for path in paths:
+        try:
+            loaded = load_mapping(path)
+        except MappingFileError as error:
+            broken += 1
+            click.echo(f"error: {error}", err=True)
+        else:
+            click.echo(f"ok: {path} ({loaded.vendor})")
+    if broken:
+        raise click.ClickException(f"{broken} of {len(paths)} mapping file(s) broken")
+
+
+@mapping.command()
+@click.argument("target")
+@click.argument("resource_json", metavar="USER_JSON", type=click.Path(dir_okay=False))
+@click.option(
+    "--groups", default="", help='Groups the user is a member of, e.g. "Chat Admins,Staff".'
+)
+@click.option(
+    "--config",
+    "config_path",
+    envvar="SCIMBRIDGE_CONFIG",
+    type=click.Path(dir_okay=False),
+    help="Bridge configuration file. Default: $SCIMBRIDGE_CONFIG.",
+)
+def preview(target: str, resource_json: str, groups: str, config_path: str | None) -> None:
+    """Print the vendor record TARGET's mapping makes of the SCIM User (or Group) in USER_JSON.
+
+    Passwords in the record are masked.
+    """
+    loaded = _target_mapping(target, config_path)
+    resource = _read_resource(resource_json)
+    memberships = [name.strip() for name in groups.split(",") if name.strip()]
+    try:
+        mapped = _map(loaded, resource, memberships)
+    except UnmappableUser as refusal:
+        raise click.ClickException(
+            f"the bridge would refuse this user (400): {refusal.detail}"
+        ) from None
+    click.echo(
+        json.dumps({"action": str(mapped.action), "record": _masked(mapped.record)}, indent=2)
+    )
+
+
+def _target_mapping(target: str, config_path: str | None) -> Mapping:
+    try:
+        config = load_config(config_path)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    configured = config.target(target)
+    if configured is None:
+        names = ", ".join(known.name for known in config.targets)
+        raise click.ClickException(f"no target {target!r} in the configuration; targets: {names}")
+    try:
+        return load_mapping(configured.mapping_file)
+    except MappingFileError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _read_resource(path: str) -> dict[str, Any]:
+    try:
+        resource = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise click.ClickException(f"{path}: cannot read the file: {error.strerror}") from None
+    except ValueError as error:
+        raise click.ClickException(f"{path}: not valid JSON: {error}") from None
+    if not isinstance(resource, dict):
+        raise click.ClickException(f"{path}: a SCIM resource is a JSON object")
+    return resource
+
+
+def _map(loaded: Mapping, resource: dict[str, Any], groups: list[str]) -> MappedRecord:
+    context = MappingContext(stable_id=str(resource.get("id") or "preview"))
+    schemas = resource.get("schemas")
+    if isinstance(schemas, list) and GROUP_SCHEMA in schemas:
+        return loaded.apply_group(resource, context)
+    return loaded.apply(resource, groups, context)
+
+
+def _masked(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: MASK if key in SECRET_FIELDS else value for key, value in record.items()}

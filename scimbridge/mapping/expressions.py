@@ -1,0 +1,380 @@
+"""Field expressions: the right-hand sides of a mapping file, compiled once into small evaluators.
+
+Every expression answers ``evaluate(resource, groups, context)`` with a value,
+or None when the user has nothing to give; an empty string or list counts as
+nothing, so that ``fallback`` and ``default`` take over. The forms are
+documented, with examples, in docs/mapping.md.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any
+
+from scim2_models.path import Path
+
+from scimbridge.mapping.context import MappingContext
+from scimbridge.mapping.paths import InvalidSourcePath, SourcePath
+from scimbridge.mapping.source import Location
+from scimbridge.mapping.transforms import Transform, compile_transform
+
+Groups = frozenset[str]
+"""The display names of the user's groups, casefolded (SCIM ``displayName`` is not case-exact)."""
+
+BRIDGE_PREFIX = "bridge."
+BRIDGE_FACTS = ("stable_id", "vendor_id", "first_import")
+SOURCES = ("path", "const", "template", "value_of", "from_groups", "object")
+PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+class ExpressionError(ValueError):
+    """A field expression that cannot be compiled, with the location of the key at fault."""
+
+    def __init__(self, location: Location, message: str):
+        super().__init__(message)
+        self.location = location
+        self.message = message
+
+
+def _nothing(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+class Expression(ABC):
+    """One compiled right-hand side."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        """The value for this user, or None."""
+
+    @property
+    @abstractmethod
+    def source(self) -> str:
+        """What the value comes from, in the admin's words, for error messages."""
+
+
+class Constant(Expression):
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        return fresh_copy(self.value)
+
+    @property
+    def source(self) -> str:
+        return "a constant"
+
+
+class Attribute(Expression):
+    """A SCIM attribute path such as ``emails[type eq "work"].value``."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: SourcePath):
+        self.path = path
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        return self.path.read(resource)
+
+    @property
+    def source(self) -> str:
+        return self.path.text
+
+
+class BridgeFact(Expression):
+    """``bridge.stable_id``, ``bridge.vendor_id`` or ``bridge.first_import`` (see MappingContext)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        return getattr(context, self.name)
+
+    @property
+    def source(self) -> str:
+        return BRIDGE_PREFIX + self.name
+
+
+class Template(Expression):
+    """A composed string; it gives nothing when any attribute it names is missing."""
+
+    __slots__ = ("parts", "text")
+
+    def __init__(self, text: str, parts: list[str | Expression]):
+        self.text = text
+        self.parts = parts
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        pieces = []
+        for part in self.parts:
+            if isinstance(part, str):
+                pieces.append(part)
+                continue
+            value = part.evaluate(resource, groups, context)
+            if isinstance(value, list):
+                value = value[0]
+            if _nothing(value) or isinstance(value, dict):
+                return None
+            pieces.append(str(value).lower() if isinstance(value, bool) else str(value))
+        return "".join(pieces)
+
+    @property
+    def source(self) -> str:
+        return ", ".join(part.source for part in self.parts if isinstance(part, Expression))
+
+
+class FromGroups(Expression):
+    """Values chosen by group membership: the first listed group the user is in, or all of them."""
+
+    __slots__ = ("choices", "collect")
+
+    def __init__(self, choices: dict[str, Any], collect: bool):
+        self.choices = [(name.casefold(), value) for name, value in choices.items()]
+        self.collect = collect
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        if not self.collect:
+            return fresh_copy(next((value for name, value in self.choices if name in groups), None))
+        found: list[Any] = []
+        for name, value in self.choices:
+            if name in groups:
+                for item in value if isinstance(value, list) else [value]:
+                    if item not in found:
+                        found.append(fresh_copy(item))
+        return found or None
+
+    @property
+    def source(self) -> str:
+        return "membership of a group"
+
+
+class ObjectOf(Expression):
+    """A nested object, e.g. one ``{key, access}`` product of an ACC user."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: list[tuple[str, Expression]]):
+        self.fields = fields
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        built = evaluate_fields(self.fields, resource, groups, context)
+        return built or None
+
+    @property
+    def source(self) -> str:
+        return ", ".join(expression.source for _, expression in self.fields)
+
+
+class ListOf(Expression):
+    """A list written item by item; items that give nothing are left out."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Expression]):
+        self.items = items
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        values = []
+        for item in self.items:
+            value = item.evaluate(resource, groups, context)
+            if not _nothing(value):
+                values.append(value)
+        return values or None
+
+    @property
+    def source(self) -> str:
+        return ", ".join(item.source for item in self.items)
+
+
+class Shaped(Expression):
+    """A form with its modifiers: ``when``/``unless``, ``fallback``, ``transform``, ``default``, ``as``.
+
+    Order: the conditions decide whether the field exists at all; then the
+    source, else the fallback; the transforms; the default; finally the
+    shape: ``as: list`` makes a list, otherwise a list gives its first value.
+    """
+
+    __slots__ = ("as_list", "default", "fallback", "inner", "transforms", "unless", "when")
+
+    def __init__(
+        self,
+        inner: Expression,
+        *,
+        fallback: Expression | None = None,
+        transforms: list[Transform] | None = None,
+        default: Any = None,
+        as_list: bool = False,
+        when: Expression | None = None,
+        unless: Expression | None = None,
+    ):
+        self.inner = inner
+        self.fallback = fallback
+        self.transforms = transforms or []
+        self.default = default
+        self.as_list = as_list
+        self.when = when
+        self.unless = unless
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        if self.when is not None and not _holds(self.when.evaluate(resource, groups, context)):
+            return None
+        if self.unless is not None and _holds(self.unless.evaluate(resource, groups, context)):
+            return None
+        value = self.inner.evaluate(resource, groups, context)
+        if _nothing(value) and self.fallback is not None:
+            value = self.fallback.evaluate(resource, groups, context)
+        for transform in self.transforms:
+            if _nothing(value):
+                break
+            value = transform(value)
+        if _nothing(value):
+            value = fresh_copy(self.default)
+        if self.as_list:
+            return value if isinstance(value, list) or value is None else [value]
+        if isinstance(value, list):
+            return value[0] if value else None
+        return value
+
+    @property
+    def source(self) -> str:
+        return self.inner.source
+
+
+def _holds(value: Any) -> bool:
+    return not _nothing(value) and value is not False
+
+
+def evaluate_fields(
+    fields: Iterable[tuple[str, Expression]],
+    resource: dict[str, Any],
+    groups: Groups,
+    context: MappingContext,
+) -> dict[str, Any]:
+    """The object the fields describe; a field that gives nothing is left out."""
+    built = {}
+    for name, expression in fields:
+        value = expression.evaluate(resource, groups, context)
+        if not _nothing(value):
+            built[name] = value
+    return built
+
+
+class ExpressionCompiler:
+    """Compiles the (schema-validated) expressions of one mapping file, for one resource type."""
+
+    def __init__(self, path_type: type[Path[Any]]):
+        self.path_type = path_type
+
+    def fields(self, spec: dict[str, Any], location: Location) -> list[tuple[str, Expression]]:
+        return [(name, self.expression(value, (*location, name))) for name, value in spec.items()]
+
+    def expression(self, spec: Any, location: Location) -> Expression:
+        if isinstance(spec, str):
+            return Shaped(self.reference(spec, location))
+        if isinstance(spec, list):
+            return ListOf([self.expression(item, (*location, i)) for i, item in enumerate(spec)])
+        if isinstance(spec, dict):
+            return self.form(spec, location)
+        return Constant(spec)
+
+    def reference(self, text: str, location: Location) -> Expression:
+        """A bare string: ``bridge.<fact>`` or a SCIM attribute path."""
+        if text.startswith(BRIDGE_PREFIX):
+            name = text.removeprefix(BRIDGE_PREFIX)
+            if name not in BRIDGE_FACTS:
+                known = ", ".join(BRIDGE_PREFIX + fact for fact in BRIDGE_FACTS)
+                raise ExpressionError(location, f"unknown bridge fact {text!r}; known: {known}")
+            return BridgeFact(name)
+        try:
+            return Attribute(SourcePath(text, self.path_type))
+        except InvalidSourcePath as error:
+            raise ExpressionError(location, str(error)) from None
+
+    def form(self, spec: dict[str, Any], location: Location) -> Expression:
+        named = [key for key in SOURCES if key in spec]
+        if len(named) != 1:
+            raise ExpressionError(
+                location,
+                f"give exactly one of {', '.join(SOURCES)} (found {', '.join(named) or 'none'})",
+            )
+        inner = self._source(named[0], spec, location)
+        transforms = spec.get("transform", [])
+        return Shaped(
+            inner,
+            fallback=self._fallback(spec, location),
+            transforms=[
+                compile_transform(item)
+                for item in (transforms if isinstance(transforms, list) else [transforms])
+            ],
+            default=spec.get("default"),
+            as_list=spec.get("as") == "list",
+            when=self._condition(spec, "when", location),
+            unless=self._condition(spec, "unless", location),
+        )
+
+    def _source(self, key: str, spec: dict[str, Any], location: Location) -> Expression:
+        value = spec[key]
+        here = (*location, key)
+        if key == "path":
+            if value.startswith(BRIDGE_PREFIX):
+                raise ExpressionError(here, f"{value!r} is a bridge fact: write value_of: {value}")
+            return self.reference(value, here)
+        if key == "value_of":
+            return self.reference(value, here)
+        if key == "template":
+            return self.template(value, here)
+        if key == "from_groups":
+            return FromGroups(value, collect=spec.get("as") == "list")
+        if key == "object":
+            return ObjectOf(self.fields(value, here))
+        return Constant(value)
+
+    def _fallback(self, spec: dict[str, Any], location: Location) -> Expression | None:
+        """The fallback; a bare path keeps all its values, for the form's own ``as`` to shape."""
+        if "fallback" not in spec:
+            return None
+        fallback, here = spec["fallback"], (*location, "fallback")
+        if isinstance(fallback, str):
+            return self.reference(fallback, here)
+        return self.expression(fallback, here)
+
+    def _condition(self, spec: dict[str, Any], key: str, location: Location) -> Expression | None:
+        return self.reference(spec[key], (*location, key)) if key in spec else None
+
+    def template(self, text: str, location: Location) -> Template:
+        """``"{name.givenName} {name.familyName}"``: each ``{…}`` is a reference; ``{{``/``}}`` escape braces."""
+        parts: list[str | Expression] = []
+        position = 0
+        for match in PLACEHOLDER.finditer(text):
+            parts.append(text[position : match.start()])
+            position = match.end()
+            token = match.group(0)
+            if token in ("{{", "}}"):
+                parts.append(token[0])
+            elif not match.group(1).strip():
+                raise ExpressionError(location, "a template placeholder {} names no attribute")
+            else:
+                parts.append(self.reference(match.group(1).strip(), location))
+        parts.append(text[position:])
+        if not any(isinstance(part, Expression) for part in parts):
+            raise ExpressionError(
+                location, "a template names no attribute: write a constant instead"
+            )
+        return Template(text, [part for part in parts if part != ""])
+
+
+def fresh_copy(value: Any) -> Any:
+    """A copy of a literal from the file, so no record shares a list or object with another."""
+    if isinstance(value, dict):
+        return {key: fresh_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fresh_copy(item) for item in value]
+    return value

@@ -1,0 +1,135 @@
+"""The database connection, its schema migrations and the transaction of a request.
+
+SQLite is the embedded default and PostgreSQL the choice past one machine
+(design.md, "Scaling"): the same code runs on both. The schema is created and
+changed by the Alembic migrations shipped in :mod:`scimbridge.store.migrations`
+only, so later features add their tables as new migrations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA case_sensitive_like = ON",
+)
+"""Set on every SQLite connection.
+
+WAL lets readers run beside the one writer; ``busy_timeout`` makes a writer
+wait for the lock instead of failing at once; foreign keys are off unless asked
+for, and the store relies on their ``ON DELETE CASCADE``; ``LIKE`` is
+case-insensitive for ASCII by default, which would make ``co``/``sw``/``ew``
+ignore ``caseExact`` (the values are already case-folded where RFC 7643 §2.2
+wants it).
+"""
+
+
+def alembic_config(connection: Connection) -> Config:
+    """The Alembic configuration of the store's migrations, running on ``connection``.
+
+    Built in code, so a deployment needs no ``alembic.ini``.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Pragmas on each connection, and transactions SQLAlchemy can nest.
+
+    The ``sqlite3`` module opens transactions on its own and breaks
+    SAVEPOINT; SQLAlchemy's documented recipe takes the transactions over.
+    ``BEGIN IMMEDIATE`` takes the write lock up front, so two requests that
+    read and then write wait for each other (``busy_timeout``) instead of one
+    failing with "database is locked" when it tries to upgrade its lock.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An engine plus the session of the transaction in progress in this context.
+
+    One instance serves the whole process; :meth:`transaction` binds a session
+    to a context variable, so each thread (each WSGI request) has its own.
+    """
+
+    def __init__(self, url: str):
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            # The session of a request stays in its thread; the pool may hand
+            # the connection to another thread later, which is safe.
+            self.engine = create_engine(url, connect_args={"check_same_thread": False})
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self._session: ContextVar[Session | None] = ContextVar(
+            f"scimbridge_session_{id(self)}", default=None
+        )
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply the migrations up to ``revision``; a no-op when the schema is current."""
+        with self.engine.begin() as connection:
+            command.upgrade(alembic_config(connection), revision)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Run the block in one transaction: commit on normal exit, roll back on an exception.
+
+        A call inside another one joins the outer transaction, so a whole SCIM
+        request (a Bulk request included) commits once, while a storage method
+        called on its own still gets a transaction of its own.
+        """
+        outer = self._session.get()
+        if outer is not None:
+            yield outer
+            return
+        session = Session(self.engine, expire_on_commit=False)
+        token = self._session.set(session)
+        try:
+            with session.begin():
+                yield session
+        finally:
+            self._session.reset(token)
+            session.close()
+
+    @property
+    def session(self) -> Session:
+        """The session of the transaction in progress.
+
+        :raises RuntimeError: outside :meth:`transaction`.
+        """
+        session = self._session.get()
+        if session is None:
+            raise RuntimeError("no transaction in progress: use Database.transaction()")
+        return session
+
+    def dispose(self) -> None:
+        """Close the pooled connections, e.g. before the process forks or exits."""
+        self.engine.dispose()

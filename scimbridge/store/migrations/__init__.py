@@ -1,0 +1,1 @@
+"""Alembic migrations of the store; :func:`scimbridge.store.database.alembic_config` runs them."""

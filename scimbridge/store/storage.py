@@ -1,0 +1,474 @@
+"""The SCIM resources of one bridge target, kept in SQL (a ``scim2_server.ScimStorage``).
+
+Each resource is a row holding its JSON document; Group members are rows of
+their own, so a user's groups are one indexed query away and a large group is
+not rewritten as one blob. Every write also refreshes the resource's unique
+values (RFC 7643 §2.2 ``uniqueness``) and its search-index rows
+(:mod:`scimbridge.store.index`), which filters and sorting are translated to
+(:mod:`scimbridge.store.filters`).
+
+A write runs in a SAVEPOINT of the transaction in progress, and the storage's
+listeners are called inside it: a listener that raises undoes the write alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from scim2_models import (
+    InvalidValueException,
+    Meta,
+    NotFoundException,
+    Path,
+    PreconditionFailedException,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimProvider,
+    SearchRequest,
+    UniquenessException,
+)
+from scim2_models.provider import _ambient_provider
+from scim2_server.storage import ScimStorage, SearchPage
+from scim2_server.utils import parametrize
+from sqlalchemy import Row, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from scimbridge.store.database import Database
+from scimbridge.store.events import Listener, Operation, StoreEvent
+from scimbridge.store.filters import filter_condition, sort_value
+from scimbridge.store.index import index_rows, unique_values
+from scimbridge.store.tables import group_members, resources, search_index
+from scimbridge.store.tables import unique_values as unique_values_table
+
+MEMBERS = "members"
+"""The attribute kept as rows of ``group_members`` rather than in the document."""
+
+MAX_INDEXED_LENGTH = 512
+"""The longest userName, externalId or displayName stored: PostgreSQL indexes no longer value."""
+
+SUMMARY_ATTRIBUTES = {
+    "user_name": "userName",
+    "external_id": "externalId",
+    "display_name": "displayName",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def etag(version: int) -> str:
+    """``meta.version`` as a weak entity tag (RFC 7644 §3.14)."""
+    return f'W/"{version}"'
+
+
+def _summary(resource: Resource[Any]) -> dict[str, str | None]:
+    """The indexed copies of userName, externalId and displayName.
+
+    :raises InvalidValueException: for a value too long to index.
+    """
+    summary = {column: getattr(resource, column, None) for column in SUMMARY_ATTRIBUTES}
+    for column, value in summary.items():
+        if value is not None and len(value) > MAX_INDEXED_LENGTH:
+            raise InvalidValueException(
+                detail=f"{SUMMARY_ATTRIBUTES[column]} is longer than {MAX_INDEXED_LENGTH} characters"
+            )
+    user_name = summary["user_name"]
+    summary["user_name_folded"] = user_name.casefold() if user_name is not None else None
+    return summary
+
+
+def _member_rows(group_pk: int, target: str, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "group_pk": group_pk,
+            "position": position,
+            "target": target,
+            "value": member.get("value"),
+            "type": member.get("type"),
+            "display": member.get("display"),
+            "ref": member.get("$ref"),
+        }
+        for position, member in enumerate(members)
+    ]
+
+
+def _member(row: Row[Any]) -> dict[str, Any]:
+    member = {"value": row.value, "type": row.type, "display": row.display, "$ref": row.ref}
+    return {key: value for key, value in member.items() if value is not None}
+
+
+def _has_members(model: type[Resource[Any]]) -> bool:
+    return MEMBERS in model.model_fields
+
+
+def _returns_members(
+    model: type[Resource[Any]], response_parameters: ResponseParameters[Any] | None
+) -> bool:
+    """Whether the response keeps the members, so they are worth loading."""
+    if not _has_members(model):
+        return False
+    if response_parameters is None:
+        return True
+    kept = parametrize(Path, model).iter_paths(
+        include_subattributes=False,
+        include_extensions=False,
+        attributes=response_parameters.attributes,
+        excluded_attributes=response_parameters.excluded_attributes,
+    )
+    return any(
+        (binding := path.resolve()) is not None and binding.field_name == MEMBERS for path in kept
+    )
+
+
+class SqlStorage(ScimStorage):
+    """The resources of one bridge target.
+
+    :param database: where they are kept.
+    :param target: the bridge target (configuration ``targets[].name``): part of
+        every key and every query, so targets never see each other's resources.
+    :param listeners: called inside the transaction after each write.
+    :param provider: the SCIM provider whose models the stored documents are
+        read back into. Without one, the provider scim2-server's handler opens
+        around each request is used.
+    """
+
+    supports_cursors = False
+
+    def __init__(
+        self,
+        database: Database,
+        target: str,
+        listeners: Sequence[Listener] = (),
+        *,
+        provider: ScimProvider | None = None,
+    ):
+        self.database = database
+        self.target = target
+        self.listeners = tuple(listeners)
+        self.provider = provider
+
+    def model_of(self, resource_type: ResourceType | str) -> type[Resource[Any]]:
+        """The model of a resource type (or of its name, as ``meta.resourceType`` holds it)."""
+        provider = self.provider or _ambient_provider()
+        model = provider.model_for(resource_type) if provider is not None else None
+        if model is None:
+            raise LookupError(f"no model for resource type {resource_type!r}: pass a provider")
+        return model
+
+    @contextmanager
+    def operation(self) -> Iterator[None]:
+        """One SCIM operation in a SAVEPOINT: a failed Bulk operation rolls back alone (RFC 7644 §3.7)."""
+        with self.database.transaction() as session, session.begin_nested():
+            yield
+
+    def get(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        response_parameters: ResponseParameters[Any] | None = None,
+    ) -> Resource[Any]:
+        model = self.model_of(resource_type)
+        with self.database.transaction() as session:
+            row = self._stored_row(session, resource_type.name, resource_id)
+            members = _returns_members(model, response_parameters)
+            return self._hydrate(session, [row], members=members)[0]
+
+    def search(
+        self,
+        resource_types: list[ResourceType],
+        search_request: SearchRequest[Any],
+        *,
+        position: Any = None,
+    ) -> SearchPage:
+        models = {
+            resource_type.name: self.model_of(resource_type) for resource_type in resource_types
+        }
+        with self.database.transaction() as session:
+            matching = self._matching(models, search_request)
+            total = session.execute(
+                select(func.count()).select_from(resources).where(matching)
+            ).scalar_one()
+            query = select(resources).where(matching)
+            sort = sort_value(search_request, models)
+            if sort is not None:
+                descending = search_request.sort_order == SearchRequest.SortOrder.descending
+                query = query.order_by(
+                    sort.desc().nulls_first() if descending else sort.asc().nulls_last()
+                )
+            query = query.order_by(resources.c.pk).offset(search_request.start_index_0 or 0)
+            if search_request.count is not None:
+                query = query.limit(search_request.count)
+            rows = session.execute(query).all()
+            members = any(_returns_members(model, search_request) for model in models.values())
+            return SearchPage(total, self._hydrate(session, rows, members=members))
+
+    def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        with self.database.transaction() as session, session.begin_nested():
+            now = _now()
+            stored = resource.model_copy(deep=True)
+            stored.id = uuid.uuid4().hex
+            stored.meta = Meta(
+                resource_type=resource_type.name, created=now, last_modified=now, version=etag(1)
+            )
+            created = self._save(session, stored, version=1)
+            self._notify(session, "create", None, created)
+            return created.model_copy(deep=True)
+
+    def update(
+        self,
+        resource_type: ResourceType,
+        resource: Resource[Any],
+        *,
+        expected_version: str | None = None,
+    ) -> Resource[Any]:
+        with self.database.transaction() as session, session.begin_nested():
+            row = self._stored_row(session, resource_type.name, resource.id, for_update=True)
+            self._check_version(row, expected_version)
+            return self._replace(session, row, resource)
+
+    def delete(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        *,
+        expected_version: str | None = None,
+    ) -> None:
+        with self.database.transaction() as session, session.begin_nested():
+            row = self._stored_row(session, resource_type.name, resource_id, for_update=True)
+            self._check_version(row, expected_version)
+            (before,) = self._hydrate(session, [row], members=True)
+            session.execute(delete(resources).where(resources.c.pk == row.pk))
+            self._notify(session, "delete", before, None)
+            self._remove_from_groups(session, resource_id)
+
+    def groups_of(self, user_id: str) -> list[tuple[str, str | None]]:
+        """(id, displayName) of the groups listing ``user_id`` as a direct member."""
+        with self.database.transaction() as session:
+            rows = session.execute(
+                select(resources.c.id, resources.c.display_name)
+                .join(group_members, group_members.c.group_pk == resources.c.pk)
+                .where(group_members.c.target == self.target, group_members.c.value == user_id)
+                .distinct()
+                .order_by(resources.c.display_name, resources.c.id)
+            )
+            return [(row.id, row.display_name) for row in rows]
+
+    def _matching(
+        self, models: dict[str, type[Resource[Any]]], search_request: SearchRequest[Any]
+    ) -> Any:
+        """The target's resources of the searched types that the filter keeps."""
+        scim_filter = search_request.filter
+        by_type = [
+            and_(
+                resources.c.resource_type == name,
+                true()
+                if scim_filter is None
+                else filter_condition(scim_filter.ast, model, self.target, name),
+            )
+            for name, model in models.items()
+        ]
+        return and_(resources.c.target == self.target, or_(*by_type))
+
+    def _stored_row(
+        self,
+        session: Session,
+        resource_type: str,
+        resource_id: str | None,
+        *,
+        for_update: bool = False,
+    ) -> Row[Any]:
+        query = select(resources).where(
+            resources.c.target == self.target,
+            resources.c.resource_type == resource_type,
+            resources.c.id == resource_id,
+        )
+        row = session.execute(query.with_for_update() if for_update else query).first()
+        if row is None:
+            raise NotFoundException(detail=f"{resource_type} {resource_id!r} not found")
+        return row
+
+    @staticmethod
+    def _check_version(row: Row[Any], expected_version: str | None) -> None:
+        """RFC 7644 §3.14: a stale If-Match fails with 412."""
+        if expected_version is not None and expected_version != etag(row.version):
+            raise PreconditionFailedException(detail="the resource has changed since that version")
+
+    def _hydrate(
+        self, session: Session, rows: Sequence[Row[Any]], *, members: bool
+    ) -> list[Resource[Any]]:
+        """The resources of some rows, with their Group members when asked for."""
+        members_of: dict[int, list[dict[str, Any]]] = {}
+        if members and rows:
+            member_rows = session.execute(
+                select(group_members)
+                .where(group_members.c.group_pk.in_([row.pk for row in rows]))
+                .order_by(group_members.c.group_pk, group_members.c.position)
+            )
+            for member in member_rows:
+                members_of.setdefault(member.group_pk, []).append(_member(member))
+        return [self._resource(row, members_of.get(row.pk)) for row in rows]
+
+    def _resource(self, row: Row[Any], members: list[dict[str, Any]] | None) -> Resource[Any]:
+        return self._assemble(
+            self.model_of(row.resource_type),
+            row.document,
+            members,
+            row.id,
+            Meta(
+                resource_type=row.resource_type,
+                created=_utc(row.created),
+                last_modified=_utc(row.last_modified),
+                version=etag(row.version),
+            ),
+        )
+
+    @staticmethod
+    def _assemble(
+        model: type[Resource[Any]],
+        document: dict[str, Any],
+        members: list[dict[str, Any]] | None,
+        resource_id: str,
+        meta: Meta,
+    ) -> Resource[Any]:
+        """A resource from its stored parts: reading back gives exactly what was written."""
+        resource = model.model_validate({**document, MEMBERS: members} if members else document)
+        resource.id = resource_id
+        resource.meta = meta
+        return resource
+
+    def _replace(self, session: Session, row: Row[Any], resource: Resource[Any]) -> Resource[Any]:
+        """Store a new state of the resource of ``row``, with the next version."""
+        (before,) = self._hydrate(session, [row], members=True)
+        replacement = resource.model_copy(deep=True)
+        replacement.id = row.id
+        replacement.meta = Meta(
+            resource_type=row.resource_type,
+            created=_utc(row.created),
+            last_modified=_now(),
+            version=etag(row.version + 1),
+        )
+        after = self._save(session, replacement, version=row.version + 1, pk=row.pk)
+        self._notify(session, "update", before, after)
+        return after.model_copy(deep=True)
+
+    def _save(
+        self, session: Session, resource: Resource[Any], *, version: int, pk: int | None = None
+    ) -> Resource[Any]:
+        """Write a resource (a new row when ``pk`` is None) and return it as it reads back."""
+        assert resource.id is not None and resource.meta is not None
+        document = resource.model_dump(mode="json")
+        document.pop("id", None)
+        document.pop("meta", None)
+        members = document.pop(MEMBERS, None) if _has_members(type(resource)) else None
+        members = members or []
+        saved = self._assemble(type(resource), document, members, resource.id, resource.meta)
+        row = {
+            "document": document,
+            "version": version,
+            "last_modified": saved.meta.last_modified,
+            **_summary(saved),
+        }
+        if pk is None:
+            pk = session.execute(
+                insert(resources).values(
+                    target=self.target,
+                    resource_type=saved.meta.resource_type,
+                    id=saved.id,
+                    created=saved.meta.created,
+                    **row,
+                )
+            ).inserted_primary_key[0]
+        else:
+            session.execute(update(resources).where(resources.c.pk == pk).values(**row))
+            for table in (group_members, unique_values_table, search_index):
+                key = table.c.group_pk if table is group_members else table.c.resource_pk
+                session.execute(delete(table).where(key == pk))
+        self._write_unique_values(session, pk, unique_values(saved))
+        if members:
+            session.execute(insert(group_members), _member_rows(pk, self.target, members))
+        keys = {"resource_pk": pk, "target": self.target, "resource_type": saved.meta.resource_type}
+        session.execute(insert(search_index), [{**keys, **entry} for entry in index_rows(saved)])
+        return saved
+
+    def _write_unique_values(self, session: Session, pk: int, values: dict[str, str]) -> None:
+        """Claim the resource's unique values, or fail with 409 (RFC 7644 §3.3) if one is taken."""
+        if not values:
+            return
+        taken = session.execute(
+            select(unique_values_table.c.urn)
+            .where(
+                unique_values_table.c.target == self.target,
+                unique_values_table.c.resource_pk != pk,
+                or_(
+                    *(
+                        and_(unique_values_table.c.urn == urn, unique_values_table.c.value == value)
+                        for urn, value in values.items()
+                    )
+                ),
+            )
+            .limit(1)
+        ).first()
+        if taken is not None:
+            raise UniquenessException(detail=f"the value of {taken.urn} is already taken")
+        rows = [
+            {"resource_pk": pk, "target": self.target, "urn": urn, "value": value}
+            for urn, value in values.items()
+        ]
+        try:
+            session.execute(insert(unique_values_table), rows)
+        except IntegrityError:
+            # A concurrent transaction claimed it between the check and the insert.
+            raise UniquenessException(detail="a unique value is already taken") from None
+
+    def _remove_from_groups(self, session: Session, member_id: str) -> None:
+        """A deleted resource leaves the groups that listed it; each gets a new version."""
+        groups = session.execute(
+            select(resources)
+            .where(
+                resources.c.pk.in_(
+                    select(group_members.c.group_pk).where(
+                        group_members.c.target == self.target, group_members.c.value == member_id
+                    )
+                )
+            )
+            .order_by(resources.c.pk)
+        ).all()
+        for row in groups:
+            (group,) = self._hydrate(session, [row], members=True)
+            remaining = [member for member in group.members or [] if member.value != member_id]
+            group.members = remaining or None
+            self._replace(session, row, group)
+
+    def _notify(
+        self,
+        session: Session,
+        operation: Operation,
+        before: Resource[Any] | None,
+        after: Resource[Any] | None,
+    ) -> None:
+        """Tell the listeners about a write, inside its transaction."""
+        subject = after or before
+        assert subject is not None and subject.meta is not None and subject.id is not None
+        event = StoreEvent(
+            target=self.target,
+            resource_type=str(subject.meta.resource_type),
+            resource_id=subject.id,
+            operation=operation,
+            before=before,
+            after=after,
+        )
+        for listener in self.listeners:
+            listener(session, event)

@@ -1,0 +1,360 @@
+"""What every vendor client does the same way over HTTP.
+
+One place decides how a vendor's answer is read, so that the five clients only
+state what differs (their paths, bodies and tokens):
+
+- every call carries a timeout and the client's auth headers;
+- a 401 renews the credentials once and repeats the call once;
+- a 429, a 5xx, a timeout or a refused connection raises
+  :class:`~scimbridge.vendors.base.VendorUnavailable`, with the wait the vendor
+  asked for (``Retry-After``, RFC 9110 §10.2.3, or a vendor's own header);
+- any other 4xx raises :class:`VendorRejected`, which the clients turn into a
+  per-item failure that will not be retried;
+- no message built here ever holds a credential or a token (:meth:`HttpVendorClient.redact`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import urljoin
+
+import requests
+
+from scimbridge.vendors.base import (
+    DeliveryItem,
+    Outcome,
+    VendorClient,
+    VendorError,
+    VendorUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+ERROR_TEXT_KEYS = ("error", "message", "developerMessage", "Message", "errorMessage", "detail")
+"""Where the five vendors put their error text (Confide and Rocket.Chat ``error``, Aria
+``message``, APS ``developerMessage``, ASP.NET/CloudShell ``Message``)."""
+MAX_ERROR_TEXT = 300
+PAYLOAD_REJECTIONS = frozenset({400, 409, 422})
+"""Statuses that blame the payload, so one bad user may be the cause: worth isolating."""
+
+
+class VendorRejected(VendorError):
+    """The vendor refused a request for good (a 4xx other than 401 and 429)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def retry_after_seconds(response: requests.Response, now: datetime | None = None) -> float | None:
+    """The wait ``Retry-After`` asks for: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+def error_text(response: requests.Response) -> str:
+    """The vendor's own words about a failure, or the start of its body."""
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        for key in ERROR_TEXT_KEYS:
+            if isinstance(document.get(key), str) and document[key]:
+                return document[key]
+    if isinstance(document, list) and document:
+        return "; ".join(str(entry) for entry in document)[:MAX_ERROR_TEXT]
+    return response.text.strip()[:MAX_ERROR_TEXT] or response.reason or "no details"
+
+
+def json_of(response: requests.Response) -> Any:
+    """The JSON body of a successful answer; a vendor answering garbage is unavailable."""
+    try:
+        return response.json()
+    except ValueError:
+        raise VendorUnavailable(
+            f"HTTP {response.status_code} answer is not JSON as documented"
+        ) from None
+
+
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The JSON object every documented answer but a login's is."""
+    document = json_of(response)
+    if not isinstance(document, dict):
+        raise VendorUnavailable(f"HTTP {response.status_code} answer is not a JSON object")
+    return document
+
+
+def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def succeeded(item: DeliveryItem, vendor_id: str | None, **details: Any) -> Outcome:
+    return Outcome(key=item.key, ok=True, vendor_id=vendor_id, details=details)
+
+
+def failed(item: DeliveryItem, error: str, retryable: bool = False, **details: Any) -> Outcome:
+    return Outcome(
+        key=item.key,
+        ok=False,
+        vendor_id=item.vendor_id,
+        error=error,
+        retryable=retryable,
+        details=details,
+    )
+
+
+def nothing_to_deprovision(item: DeliveryItem) -> Outcome:
+    """A user the vendor never accepted has nothing to disable or remove there."""
+    return succeeded(item, None, skipped="the vendor never had this user")
+
+
+def compact(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without empty values: a vendor reads ``"id": null`` as an id."""
+    return {key: value for key, value in record.items() if value is not None}
+
+
+@dataclass
+class Isolated(Generic[T, R]):
+    """The sub-batches a vendor accepted (with its answers) and the items it refused alone."""
+
+    accepted: list[tuple[list[T], R]] = field(default_factory=list)
+    rejected: list[tuple[T, VendorRejected]] = field(default_factory=list)
+
+
+def send_isolating(batch: list[T], send: Callable[[list[T]], R]) -> Isolated[T, R]:
+    """Send the batch; when the vendor refuses its payload, halve it until the bad items stand alone.
+
+    Confide, ACC, Aria and Rocket.Chat (``import.addUsers``) refuse a whole request
+    for one bad user (vendor-research.md §1-§4): bisecting costs about
+    2·log2(n) extra calls per bad user and lets every good user through.
+    A refusal that does not blame the payload (403, 404, …) fails the whole batch at once.
+    """
+    try:
+        return Isolated(accepted=[(batch, send(batch))])
+    except VendorRejected as rejection:
+        if len(batch) == 1 or rejection.status not in PAYLOAD_REJECTIONS:
+            return Isolated(rejected=[(item, rejection) for item in batch])
+    middle = len(batch) // 2
+    first, second = send_isolating(batch[:middle], send), send_isolating(batch[middle:], send)
+    return Isolated(first.accepted + second.accepted, first.rejected + second.rejected)
+
+
+def poll(
+    fetch: Callable[[], T], finished: Callable[[T], bool], interval: float, attempts: int
+) -> T | None:
+    """Fetch until ``finished`` holds, at most ``attempts`` times; None when it never did."""
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(interval)
+        answer = fetch()
+        if finished(answer):
+            return answer
+    return None
+
+
+class HttpVendorClient(VendorClient):
+    """A vendor client speaking JSON over a ``requests`` session, with the shared rules above.
+
+    Subclasses provide :meth:`authenticate`, :meth:`is_authenticated`,
+    :meth:`auth_headers` and :meth:`deliver_batch`.
+    """
+
+    default_poll_interval_seconds = 2.0
+    default_max_polls = 150
+
+    @property
+    def base_url(self) -> str:
+        return self.target.base_url.rstrip("/")
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between two status polls of an asynchronous job (``options.poll_interval_seconds``)."""
+        return float(
+            self.target.options.get("poll_interval_seconds", self.default_poll_interval_seconds)
+        )
+
+    @property
+    def max_polls(self) -> int:
+        """How many status polls before giving the job up for now (``options.max_polls``)."""
+        return int(self.target.options.get("max_polls", self.default_max_polls))
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def resolve(self, url: str) -> str:
+        """A configured URL (a token URL) made absolute: a path resolves against the base URL's host."""
+        return urljoin(self.base_url + "/", url)
+
+    # -- what subclasses provide -----------------------------------------------------------------
+
+    @abstractmethod
+    def is_authenticated(self) -> bool:
+        """Whether the client holds credentials to send (else it authenticates first)."""
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers every authenticated call carries."""
+        return {}
+
+    def secrets(self) -> list[str]:
+        """Every value no message may show: the configured credentials and the tokens held."""
+        return [value.get_secret_value() for value in self.target.credentials.values()]
+
+    @abstractmethod
+    def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
+        """Deliver at most :attr:`max_batch` items."""
+
+    # -- shared behaviour ------------------------------------------------------------------------
+
+    def deliver(self, items: list[DeliveryItem]) -> list[Outcome]:
+        """Deliver the items, :attr:`max_batch` at a time (a larger list is split, not refused)."""
+        outcomes: list[Outcome] = []
+        for batch in chunked(items, self.max_batch):
+            outcomes += self.deliver_batch(batch)
+        return outcomes
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets():
+            if len(secret) >= 4:
+                text = text.replace(secret, "[redacted]")
+        return text
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: Collection[int] = (200,),
+        public: bool = False,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request and return the vendor's answer when its status is in ``expect``.
+
+        :param public: a call that needs no token (a login): sent as is, never renewed.
+        :raises VendorUnavailable: 429, 5xx, timeout, refused connection, or a 401 that
+            survives a fresh token.
+        :raises VendorRejected: any other status outside ``expect``.
+        """
+        if not public and not self.is_authenticated():
+            self.authenticate()
+        response = self._send(method, path, public, kwargs)
+        if response.status_code == 401 and not public:
+            log.info("%s: %s %s answered 401; renewing credentials", self.vendor, method, path)
+            self.authenticate()
+            response = self._send(method, path, public, kwargs)
+        if response.status_code in expect:
+            return response
+        raise self._failure(method, path, response)
+
+    def call_unless_gone(
+        self, method: str, path: str, *, expect: Collection[int] = (200,), **kwargs: Any
+    ) -> requests.Response | None:
+        """The call, or None when the vendor answers 404: the object is gone already
+        (which is what a delete wanted, and what tells an update to re-import)."""
+        try:
+            return self.call(method, path, expect=expect, **kwargs)
+        except VendorRejected as rejection:
+            if rejection.status == 404:
+                return None
+            raise
+
+    def _send(
+        self, method: str, path: str, public: bool, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        options = {name: value for name, value in kwargs.items() if name != "headers"}
+        headers = {**({} if public else self.auth_headers()), **kwargs.get("headers", {})}
+        try:
+            return self.http.request(
+                method, self.url(path), headers=headers, timeout=self.timeout, **options
+            )
+        except requests.RequestException as error:
+            raise VendorUnavailable(
+                f"{self.vendor}: {method} {self._route(path)} failed: {type(error).__name__}"
+            ) from None
+
+    def _failure(self, method: str, path: str, response: requests.Response) -> VendorError:
+        status = response.status_code
+        message = self.redact(
+            f"{self.vendor}: {method} {self._route(path)} answered HTTP {status}: "
+            f"{error_text(response)}"
+        )
+        if status == 401:
+            return VendorUnavailable(f"{message} (even with renewed credentials)")
+        if status == 429 or status >= 500:
+            return VendorUnavailable(message, retry_after=self.retry_after(response))
+        return VendorRejected(status, message)
+
+    @staticmethod
+    def _route(path: str) -> str:
+        return path.partition("?")[0]
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """The wait a 429 or 5xx asks for; vendors with their own header override this."""
+        return retry_after_seconds(response)
+
+    def per_item(self, item: DeliveryItem, deliver: Callable[[], R]) -> R | Outcome:
+        """Run one item's calls; a refusal fails that item alone, for good."""
+        try:
+            return deliver()
+        except VendorRejected as rejection:
+            return failed(item, str(rejection))
+
+
+class TokenLoginClient(HttpVendorClient):
+    """A vendor whose login call returns a session token sent as ``Authorization: <scheme> <token>``
+    (Aria ``OpsToken``, CloudShell ``Basic``); the scheme is ``credentials.token_scheme``."""
+
+    default_token_scheme: str
+
+    def __init__(self, target: Any, http: requests.Session | None = None):
+        super().__init__(target, http)
+        self.token: str | None = None
+
+    @abstractmethod
+    def login(self) -> str:
+        """Ask the vendor for a new session token."""
+
+    def authenticate(self) -> None:
+        self.token = None
+        token = self.login()
+        if not token:
+            raise VendorUnavailable(f"{self.vendor}: the login answer holds no token")
+        self.token = token
+
+    def login_call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """The login request: refused credentials are a configuration problem to retry later."""
+        try:
+            return self.call(method, path, public=True, **kwargs)
+        except VendorRejected as rejection:
+            raise VendorUnavailable(f"{rejection} (check the target's credentials)") from None
+
+    def is_authenticated(self) -> bool:
+        return self.token is not None
+
+    def auth_headers(self) -> dict[str, str]:
+        scheme = self.target.secret("token_scheme") or self.default_token_scheme
+        return {"Authorization": f"{scheme} {self.token}"}
+
+    def secrets(self) -> list[str]:
+        return super().secrets() + ([self.token] if self.token else [])

@@ -1,0 +1,90 @@
+"""Vendors whose API takes an OAuth 2 client-credentials token (RFC 6749 §4.4): Confide and ACC.
+
+The token comes from authlib's :class:`OAuth2Session`, which is also the HTTP
+session that sends it (``Authorization: Bearer``, RFC 6750 §2.1). Neither
+vendor issues refresh tokens, so a token about to expire is fetched anew
+before the next call, and a 401 fetches one once more (:meth:`HttpVendorClient.call`).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar
+
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.requests_client import OAuth2Session
+
+from scimbridge.config import Target
+from scimbridge.vendors.base import VendorUnavailable
+from scimbridge.vendors.http import HttpVendorClient, error_text, retry_after_seconds
+
+TOKEN_LEEWAY_SECONDS = 60
+"""Renew a token this long before it expires, so a call never leaves with a dying one."""
+
+
+class OAuthClientCredentialsClient(HttpVendorClient):
+    """A client whose ``credentials`` hold ``client_id``, ``client_secret``, ``token_url`` and ``scope``."""
+
+    token_endpoint_auth_method: ClassVar[str]
+    """``client_secret_basic`` or ``client_secret_post`` (RFC 6749 §2.3.1), as the vendor documents."""
+    default_scope: ClassVar[str]
+
+    def __init__(self, target: Target, http: requests.Session | None = None):
+        if http is not None and not isinstance(http, OAuth2Session):
+            raise TypeError(f"the {self.vendor} client needs an authlib OAuth2Session")
+        super().__init__(target, http or self._oauth_session(target))
+        self.oauth: OAuth2Session = self.http  # type: ignore[assignment]
+        self.oauth.register_compliance_hook("access_token_response", self._check_token_response)
+
+    def _oauth_session(self, target: Target) -> OAuth2Session:
+        return OAuth2Session(
+            client_id=target.secret("client_id"),
+            client_secret=target.secret("client_secret"),
+            token_endpoint_auth_method=self.token_endpoint_auth_method,
+            scope=target.secret("scope") or self.default_scope,
+            grant_type="client_credentials",
+            leeway=TOKEN_LEEWAY_SECONDS,
+            default_timeout=target.delivery.timeout_seconds,
+        )
+
+    @abstractmethod
+    def default_token_url(self) -> str:
+        """The vendor's documented token endpoint, when ``credentials.token_url`` is not set."""
+
+    @property
+    def token_url(self) -> str:
+        return self.resolve(self.target.secret("token_url") or self.default_token_url())
+
+    def authenticate(self) -> None:
+        self.oauth.token = None
+        try:
+            self.oauth.fetch_token(self.token_url, grant_type="client_credentials")
+        except requests.RequestException as error:
+            raise VendorUnavailable(
+                f"{self.vendor}: the token endpoint failed: {type(error).__name__}"
+            ) from None
+        except (AuthlibBaseError, ValueError, KeyError) as error:
+            raise VendorUnavailable(
+                f"{self.vendor}: the token endpoint's answer is not a token ({type(error).__name__})"
+            ) from None
+
+    def _check_token_response(self, response: requests.Response) -> requests.Response:
+        """Turn a refused token request into VendorUnavailable before authlib parses it."""
+        if response.status_code == 200:
+            return response
+        message = self.redact(
+            f"{self.vendor}: the token endpoint answered HTTP {response.status_code}: "
+            f"{error_text(response)}"
+        )
+        if response.status_code == 429 or response.status_code >= 500:
+            raise VendorUnavailable(message, retry_after=retry_after_seconds(response))
+        raise VendorUnavailable(f"{message} (check the target's client credentials)")
+
+    def is_authenticated(self) -> bool:
+        token = self.oauth.token
+        return bool(token) and not token.is_expired(leeway=TOKEN_LEEWAY_SECONDS)
+
+    def secrets(self) -> list[str]:
+        token = self.oauth.token or {}
+        return [*super().secrets(), token.get("access_token") or ""]

@@ -1,0 +1,68 @@
+"""mappings/aria.yaml against the users array of seed aria-operations-import-users.txt."""
+
+from scimbridge.mapping import MappingContext
+from scimbridge.vendors.base import Action
+
+SEED_USER_FIELDS = {
+    "Last login time", "distinguishedName", "emailAddress", "enabled", "firstName", "groupIds",
+    "id", "lastName", "links", "password", "role-permissions", "roleNames", "username",
+}  # fmt: skip
+NEVER_SENT = {"Last login time", "links", "password"}
+"""Read-only fields, and the password imported directory users do not have (records/aria.json)."""
+
+RESEARCH_EXAMPLE = {
+    "username": "alexr",
+    "firstName": "alex",
+    "lastName": "richard",
+    "emailAddress": "user1@broadcom.com",
+    "distinguishedName": "CN=alexr,OU=Users,DC=broadcom,DC=com",
+    "enabled": True,
+    "role-permissions": [{"roleName": "ReadOnly", "allowAllObjects": True}],
+    "roleNames": ["ReadOnly"],
+}
+"""The import example of vendor-research.md §3 (without its null password), plus the deprecated roleNames."""
+
+
+def alex(build, **more):
+    return build(
+        "alexr",
+        "alex",
+        "richard",
+        "user1@broadcom.com",
+        externalId="CN=alexr,OU=Users,DC=broadcom,DC=com",
+        **more,
+    )
+
+
+def test_a_first_import_gives_the_documented_example_without_id(mappings, okta_user, first_import):
+    record = mappings["aria"].apply(alex(okta_user), ["Aria Read Only"], first_import).record
+
+    assert record == RESEARCH_EXAMPLE
+
+
+def test_a_reimport_carries_the_stored_aria_id(mappings, okta_user, reimport):
+    record = mappings["aria"].apply(alex(okta_user), ["Aria Read Only"], reimport).record
+
+    assert record == {**RESEARCH_EXAMPLE, "id": "vendor-1"}
+
+
+def test_a_fully_mapped_user_fills_every_writable_field_of_the_seed(mappings, entra_user, reimport):
+    user = entra_user("jdoe", "Jane", "Doe", "jane@example.com", externalId="CN=jdoe,DC=example")
+    groups = ["Aria Operators", "Aria Administrators"]
+
+    record = mappings["aria"].apply(user, groups, reimport).record
+
+    assert set(record) == SEED_USER_FIELDS - NEVER_SENT
+
+
+def test_deactivation_disables_the_user(mappings, okta_user, reimport):
+    mapped = mappings["aria"].apply(alex(okta_user, active=False), [], reimport)
+
+    assert mapped.action is Action.DISABLE
+    assert mapped.record["enabled"] is False
+
+
+def test_delete_removes_the_user(mappings, okta_user):
+    deleted = MappingContext(stable_id="link-1", vendor_id="vendor-1", deleted=True)
+
+    assert mappings["aria"].apply(alex(okta_user), [], deleted).action is Action.REMOVE

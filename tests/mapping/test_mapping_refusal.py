@@ -1,0 +1,65 @@
+"""A user the mapping cannot turn into a valid record is refused with a sentence naming the SCIM attribute."""
+
+import pytest
+
+from scimbridge.mapping import UnmappableUser
+
+
+def refusal(mapping, user, groups=()) -> UnmappableUser:
+    with pytest.raises(UnmappableUser) as caught:
+        mapping.check(user, list(groups))
+    return caught.value
+
+
+def test_a_confide_user_without_email_is_refused_naming_the_work_email(mappings, okta_user):
+    user = okta_user("ada", "Ada", "Lovelace", "ada@example.com", emails=[])
+
+    error = refusal(mappings["confide"], user)
+
+    assert error.attribute == 'emails[type eq "work"].value'
+    assert error.detail == (
+        'emails[type eq "work"].value is required by '
+        f"{mappings['confide'].file} (email) but the user has none"
+    )
+
+
+def test_a_rocketchat_user_without_email_is_refused(mappings, okta_user):
+    user = okta_user("ada", "Ada", "Lovelace", "ada@example.com", emails=[])
+
+    assert refusal(mappings["rocketchat"], user).attribute == "emails.value"
+
+
+def test_an_aria_username_aria_refuses_is_named(mappings, okta_user):
+    user = okta_user("ada lovelace", "Ada", "Lovelace", "ada@example.com")
+
+    error = refusal(mappings["aria"], user)
+
+    assert error.attribute == "userName"
+    assert "username" in error.detail
+
+
+def test_a_refusal_never_quotes_the_value(mappings, okta_user):
+    user = okta_user("ada", "Ada", "Lovelace", "ada@example.com", password=73195428)
+
+    error = refusal(mappings["rocketchat"], user)
+
+    assert error.attribute == "password"
+    assert "73195428" not in error.detail
+
+
+def test_an_acc_name_longer_than_acc_accepts_is_refused(mappings, okta_user):
+    user = okta_user("ada@example.com", "A" * 256, "Lovelace", "ada@example.com")
+
+    assert refusal(mappings["acc"], user).attribute == "name.givenName"
+
+
+def test_a_mapping_without_group_record_refuses_groups(mappings):
+    with pytest.raises(UnmappableUser, match="no group_record"):
+        mappings["rocketchat"].apply_group({"displayName": "Admins"})
+
+
+def test_a_group_without_display_name_is_refused(mappings):
+    with pytest.raises(UnmappableUser) as caught:
+        mappings["cloudshell"].apply_group({"id": "g1"})
+
+    assert caught.value.attribute == "displayName"

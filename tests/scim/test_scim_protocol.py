@@ -1,0 +1,461 @@
+"""What every identity provider may expect of the endpoint: RFC 7644 as the bridge announces it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from scim_client import (
+    BULK_REQUEST_SCHEMA,
+    ENTRA_TOKEN,
+    ERROR_SCHEMA,
+    GROUP_SCHEMA,
+    MAX_BULK_OPERATIONS,
+    MAX_PAYLOAD_BYTES,
+    OKTA_PASSWORD,
+    USER_SCHEMA,
+    ScimClient,
+    bearer,
+    patch_op,
+)
+
+RFC_7644_BULK_WITH_BULK_IDS = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+    "Operations": [
+        {
+            "method": "POST",
+            "path": "/Users",
+            "bulkId": "qwerty",
+            "data": {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "Alice",
+            },
+        },
+        {
+            "method": "POST",
+            "path": "/Groups",
+            "bulkId": "ytrewq",
+            "data": {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Tour Guides",
+                "members": [{"type": "User", "value": "bulkId:qwerty"}],
+            },
+        },
+    ],
+}
+"""RFC 7644 §3.7.2, the request whose Group references a User of the same request.
+
+The RFC prints ``urn:ietf:params:scim:api:messages:2.0:User`` (and ``...:Group``)
+as the data's schemas, message URNs that name no resource schema; the core
+URNs are used here, as in the RFC's §3.7.3 example.
+"""
+
+RFC_7644_BULK_MULTIPLE_OPERATIONS = {
+    "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+    "failOnErrors": 1,
+    "Operations": [
+        {
+            "method": "POST",
+            "path": "/Users",
+            "bulkId": "qwerty",
+            "data": {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "Alice",
+            },
+        },
+        {
+            "method": "PUT",
+            "path": "/Users/b7c14771-226c-4d05-8860-134711653041",
+            "version": 'W/"3694e05e9dff591"',
+            "data": {
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "id": "b7c14771-226c-4d05-8860-134711653041",
+                "userName": "Bob",
+            },
+        },
+        {
+            "method": "PATCH",
+            "path": "/Users/5d8d29d3-342c-4b5f-8683-a3cb6763ffcc",
+            "version": 'W/"edac3253e2c0ef2"',
+            "data": {
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "remove", "path": "nickName"},
+                    {"op": "add", "path": "userName", "value": "Dave"},
+                ],
+            },
+        },
+        {
+            "method": "DELETE",
+            "path": "/Users/e9025315-6bea-44e1-899c-1e07454e468b",
+            "version": 'W/"0ee8add0a938e1a"',
+        },
+    ],
+}
+"""RFC 7644 §3.7.3, the example request with ``failOnErrors`` of 1: only Alice is new,
+the other three operations name resources this bridge never had."""
+
+
+def bulk(*operations: dict[str, Any], **options: Any) -> dict[str, Any]:
+    return {"schemas": [BULK_REQUEST_SCHEMA], "Operations": list(operations), **options}
+
+
+def create_operation(user_name: str) -> dict[str, Any]:
+    return {
+        "method": "POST",
+        "path": "/Users",
+        "bulkId": user_name,
+        "data": {"schemas": [USER_SCHEMA], "userName": user_name},
+    }
+
+
+def ids(listing: dict[str, Any]) -> list[str]:
+    return [resource["id"] for resource in listing.get("Resources", [])]
+
+
+class TestUniqueness:
+    def test_a_duplicate_user_name_answers_409_uniqueness(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        response = entra.post("/Users", {"schemas": [USER_SCHEMA], "userName": user["userName"]})
+
+        assert response.status_code == 409
+        assert response.get_json()["scimType"] == "uniqueness"
+
+    def test_a_user_name_differing_only_in_case_is_a_duplicate(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        """RFC 7643 §4.1.1: userName is ``caseExact: false``."""
+        response = entra.post(
+            "/Users", {"schemas": [USER_SCHEMA], "userName": "BJensen@Example.COM"}
+        )
+
+        assert response.status_code == 409
+        assert entra.user_names() == ["bjensen@example.com"]
+
+
+class TestErrors:
+    def test_an_unknown_id_answers_404_with_a_scim_error(self, entra: ScimClient) -> None:
+        response = entra.get("/Users/no-such-user")
+
+        assert response.status_code == 404
+        body = response.get_json()
+        assert body["schemas"] == [ERROR_SCHEMA]
+        assert body["status"] == "404"
+        assert "no-such-user" in body["detail"]
+
+    def test_a_missing_token_answers_401_with_a_challenge_and_a_scim_error(
+        self, anonymous: ScimClient
+    ) -> None:
+        """RFC 7644 §2 and RFC 6750 §3: a 401 names the schemes it accepts."""
+        response = anonymous.get("/Users")
+
+        assert response.status_code == 401
+        assert "Bearer" in response.headers["WWW-Authenticate"]
+        assert response.get_json()["schemas"] == [ERROR_SCHEMA]
+
+    def test_a_401_never_echoes_the_token_sent(self, http: FlaskClient) -> None:
+        wrong = "wrong-token-6c1d2e3f4a5b"
+
+        response = ScimClient(http, "entra", bearer(wrong)).get("/Users")
+
+        assert response.status_code == 401
+        assert wrong not in response.get_data(as_text=True)
+
+
+class TestMediaTypes:
+    @pytest.mark.parametrize("content_type", ["application/scim+json", "application/json"])
+    def test_both_json_media_types_are_accepted(self, entra: ScimClient, content_type: str) -> None:
+        """RFC 7644 §3.1 and §8.1: clients may send either."""
+        body = json.dumps({"schemas": [USER_SCHEMA], "userName": "mediatype@example.com"})
+
+        response = entra.post("/Users", raw=body, content_type=content_type)
+
+        assert response.status_code == 201
+
+    def test_responses_are_scim_json(self, entra: ScimClient, user: dict[str, Any]) -> None:
+        response = entra.get(f"/Users/{user['id']}")
+
+        assert response.mimetype == "application/scim+json"
+
+
+class TestVersions:
+    """RFC 7644 §3.14: ETags and If-Match."""
+
+    def test_the_etag_header_is_the_resource_version(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        response = entra.get(f"/Users/{user['id']}")
+
+        assert response.headers["ETag"] == response.get_json()["meta"]["version"]
+
+    def test_a_write_changes_the_version(self, entra: ScimClient, user: dict[str, Any]) -> None:
+        patched = entra.patch(
+            f"/Users/{user['id']}", patch_op({"op": "replace", "path": "nickName", "value": "Babs"})
+        )
+
+        assert patched.get_json()["meta"]["version"] != user["meta"]["version"]
+
+    def test_a_matching_if_match_lets_the_write_through(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        response = entra.patch(
+            f"/Users/{user['id']}",
+            patch_op({"op": "replace", "path": "nickName", "value": "Babs"}),
+            headers={"If-Match": user["meta"]["version"]},
+        )
+
+        assert response.status_code == 200
+
+    def test_a_stale_if_match_answers_412_and_writes_nothing(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        stale = user["meta"]["version"]
+        entra.patch(
+            f"/Users/{user['id']}", patch_op({"op": "replace", "path": "nickName", "value": "Babs"})
+        )
+
+        response = entra.patch(
+            f"/Users/{user['id']}",
+            patch_op({"op": "replace", "path": "nickName", "value": "Stale"}),
+            headers={"If-Match": stale},
+        )
+
+        assert response.status_code == 412
+        assert entra.fetch(f"/Users/{user['id']}")["nickName"] == "Babs"
+
+    def test_a_stale_if_match_on_delete_keeps_the_user(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        entra.patch(
+            f"/Users/{user['id']}", patch_op({"op": "replace", "path": "nickName", "value": "Babs"})
+        )
+
+        response = entra.delete(
+            f"/Users/{user['id']}", headers={"If-Match": user["meta"]["version"]}
+        )
+
+        assert response.status_code == 412
+        assert entra.get(f"/Users/{user['id']}").status_code == 200
+
+
+class TestAttributeSelection:
+    """RFC 7644 §3.9: ``attributes`` and ``excludedAttributes``."""
+
+    def test_attributes_returns_only_those_and_the_always_returned_ones(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        body = entra.fetch(f"/Users/{user['id']}?attributes=userName")
+
+        assert body["userName"] == user["userName"]
+        assert body["id"] == user["id"]
+        assert "emails" not in body
+        assert "name" not in body
+
+    def test_excluded_attributes_leaves_those_out(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        body = entra.fetch(f"/Users/{user['id']}?excludedAttributes=emails")
+
+        assert "emails" not in body
+        assert body["name"]["familyName"] == "Jensen"
+
+
+class TestListing:
+    @pytest.fixture
+    def three_users(self, entra: ScimClient) -> list[str]:
+        """Three users, in the order of their userName."""
+        return [entra.create_user(name)["id"] for name in ("carol", "alice", "bob")]
+
+    def test_start_index_and_count_select_a_page(
+        self, entra: ScimClient, three_users: list[str]
+    ) -> None:
+        """RFC 7644 §3.4.2.4: startIndex is 1-based; totalResults counts every match."""
+        everything = ids(entra.fetch("/Users?sortBy=userName"))
+
+        page = entra.fetch("/Users?sortBy=userName&startIndex=2&count=1")
+
+        assert page["totalResults"] == 3
+        assert page["startIndex"] == 2
+        assert page["itemsPerPage"] == 1
+        assert ids(page) == everything[1:2]
+
+    def test_sort_by_user_name_descending(self, entra: ScimClient, three_users: list[str]) -> None:
+        """RFC 7644 §3.4.2.3."""
+        listing = entra.fetch("/Users?sortBy=userName&sortOrder=descending")
+
+        assert [user["userName"] for user in listing["Resources"]] == ["carol", "bob", "alice"]
+
+    def test_search_by_post(self, entra: ScimClient, three_users: list[str]) -> None:
+        """RFC 7644 §3.4.3: a SearchRequest POSTed to ``/.search``."""
+        request = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'userName sw "b"',
+            "attributes": ["userName"],
+        }
+
+        response = entra.post("/Users/.search", request)
+
+        assert response.status_code == 200
+        assert [user["userName"] for user in response.get_json()["Resources"]] == ["bob"]
+
+    def test_search_at_the_root_spans_resource_types(
+        self, entra: ScimClient, three_users: list[str]
+    ) -> None:
+        """RFC 7644 §3.4.3: ``/.search`` at the service root."""
+        request = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'userName eq "alice"',
+        }
+
+        response = entra.post("/.search", request)
+
+        assert response.status_code == 200
+        assert [user["userName"] for user in response.get_json()["Resources"]] == ["alice"]
+
+
+class TestSecrets:
+    def test_tokens_and_passwords_never_reach_the_log(
+        self, http: FlaskClient, okta: ScimClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Preamble rule: secrets are never logged, whether the request succeeds or not."""
+        password = "user-password-7d3e9f1a"
+        wrong_token = "wrong-token-0b9c8d7e6f"
+        caplog.set_level(logging.DEBUG, logger="scimbridge")
+
+        okta.post("/Users", {"schemas": [USER_SCHEMA], "userName": "pw", "password": password})
+        ScimClient(http, "entra", bearer(ENTRA_TOKEN)).get("/Users")
+        ScimClient(http, "entra", bearer(wrong_token)).get("/Users")
+
+        assert caplog.records, "the requests were logged, so the check below is not vacuous"
+        for secret in (password, wrong_token, ENTRA_TOKEN, OKTA_PASSWORD):
+            assert secret not in caplog.text
+
+
+class TestDiscovery:
+    """RFC 7644 §4."""
+
+    def test_service_provider_config_is_readable_without_credentials(
+        self, anonymous: ScimClient
+    ) -> None:
+        response = anonymous.get("/ServiceProviderConfig")
+
+        assert response.status_code == 200
+        assert response.get_json()["patch"]["supported"] is True
+
+    def test_service_provider_config_announces_the_configured_bulk_limits(
+        self, entra: ScimClient
+    ) -> None:
+        bulk_config = entra.fetch("/ServiceProviderConfig")["bulk"]
+
+        assert bulk_config["supported"] is True
+        assert bulk_config["maxOperations"] == MAX_BULK_OPERATIONS
+        assert bulk_config["maxPayloadSize"] == MAX_PAYLOAD_BYTES
+
+    def test_resource_types_are_user_and_group(self, entra: ScimClient) -> None:
+        listing = entra.fetch("/ResourceTypes")
+
+        assert sorted(resource["name"] for resource in listing["Resources"]) == ["Group", "User"]
+
+    def test_schemas_include_the_core_user_and_group(self, entra: ScimClient) -> None:
+        listing = entra.fetch("/Schemas")
+
+        assert {USER_SCHEMA, GROUP_SCHEMA} <= {schema["id"] for schema in listing["Resources"]}
+
+
+class TestTargetIsolation:
+    def test_a_user_of_one_target_is_invisible_from_another(
+        self, entra: ScimClient, okta: ScimClient, user: dict[str, Any]
+    ) -> None:
+        assert okta.get(f"/Users/{user['id']}").status_code == 404
+        assert okta.fetch("/Users")["totalResults"] == 0
+
+    def test_the_same_user_name_may_exist_in_two_targets(
+        self, okta: ScimClient, user: dict[str, Any]
+    ) -> None:
+        assert (
+            okta.post(
+                "/Users", {"schemas": [USER_SCHEMA], "userName": user["userName"]}
+            ).status_code
+            == 201
+        )
+
+    def test_a_token_of_one_target_is_refused_by_another(self, http: FlaskClient) -> None:
+        response = ScimClient(http, "okta", bearer(ENTRA_TOKEN)).get("/Users")
+
+        assert response.status_code == 401
+
+
+class TestBulk:
+    """RFC 7644 §3.7."""
+
+    def test_rfc_example_group_members_reference_users_of_the_same_request(
+        self, entra: ScimClient
+    ) -> None:
+        """§3.7.2: ``bulkId:qwerty`` in the Group's members becomes Alice's new id."""
+        response = entra.post("/Bulk", RFC_7644_BULK_WITH_BULK_IDS)
+
+        assert response.status_code == 200
+        results = {result["bulkId"]: result for result in response.get_json()["Operations"]}
+        assert results["qwerty"]["status"] == "201"
+        assert results["ytrewq"]["status"] == "201"
+        alice = entra.fetch('/Users?filter=userName eq "Alice"')["Resources"][0]
+        guides = entra.fetch('/Groups?filter=displayName eq "Tour Guides"')["Resources"][0]
+        assert [member["value"] for member in guides["members"]] == [alice["id"]]
+
+    def test_rfc_example_with_fail_on_errors_stops_at_the_first_error(
+        self, entra: ScimClient
+    ) -> None:
+        """§3.7.3: with failOnErrors 1, the first failed operation ends the request;
+        the operations before it stay done."""
+        response = entra.post("/Bulk", RFC_7644_BULK_MULTIPLE_OPERATIONS)
+
+        assert response.status_code == 200
+        statuses = [result["status"] for result in response.get_json()["Operations"]]
+        assert statuses[0] == "201"
+        assert len(statuses) == 2
+        assert statuses[1].startswith("4")
+        assert entra.user_names() == ["Alice"]
+
+    def test_more_operations_than_max_operations_answers_413_and_writes_nothing(
+        self, entra: ScimClient
+    ) -> None:
+        """§3.7.4: over ``maxOperations`` the whole request is refused with 413."""
+        operations = [create_operation(f"user{index}") for index in range(MAX_BULK_OPERATIONS + 1)]
+
+        response = entra.post("/Bulk", bulk(*operations))
+
+        assert response.status_code == 413
+        assert response.get_json()["schemas"] == [ERROR_SCHEMA]
+        assert entra.user_names() == []
+
+    def test_a_body_over_max_payload_size_answers_413_and_writes_nothing(
+        self, entra: ScimClient
+    ) -> None:
+        """§3.7.4: over ``maxPayloadSize`` the whole request is refused with 413."""
+        operation = create_operation("padded")
+        operation["data"]["displayName"] = "x" * MAX_PAYLOAD_BYTES
+
+        response = entra.post("/Bulk", bulk(operation))
+
+        assert response.status_code == 413
+        assert entra.user_names() == []
+
+
+class TestPatchResponse:
+    def test_patch_answers_200_with_the_whole_resource(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        """Okta and Entra read the updated resource from the PATCH response."""
+        response = entra.patch(
+            f"/Users/{user['id']}", patch_op({"op": "replace", "path": "nickName", "value": "Babs"})
+        )
+
+        assert response.status_code == 200
+        body = response.get_json()
+        assert body["nickName"] == "Babs"
+        assert body["userName"] == user["userName"]
+        assert body["emails"] == user["emails"]

@@ -1,0 +1,115 @@
+"""The shared HTTP rules: reading a vendor's wait and words, isolating a bad user."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from scimbridge.vendors.base import VendorUnavailable
+from scimbridge.vendors.http import (
+    VendorRejected,
+    error_text,
+    json_object,
+    retry_after_seconds,
+    send_isolating,
+)
+
+NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=UTC)
+
+
+def response(status: int = 200, body: object = None, **headers: str) -> requests.Response:
+    answer = requests.Response()
+    answer.status_code = status
+    answer.headers.update(headers)
+    answer._content = (json.dumps(body) if body is not None else "").encode()
+    return answer
+
+
+def test_retry_after_in_seconds_is_read_as_is():
+    assert retry_after_seconds(response(429, **{"Retry-After": "25"})) == 25.0
+
+
+def test_retry_after_as_an_http_date_is_the_time_left_until_it():
+    later = response(503, **{"Retry-After": "Wed, 25 Nov 2026 10:00:30 GMT"})
+
+    assert retry_after_seconds(later, now=NOW) == 30.0
+
+
+def test_retry_after_in_the_past_means_no_wait():
+    earlier = response(503, **{"Retry-After": "Wed, 25 Nov 2026 09:59:00 GMT"})
+
+    assert retry_after_seconds(earlier, now=NOW) == 0.0
+
+
+@pytest.mark.parametrize("value", ["", "soon", "-5"])
+def test_an_unreadable_retry_after_is_ignored(value):
+    assert retry_after_seconds(response(429, **{"Retry-After": value})) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"traceId": "t", "error": "Invalid email format.", "statusCode": 400},
+        {"message": "Invalid email format.", "httpStatusCode": 400},
+        {"developerMessage": "Invalid email format."},
+        {"Message": "Invalid email format."},
+    ],
+)
+def test_error_text_is_the_vendors_own_message(body):
+    assert error_text(response(400, body)) == "Invalid email format."
+
+
+def test_error_text_falls_back_to_the_start_of_the_body():
+    plain = response(400)
+    plain._content = b"Bad Request: " + b"x" * 1000
+
+    assert error_text(plain).startswith("Bad Request: x")
+    assert len(error_text(plain)) <= 300
+
+
+def test_an_answer_that_is_not_a_json_object_makes_the_vendor_unavailable():
+    with pytest.raises(VendorUnavailable):
+        json_object(response(200, ["not", "an", "object"]))
+
+
+def refusing(bad: set[int], status: int = 400):
+    """A vendor that refuses any batch holding one of ``bad``, and records what it was sent."""
+    sent: list[list[int]] = []
+
+    def send(batch: list[int]) -> str:
+        sent.append(batch)
+        if bad & set(batch):
+            raise VendorRejected(status, f"refused {sorted(bad & set(batch))}")
+        return f"accepted {batch}"
+
+    return send, sent
+
+
+def test_isolating_lets_every_good_item_through_and_names_the_bad_one():
+    send, _ = refusing({3})
+
+    isolated = send_isolating([1, 2, 3, 4, 5, 6], send)
+
+    assert sorted(item for batch, _ in isolated.accepted for item in batch) == [1, 2, 4, 5, 6]
+    assert [(item, str(error)) for item, error in isolated.rejected] == [(3, "refused [3]")]
+
+
+def test_isolating_sends_a_good_batch_once():
+    send, sent = refusing(set())
+
+    isolated = send_isolating([1, 2, 3], send)
+
+    assert sent == [[1, 2, 3]]
+    assert isolated.accepted == [([1, 2, 3], "accepted [1, 2, 3]")]
+
+
+def test_a_refusal_that_does_not_blame_the_payload_fails_the_batch_without_bisecting():
+    send, sent = refusing({1}, status=404)
+
+    isolated = send_isolating([1, 2, 3], send)
+
+    assert sent == [[1, 2, 3]]
+    assert [item for item, _ in isolated.rejected] == [1, 2, 3]
