@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from scimbridge.config import VENDORS, BridgeConfig, load_config
-from scimbridge.emulators import RunningEmulator, run_in_thread
+from scimbridge.emulators import DEMO_OPTIONS, RunningEmulator, run_in_thread
 
 DEMO_TOKEN = "demo-token-change-me"
 """The bearer token of every demo target; a demo, never a deployment, uses it."""
@@ -42,7 +42,7 @@ def write_demo_config(
                 "vendor": vendor,
                 "base_url": emulators[vendor].url,
                 "credentials": emulators[vendor].credentials,
-                "options": emulators[vendor].options,
+                "options": DEMO_OPTIONS.get(vendor, {}),
                 "inbound": {"bearer_tokens": [DEMO_TOKEN]},
                 "delivery": {"backoff_seconds": 1, "max_backoff_seconds": 30},
             }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 
-from scim2_models import PayloadTooLargeException, SCIMException
+from scim2_models import InvalidSyntaxException, PayloadTooLargeException, SCIMException
 from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
@@ -25,6 +25,9 @@ from scimbridge.scim.service import BridgeService
 from scimbridge.store import Database
 
 log = logging.getLogger("scimbridge.scim")
+
+NORMALISED = {Operation.create, Operation.replace, Operation.patch, Operation.bulk}
+"""The operations whose bodies :mod:`scimbridge.scim.compat` brings to the RFC."""
 
 UNAUTHENTICATED = {Operation.service_provider_config}
 """RFC 7644 §4: the service provider configuration is readable without credentials."""
@@ -82,17 +85,28 @@ class ScimEndpoint:
 
     @staticmethod
     def _normalise(operation: Operation, request: ScimRequest) -> bytes:
-        """Bring PATCH and Bulk bodies to RFC 7644 (see :mod:`scimbridge.scim.compat`).
+        """Bring request bodies to RFC 7644 (see :mod:`scimbridge.scim.compat`).
 
         A body that is not JSON is passed on as is, for the library to refuse.
+
+        :raises InvalidSyntaxException: for a body without ``schemas``, which
+            RFC 7643 §3 and RFC 7644 §3.5.2 make REQUIRED but scim2-models
+            accepts.
         """
-        if operation not in (Operation.patch, Operation.bulk) or not request.body:
+        if operation not in NORMALISED or not request.body:
             return request.body
         try:
             body = json.loads(request.body)
         except ValueError:
             return request.body
+        if isinstance(body, dict) and not body.get("schemas"):
+            raise InvalidSyntaxException(
+                detail="The request body has no 'schemas' attribute, which SCIM requires"
+            )
         if operation is Operation.bulk:
-            return json.dumps(compat.normalise_bulk(body)).encode()
-        endpoint = request.path.strip("/").split("/")[0]
-        return json.dumps(compat.normalise_patch(endpoint, body)).encode()
+            body = compat.normalise_bulk(body)
+        elif operation is Operation.patch:
+            body = compat.normalise_patch(request.path.strip("/").split("/")[0], body)
+        else:
+            body = compat.normalise_resource(body)
+        return json.dumps(body).encode()

@@ -47,7 +47,13 @@ BASIC = AuthenticationScheme(
 
 
 DELIVERY_STATE = "urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User"
-"""design.md, "Delivery state": how far a user got towards the vendor, read-only."""
+"""design.md, "Delivery state": how far a user got towards the vendor, read-only.
+
+Its attributes are ``returned: request`` (RFC 7643 §7): an admin asks for them
+with ``?attributes=urn:…:delivery:2.0:User:status,…``. The IdPs never ask, so
+they never see vendor error texts, and their full-replace PUTs never carry the
+extension back.
+"""
 
 
 def _read_only(name: str, kind: str, description: str, **extra: Any) -> dict[str, Any]:
@@ -58,7 +64,7 @@ def _read_only(name: str, kind: str, description: str, **extra: Any) -> dict[str
         "required": False,
         "caseExact": True,
         "mutability": "readOnly",
-        "returned": "default",
+        "returned": "request",
         "uniqueness": "none",
         "description": description,
         **extra,

@@ -10,7 +10,7 @@ from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 
 _PYDANTIC_NOISE = (
-    re.compile(r"^\d+ validation errors? for \S+\n", re.MULTILINE),
+    re.compile(r"^\d+ validation errors? for .+\n", re.MULTILINE),
     re.compile(r"^\s*For further information visit \S+\n?", re.MULTILINE),
     re.compile(r" \[type=[^\]]*\]"),
 )

@@ -65,11 +65,12 @@ class AccClient(OAuthClientCredentialsClient):
         return f"{self.base_url}/authentication/v2/token"
 
     def auth_headers(self) -> dict[str, str]:
-        headers = {"User-Id": self.target.secret("user_id") or ""}
-        region = self.target.secret("region") or self.target.options.get("region")
-        if region:
-            headers["Region"] = str(region)
-        return headers
+        """``User-Id`` impersonates an admin, as 2-legged writes require; ``Region`` routes the call."""
+        headers = {
+            "User-Id": self.target.secret("user_id"),
+            "Region": self.target.secret("region") or self.target.options.get("region"),
+        }
+        return {name: str(value) for name, value in headers.items() if value}
 
     @property
     def users_path(self) -> str:
@@ -78,14 +79,7 @@ class AccClient(OAuthClientCredentialsClient):
     # -- delivery --------------------------------------------------------------------------------
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
-        outcomes: dict[str, Outcome] = {}
-        to_import: list[DeliveryItem] = []
-        for item in items:
-            outcome = self.per_item(item, lambda item=item: self.apply(item))
-            if outcome is None:
-                to_import.append(item)
-            else:
-                outcomes[item.key] = outcome
+        outcomes, to_import = self.settle_or_defer(items, self.apply)
         outcomes.update(self.import_members(to_import))
         return [outcomes[item.key] for item in items]
 
@@ -129,7 +123,11 @@ class AccClient(OAuthClientCredentialsClient):
             )
         )
         for member in answer.get("results") or []:
-            if isinstance(member, dict) and str(member.get("email", "")).lower() == email.lower():
+            if (
+                isinstance(member, dict)
+                and member.get("id")
+                and str(member.get("email", "")).lower() == email.lower()
+            ):
                 return str(member["id"])
         return None
 
@@ -164,12 +162,18 @@ class AccClient(OAuthClientCredentialsClient):
             )
         return outcomes
 
+    @staticmethod
+    def import_record(item: DeliveryItem) -> dict[str, Any]:
+        """The record without ``userId``: a user is only imported when ACC does not have it
+        (no id yet, or a stale one from before a removal), so any id there is wrong."""
+        return compact({**item.record, "userId": None})
+
     def post_import(self, items: list[DeliveryItem]) -> str | None:
         """The import call; its ``jobId``, which ACC does not support yet (seed), may be None."""
         response = self.call(
             "POST",
             f"/construction/admin/v2/projects/{self.project_id}/users:import",
-            json={"users": [compact(item.record) for item in items]},
+            json={"users": [self.import_record(item) for item in items]},
             expect=(202,),
         )
         job_id = json_object(response).get("jobId") if response.content else None

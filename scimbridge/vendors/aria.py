@@ -24,6 +24,7 @@ Contract: seed ``aria-operations-import-users.txt``; the VCF Operations OpenAPI
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -31,6 +32,8 @@ import requests
 from scimbridge.config import Target
 from scimbridge.vendors.base import Action, DeliveryItem, Outcome, VendorError, VendorUnavailable
 from scimbridge.vendors.http import (
+    PAYLOAD_REJECTIONS,
+    Isolated,
     TokenLoginClient,
     compact,
     failed,
@@ -41,6 +44,13 @@ from scimbridge.vendors.http import (
 )
 
 JSON = {"Accept": "application/json"}
+STALE_ID_REJECTIONS = frozenset({*PAYLOAD_REJECTIONS, 404})
+"""An import answers 404 for an ``id`` Aria no longer has: the payload's fault, to isolate."""
+
+
+def as_new(item: DeliveryItem) -> DeliveryItem:
+    """The item without the vendor id Aria no longer knows, to import the user afresh."""
+    return replace(item, vendor_id=None, record={**item.record, "id": None})
 
 
 class AriaClient(TokenLoginClient):
@@ -84,11 +94,8 @@ class AriaClient(TokenLoginClient):
     # -- delivery --------------------------------------------------------------------------------
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
-        imports = [item for item in items if item.action is Action.IMPORT]
-        outcomes = self.import_users(imports) if imports else {}
-        for item in items:
-            if item.action is not Action.IMPORT:
-                outcomes[item.key] = self.per_item(item, lambda item=item: self.deprovision(item))
+        outcomes, to_import = self.settle_or_defer(items, self.deprovision)
+        outcomes.update(self.import_users(to_import))
         return [outcomes[item.key] for item in items]
 
     @staticmethod
@@ -97,21 +104,41 @@ class AriaClient(TokenLoginClient):
         return compact({**item.record, "id": item.record.get("id") or item.vendor_id})
 
     def import_users(self, items: list[DeliveryItem]) -> dict[str, Outcome]:
-        sent = send_isolating(items, self.post_import)
+        """Import the users; one whose stored id Aria no longer knows (deleted there since)
+        is imported again as a new user."""
+        if not items:
+            return {}
+        sent = send_isolating(items, self.post_import, STALE_ID_REJECTIONS)
+        stale = {
+            item.key: as_new(item)
+            for item, rejection in sent.rejected
+            if rejection.status == 404 and "id" in self.user(item)
+        }
+        if stale:
+            again = send_isolating(list(stale.values()), self.post_import)
+            still_rejected = [(i, r) for i, r in sent.rejected if i.key not in stale]
+            sent = Isolated(sent.accepted + again.accepted, still_rejected + again.rejected)
         outcomes = {item.key: failed(item, str(rejection)) for item, rejection in sent.rejected}
         for batch, imported in sent.accepted:
-            ids = {
-                str(user.get("username", "")).lower(): user.get("id")
-                for user in imported
-                if isinstance(user, dict)
-            }
-            for item in batch:
-                vendor_id = ids.get(str(item.record.get("username", "")).lower())
-                outcomes[item.key] = (
-                    succeeded(item, str(vendor_id))
-                    if vendor_id
-                    else failed(item, "aria: the import answer does not list this user")
-                )
+            outcomes.update(self.matched(batch, imported))
+        return outcomes
+
+    @staticmethod
+    def matched(items: list[DeliveryItem], imported: list[Any]) -> dict[str, Outcome]:
+        """Each item's outcome, its id read from the 201 user-list by username."""
+        ids = {
+            str(user.get("username", "")).lower(): user.get("id")
+            for user in imported
+            if isinstance(user, dict)
+        }
+        outcomes = {}
+        for item in items:
+            vendor_id = ids.get(str(item.record.get("username", "")).lower())
+            outcomes[item.key] = (
+                succeeded(item, str(vendor_id))
+                if vendor_id
+                else failed(item, "aria: the import answer does not list this user")
+            )
         return outcomes
 
     def post_import(self, items: list[DeliveryItem]) -> list[Any]:
@@ -128,7 +155,10 @@ class AriaClient(TokenLoginClient):
             raise VendorUnavailable("aria: the import answer holds no user list")
         return users
 
-    def deprovision(self, item: DeliveryItem) -> Outcome:
+    def deprovision(self, item: DeliveryItem) -> Outcome | None:
+        """Disable or remove the user; None for an IMPORT, which goes to the batch import."""
+        if item.action is Action.IMPORT:
+            return None
         if not item.vendor_id:
             return nothing_to_deprovision(item)
         if item.action is Action.DISABLE:

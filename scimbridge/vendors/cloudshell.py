@@ -12,6 +12,8 @@ Contract: seed ``cloudshell-import-external-users.md``; vendor-research.md §5
   ``{"Users": [...], "Errors": [...]}``: the user's ``Id`` is the vendor id, and a
   user absent from ``Users`` failed with the ``Errors`` text. An imported user
   found inactive is re-activated (an IMPORT includes re-activation).
+- A group record (``GroupName``, the mapping's ``group_record``) imports every
+  member; its outcome lists the imported ids.
 - DISABLE: ``PUT {base}/api/v1/users/{id}`` with the full user (read first, so no
   field is wiped) and ``IsActive: false``; REMOVE: ``DELETE {base}/api/v1/users/{id}``.
 """
@@ -90,6 +92,8 @@ class CloudShellClient(TokenLoginClient):
         if not item.first_import:
             request["AllowUpdate"] = True
         answer = json_object(self.call("POST", IMPORT_USERS, json=request, expect=(200, 202)))
+        if "GroupName" in request:
+            return self.group_outcome(item, answer)
         user = self.imported(answer.get("Users"), str(request.get("UserName", "")))
         if user is None:
             return failed(
@@ -100,6 +104,23 @@ class CloudShellClient(TokenLoginClient):
         if user.get("IsActive") is False:
             return self.set_active(item, vendor_id, active=True)
         return succeeded(item, vendor_id, Sid=user.get("Sid"))
+
+    @staticmethod
+    def group_outcome(item: DeliveryItem, answer: dict[str, Any]) -> Outcome:
+        """A group import (the mapping's ``group_record``) names no one user: it succeeded
+        when it imported anyone or reported no error, and lists who and what went wrong."""
+        ids = [
+            str(user["Id"])
+            for user in answer.get("Users") or []
+            if isinstance(user, dict) and "Id" in user
+        ]
+        errors = answer.get("Errors")
+        if errors and not ids:
+            return failed(item, f"cloudshell: the group import failed: {error_messages(errors)}")
+        details: dict[str, Any] = {"userIds": ids}
+        if errors:
+            details["errors"] = error_messages(errors)
+        return succeeded(item, None, **details)
 
     @staticmethod
     def imported(users: Any, name: str) -> dict[str, Any] | None:

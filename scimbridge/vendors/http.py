@@ -27,6 +27,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from scimbridge.config import Target
 from scimbridge.vendors.base import (
     DeliveryItem,
     Outcome,
@@ -44,6 +45,8 @@ ERROR_TEXT_KEYS = ("error", "message", "developerMessage", "Message", "errorMess
 """Where the five vendors put their error text (Confide and Rocket.Chat ``error``, Aria
 ``message``, APS ``developerMessage``, ASP.NET/CloudShell ``Message``)."""
 MAX_ERROR_TEXT = 300
+SECRET_CREDENTIALS = frozenset({"client_secret", "password", "auth_token"})
+"""The ``credentials`` keys that hold secrets (the others, such as ``region``, may be shown)."""
 PAYLOAD_REJECTIONS = frozenset({400, 409, 422})
 """Statuses that blame the payload, so one bad user may be the cause: worth isolating."""
 
@@ -143,7 +146,11 @@ class Isolated(Generic[T, R]):
     rejected: list[tuple[T, VendorRejected]] = field(default_factory=list)
 
 
-def send_isolating(batch: list[T], send: Callable[[list[T]], R]) -> Isolated[T, R]:
+def send_isolating(
+    batch: list[T],
+    send: Callable[[list[T]], R],
+    payload_rejections: Collection[int] = PAYLOAD_REJECTIONS,
+) -> Isolated[T, R]:
     """Send the batch; when the vendor refuses its payload, halve it until the bad items stand alone.
 
     Confide, ACC, Aria and Rocket.Chat (``import.addUsers``) refuse a whole request
@@ -154,10 +161,11 @@ def send_isolating(batch: list[T], send: Callable[[list[T]], R]) -> Isolated[T, 
     try:
         return Isolated(accepted=[(batch, send(batch))])
     except VendorRejected as rejection:
-        if len(batch) == 1 or rejection.status not in PAYLOAD_REJECTIONS:
+        if len(batch) == 1 or rejection.status not in payload_rejections:
             return Isolated(rejected=[(item, rejection) for item in batch])
     middle = len(batch) // 2
-    first, second = send_isolating(batch[:middle], send), send_isolating(batch[middle:], send)
+    first = send_isolating(batch[:middle], send, payload_rejections)
+    second = send_isolating(batch[middle:], send, payload_rejections)
     return Isolated(first.accepted + second.accepted, first.rejected + second.rejected)
 
 
@@ -184,21 +192,26 @@ class HttpVendorClient(VendorClient):
     default_poll_interval_seconds = 2.0
     default_max_polls = 150
 
+    def __init__(self, target: Target, http: requests.Session | None = None):
+        super().__init__(target, http)
+        self.poll_interval = self._number_option(
+            "poll_interval_seconds", self.default_poll_interval_seconds
+        )
+        """Seconds between two status polls of an asynchronous job (``options.poll_interval_seconds``)."""
+        self.max_polls = int(self._number_option("max_polls", self.default_max_polls))
+        """How many status polls before giving the job up for now (``options.max_polls``)."""
+
+    def _number_option(self, name: str, default: float) -> float:
+        value = self.target.options.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ValueError(
+                f"target {self.target.name}: options.{name} must be a non-negative number"
+            )
+        return float(value)
+
     @property
     def base_url(self) -> str:
         return self.target.base_url.rstrip("/")
-
-    @property
-    def poll_interval(self) -> float:
-        """Seconds between two status polls of an asynchronous job (``options.poll_interval_seconds``)."""
-        return float(
-            self.target.options.get("poll_interval_seconds", self.default_poll_interval_seconds)
-        )
-
-    @property
-    def max_polls(self) -> int:
-        """How many status polls before giving the job up for now (``options.max_polls``)."""
-        return int(self.target.options.get("max_polls", self.default_max_polls))
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -218,8 +231,12 @@ class HttpVendorClient(VendorClient):
         return {}
 
     def secrets(self) -> list[str]:
-        """Every value no message may show: the configured credentials and the tokens held."""
-        return [value.get_secret_value() for value in self.target.credentials.values()]
+        """Every value no message may show: the secret credentials and the tokens held."""
+        return [
+            value.get_secret_value()
+            for key, value in self.target.credentials.items()
+            if key in SECRET_CREDENTIALS
+        ]
 
     @abstractmethod
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
@@ -265,7 +282,7 @@ class HttpVendorClient(VendorClient):
             response = self._send(method, path, public, kwargs)
         if response.status_code in expect:
             return response
-        raise self._failure(method, path, response)
+        raise self._failure(method, path, response, renewed=not public)
 
     def call_unless_gone(
         self, method: str, path: str, *, expect: Collection[int] = (200,), **kwargs: Any
@@ -290,24 +307,21 @@ class HttpVendorClient(VendorClient):
             )
         except requests.RequestException as error:
             raise VendorUnavailable(
-                f"{self.vendor}: {method} {self._route(path)} failed: {type(error).__name__}"
+                f"{self.vendor}: {method} {path} failed: {type(error).__name__}"
             ) from None
 
-    def _failure(self, method: str, path: str, response: requests.Response) -> VendorError:
+    def _failure(
+        self, method: str, path: str, response: requests.Response, renewed: bool
+    ) -> VendorError:
         status = response.status_code
         message = self.redact(
-            f"{self.vendor}: {method} {self._route(path)} answered HTTP {status}: "
-            f"{error_text(response)}"
+            f"{self.vendor}: {method} {path} answered HTTP {status}: {error_text(response)}"
         )
-        if status == 401:
+        if status == 401 and renewed:
             return VendorUnavailable(f"{message} (even with renewed credentials)")
         if status == 429 or status >= 500:
             return VendorUnavailable(message, retry_after=self.retry_after(response))
         return VendorRejected(status, message)
-
-    @staticmethod
-    def _route(path: str) -> str:
-        return path.partition("?")[0]
 
     def retry_after(self, response: requests.Response) -> float | None:
         """The wait a 429 or 5xx asks for; vendors with their own header override this."""
@@ -320,6 +334,21 @@ class HttpVendorClient(VendorClient):
         except VendorRejected as rejection:
             return failed(item, str(rejection))
 
+    def settle_or_defer(
+        self, items: list[DeliveryItem], settle: Callable[[DeliveryItem], Outcome | None]
+    ) -> tuple[dict[str, Outcome], list[DeliveryItem]]:
+        """Settle each item one by one (an update, a removal); those ``settle`` answers None
+        for are left, in order, for the batch import."""
+        outcomes: dict[str, Outcome] = {}
+        deferred: list[DeliveryItem] = []
+        for item in items:
+            outcome = self.per_item(item, lambda item=item: settle(item))
+            if outcome is None:
+                deferred.append(item)
+            else:
+                outcomes[item.key] = outcome
+        return outcomes, deferred
+
 
 class TokenLoginClient(HttpVendorClient):
     """A vendor whose login call returns a session token sent as ``Authorization: <scheme> <token>``
@@ -327,7 +356,7 @@ class TokenLoginClient(HttpVendorClient):
 
     default_token_scheme: str
 
-    def __init__(self, target: Any, http: requests.Session | None = None):
+    def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
         self.token: str | None = None
 

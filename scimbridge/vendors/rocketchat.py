@@ -46,8 +46,10 @@ from scimbridge.vendors.http import (
 
 API = "/api/v1"
 FINISHED_STATES = frozenset({"done", "error", "canceled"})
-UPDATABLE = ("username", "name", "password", "roles")
+UPDATABLE = ("username", "name", "password")
 """Record fields ``users.update`` takes as they are (its ``data`` object, research §4)."""
+DEFAULT_ROLES = ("user",)
+"""The roles Rocket.Chat gives every new user (seed note 4); ``options.default_roles``."""
 
 
 def import_id(item: DeliveryItem) -> str:
@@ -84,14 +86,7 @@ class RocketChatClient(HttpVendorClient):
     # -- delivery --------------------------------------------------------------------------------
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
-        outcomes: dict[str, Outcome] = {}
-        to_import: list[DeliveryItem] = []
-        for item in items:
-            outcome = self.per_item(item, lambda item=item: self.apply_to_existing(item))
-            if outcome is None:
-                to_import.append(item)
-            else:
-                outcomes[item.key] = outcome
+        outcomes, to_import = self.settle_or_defer(items, self.apply_to_existing)
         outcomes.update(self.import_users(to_import))
         return [outcomes[item.key] for item in items]
 
@@ -124,10 +119,14 @@ class RocketChatClient(HttpVendorClient):
             self.post("users.delete", {"userId": user_id})
         return succeeded(item, import_id(item), userId=user_id)
 
-    @staticmethod
-    def profile(item: DeliveryItem) -> dict[str, Any]:
+    def profile(self, item: DeliveryItem) -> dict[str, Any]:
+        """The ``users.update`` data of a record. Its roles replace the user's, so the
+        default roles the import would have added are kept in."""
         emails = item.record.get("emails") or []
         data = {field: item.record.get(field) for field in UPDATABLE}
+        if "roles" in item.record:
+            default_roles = self.target.options.get("default_roles", DEFAULT_ROLES)
+            data["roles"] = sorted({*default_roles, *(item.record["roles"] or [])})
         return compact({**data, "email": emails[0] if emails else None})
 
     def set_active(self, user_id: str, active: bool) -> None:

@@ -79,3 +79,13 @@ def drain(worker: Worker) -> Iterator[Callable[[], int]]:
         return rounds
 
     yield drain
+
+
+@pytest.fixture
+def live(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A bridge served on loopback in front of the emulator of ``request.param`` (a vendor key)."""
+    from live_bridge import start_live
+
+    running, stop = start_live(tmp_path, request.param)
+    yield running
+    stop()

@@ -41,13 +41,28 @@ def test_a_created_user_is_delivered_once_as_an_import(create, drain, vendor):
     assert item.first_import is True
 
 
-def test_the_user_shows_its_delivery_state(client, create, drain, vendor):
+STATE_ATTRIBUTES = ",".join(f"{DELIVERY_STATE}:{name}" for name in ("status", "vendorId", "lastError"))
+
+
+def delivery_state(client, user_id):
+    url = f"/scim/v2/chat/Users/{user_id}?attributes={STATE_ATTRIBUTES}"
+    return client.get(url, headers=AUTH).json.get(DELIVERY_STATE)
+
+
+def test_the_user_shows_its_delivery_state_on_request(client, create, drain, vendor):
     created = create("ada")
-    assert created[DELIVERY_STATE]["status"] == "pending"
+    assert DELIVERY_STATE not in created
+    assert delivery_state(client, created["id"]) == {"status": "pending"}
     drain()
-    shown = client.get(f"/scim/v2/chat/Users/{created['id']}", headers=AUTH).json
-    assert shown[DELIVERY_STATE]["status"] == "delivered"
-    assert shown[DELIVERY_STATE]["vendorId"] == vendor.vendor_ids[vendor.delivered()[0].key]
+    vendor_id = vendor.vendor_ids[vendor.delivered()[0].key]
+    assert delivery_state(client, created["id"]) == {"status": "delivered", "vendorId": vendor_id}
+
+
+def test_a_failed_delivery_shows_its_error(client, create, worker, vendor):
+    created = create("ada")
+    vendor.script.append(lambda items: [Outcome(key=i.key, ok=False, error="email taken") for i in items])
+    worker.run_once()
+    assert delivery_state(client, created["id"]) == {"status": "failed", "lastError": "email taken"}
 
 
 def test_later_writes_supersede_undelivered_ones(client, create, drain, vendor, bridge):

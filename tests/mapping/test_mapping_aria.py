@@ -62,7 +62,11 @@ def test_deactivation_disables_the_user(mappings, okta_user, reimport):
     assert mapped.record["enabled"] is False
 
 
-def test_delete_removes_the_user(mappings, okta_user):
+def test_delete_disables_the_user_so_that_it_can_come_back(mappings, okta_user):
     deleted = MappingContext(stable_id="link-1", vendor_id="vendor-1", deleted=True)
 
-    assert mappings["aria"].apply(alex(okta_user), [], deleted).action is Action.REMOVE
+    mapped = mappings["aria"].apply(alex(okta_user), [], deleted)
+
+    assert mapped.action is Action.DISABLE
+    assert mapped.record["enabled"] is False
+    assert mapped.record["id"] == "vendor-1"

@@ -47,7 +47,7 @@ def test_deactivation_disables_the_user(mappings, okta_user, reimport):
     assert mappings["cloudshell"].apply(user, [], reimport).action is Action.DISABLE
 
 
-def test_delete_removes_the_user(mappings, okta_user):
+def test_delete_disables_the_user_so_that_it_can_come_back(mappings, okta_user):
     context = MappingContext(stable_id="link-1", deleted=True)
 
-    assert mappings["cloudshell"].apply(james(okta_user), [], context).action is Action.REMOVE
+    assert mappings["cloudshell"].apply(james(okta_user), [], context).action is Action.DISABLE

@@ -76,9 +76,10 @@ def test_deactivation_disables_and_flags_the_user_deleted(mappings, okta_user, r
     assert mapped.record["deleted"] is True
 
 
-def test_delete_removes_the_user(mappings, okta_user):
+def test_delete_disables_the_user_so_that_it_can_come_back(mappings, okta_user):
     user = okta_user("ada", "Ada", "Lovelace", "ada@example.com")
 
     mapped = mappings["rocketchat"].apply(user, [], MappingContext("link-1", deleted=True))
 
-    assert mapped.action is Action.REMOVE
+    assert mapped.action is Action.DISABLE
+    assert mapped.record["deleted"] is True

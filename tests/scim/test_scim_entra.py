@@ -69,16 +69,6 @@ CREATE_GROUP = {
 }
 """Tutorial, "Group Operations" > "Create Group" > "Request"."""
 
-POST_BODIES_NOT_NORMALISED = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "scim2-models refuses these documented bodies (400 'Unknown extension schemas', "
-        "'Extra inputs are not permitted'); compat.normalise_resource absorbs them and does "
-        "so inside Bulk (test_scim_compat.py), but ScimEndpoint._normalise passes only PATCH "
-        "and Bulk bodies to compat, not POST/PUT ones"
-    ),
-)
-
 
 @pytest.fixture
 def created(entra: ScimClient) -> dict[str, Any]:
@@ -88,7 +78,7 @@ def created(entra: ScimClient) -> dict[str, Any]:
 
 @pytest.fixture
 def group(entra: ScimClient) -> dict[str, Any]:
-    """The tutorial's group, created with the core schema alone (see the xfail below)."""
+    """The tutorial's group, created with the core schema alone."""
     return entra.created("/Groups", {**CREATE_GROUP, "schemas": [GROUP_SCHEMA]})
 
 
@@ -226,7 +216,6 @@ class TestUserOperations:
 class TestProvisioningExamples:
     """Tutorial, section "Handling provisioning and deprovisioning of users"."""
 
-    @POST_BODIES_NOT_NORMALISED
     def test_provision_a_user_with_null_attributes(self, entra: ScimClient) -> None:
         """Example 2, "Provision a user": Entra sends unmapped attributes as JSON null."""
         body = {
@@ -285,7 +274,6 @@ class TestProvisioningExamples:
 class TestGroupOperations:
     """Tutorial, section "Group Operations"."""
 
-    @POST_BODIES_NOT_NORMALISED
     def test_create_group_with_the_active_directory_schema_uri(self, entra: ScimClient) -> None:
         """Tutorial, "Create Group": the body names an Active Directory schema URI besides the core one."""
         response = entra.post("/Groups", CREATE_GROUP)

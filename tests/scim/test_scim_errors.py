@@ -26,24 +26,6 @@ from scim_client import (
 
 PYDANTIC_NOISE = ("For further information visit", "[type=", "validation error for", "Traceback")
 
-DETAIL_NOT_CLEANED = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "service.readable_detail strips '^\\d+ validation errors? for \\S+\\n', but after a "
-        "PATCH the model is named 'User[EnterpriseUser, DeliveryState]' (a space), so the "
-        "detail keeps pydantic's '1 validation error for User[...]' preamble and its lines "
-        "run together; the pattern should be '... for .+\\n'"
-    ),
-)
-MISSING_SCHEMAS_ACCEPTED = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "scim2-models 0.12.3 validates a body without 'schemas' (RFC 7643 §3 and RFC 7644 "
-        "§3.5.2 make it REQUIRED) and the handler then writes it; compat.py only normalises, "
-        "so the refusal belongs in ScimEndpoint (or a stricter request context in the library)"
-    ),
-)
-
 
 def assert_scim_error(response: Any, status: int, scim_type: str | None = None) -> None:
     """The response is an RFC 7644 §3.12 error of ``status`` and ``scim_type``, readable by an admin."""
@@ -126,14 +108,12 @@ class TestSchemas:
         assert_scim_error(response, 400, "invalidSyntax")
         assert unchanged(entra, before)
 
-    @MISSING_SCHEMAS_ACCEPTED
     def test_a_user_without_schemas_is_refused(self, entra: ScimClient) -> None:
         response = entra.post("/Users", {"userName": "schemaless"})
 
         assert_scim_error(response, 400, "invalidSyntax")
         assert entra.user_names() == []
 
-    @MISSING_SCHEMAS_ACCEPTED
     def test_a_patch_without_schemas_is_refused(
         self, entra: ScimClient, before: dict[str, Any]
     ) -> None:
@@ -240,7 +220,6 @@ class TestWrongTypes:
         assert attribute in response.get_json()["detail"]
         assert entra.user_names() == []
 
-    @DETAIL_NOT_CLEANED
     def test_a_wrongly_typed_value_in_a_patch_is_invalid_value(
         self, entra: ScimClient, before: dict[str, Any]
     ) -> None:

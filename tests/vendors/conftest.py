@@ -166,12 +166,16 @@ class Harness:
         name = self.kit.name(n).lower()
         return next((u for u in self.emu.users() if self.kit.identity(u).lower() == name), None)
 
-    def calls(self, path_contains: str, method: str = "POST") -> int:
-        return sum(
-            1
+    def sent(self, path_contains: str, method: str = "POST") -> list[dict[str, Any]]:
+        """The logged requests of this method whose path contains ``path_contains``."""
+        return [
+            logged
             for logged in self.emu.requests(path_contains=path_contains)
             if logged["method"] == method
-        )
+        ]
+
+    def calls(self, path_contains: str, method: str = "POST") -> int:
+        return len(self.sent(path_contains, method))
 
     def secrets(self, client: VendorClient) -> list[str]:
         """The configured secrets, and the token the client holds (whatever its kind)."""
@@ -203,3 +207,18 @@ def vendor_harness(request: pytest.FixtureRequest, emulators: dict[str, RunningE
 def harness(request: pytest.FixtureRequest, emulators: dict[str, RunningEmulator]):
     """The vendor a test module names in its ``VENDOR`` global."""
     yield from harness_for(request.module.VENDOR, emulators)
+
+
+@pytest.fixture
+def own_emulator() -> Iterator[Callable[..., Harness]]:
+    """A harness over a fresh emulator built with options of its own (a seeded directory)."""
+    started: list[Harness] = []
+
+    def start(vendor: str, **options: Any) -> Harness:
+        started.append(Harness(KITS[vendor], run_in_thread(vendor, **options)))
+        return started[-1]
+
+    yield start
+    for harness in started:
+        harness.close()
+        harness.emu.stop()

@@ -144,7 +144,7 @@ def test_refused_credentials_raise_unavailable_without_the_secrets(vendor_harnes
         credentials={key: wrong[key] for key in vendor_harness.emu.credentials if key in wrong}
     )
 
-    with pytest.raises(VendorUnavailable) as raised:
+    with pytest.raises(VendorUnavailable, match="credentials") as raised:
         client.deliver([vendor_harness.item(1)])
 
     for secret in wrong.values():

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from scimbridge.config import Target
+from scimbridge.vendors import client_for
 from scimbridge.vendors.base import VendorUnavailable
 from scimbridge.vendors.http import (
     VendorRejected,
@@ -113,3 +115,19 @@ def test_a_refusal_that_does_not_blame_the_payload_fails_the_batch_without_bisec
 
     assert sent == [[1, 2, 3]]
     assert [item for item, _ in isolated.rejected] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("value", ["2s", -1, True])
+def test_a_bad_poll_option_is_refused_when_the_client_is_built(value):
+    target = Target.model_validate(
+        {
+            "name": "chat",
+            "vendor": "rocketchat",
+            "base_url": "http://127.0.0.1:9",
+            "options": {"poll_interval_seconds": value},
+            "inbound": {"bearer_tokens": ["inbound-token-0123456789"]},
+        }
+    )
+
+    with pytest.raises(ValueError, match=r"options\.poll_interval_seconds"):
+        client_for(target)

@@ -1,0 +1,102 @@
+"""A bridge and one vendor emulator, both really serving on loopback, and a worker driven by the test."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import yaml
+from flask import Flask
+from outbox_doubles import Clock
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from scimbridge.app import Bridge
+from scimbridge.config import parse_config
+from scimbridge.delivery.worker import Worker
+from scimbridge.emulators import DEMO_OPTIONS, RunningEmulator, run_in_thread
+from scimbridge.store.delivery_tables import outbox
+
+TOKEN = "live-scim-token-0123456789"
+SCIM = "application/scim+json"
+
+
+def live_config(tmp_path: Any, emulator: RunningEmulator, vendor: str) -> dict[str, Any]:
+    return {
+        "database": f"sqlite:///{tmp_path / 'bridge.db'}",
+        "targets": [
+            {
+                "name": vendor,
+                "vendor": vendor,
+                "base_url": emulator.url,
+                "credentials": emulator.credentials,
+                "options": {**DEMO_OPTIONS.get(vendor, {}), "poll_interval_seconds": 0.01},
+                "inbound": {"bearer_tokens": [TOKEN]},
+                "delivery": {"backoff_seconds": 1, "max_backoff_seconds": 4, "timeout_seconds": 1},
+            }
+        ],
+    }
+
+
+@dataclass
+class LiveBridge:
+    vendor: str
+    emulator: RunningEmulator
+    bridge: Bridge
+    url: str
+    worker: Worker
+    clock: Clock
+    http: requests.Session
+
+    def scim(self, method: str, path: str, body: Any = None) -> requests.Response:
+        return self.http.request(
+            method,
+            f"{self.url}/scim/v2/{self.vendor}{path}",
+            json=body,
+            headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": SCIM},
+            timeout=30,
+        )
+
+    def pending(self) -> int:
+        with self.bridge.database.transaction():
+            return self.bridge.database.session.execute(
+                select(func.count()).where(outbox.c.state == "pending")
+            ).scalar_one()
+
+    def drain(self, rounds: int = 200) -> None:
+        """Deliver until nothing is pending, jumping the clock over backoffs instead of waiting."""
+        for _ in range(rounds):
+            if not self.worker.run_once():
+                if not self.pending():
+                    return
+                self.clock.advance(60)
+        raise AssertionError("the outbox never drained")
+
+
+def start_live(tmp_path: Any, vendor: str, **emulator_options: Any) -> tuple[LiveBridge, Any]:
+    emulator = run_in_thread(vendor, **emulator_options)
+    bridge = Bridge(parse_config(yaml.safe_dump(live_config(tmp_path, emulator, vendor))))
+    app = Flask("live")
+    bridge.init_app(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    clock = Clock()
+    live = LiveBridge(
+        vendor=vendor,
+        emulator=emulator,
+        bridge=bridge,
+        url=f"http://127.0.0.1:{server.server_address[1]}",
+        worker=Worker(bridge.config, bridge.database, bridge.mappings, clock=clock),
+        clock=clock,
+        http=requests.Session(),
+    )
+
+    def stop() -> None:
+        server.shutdown()
+        emulator.stop()
+        bridge.database.dispose()
+
+    return live, stop
