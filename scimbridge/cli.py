@@ -30,6 +30,7 @@ def configure_logging(level: str = "INFO") -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def read_config(config_path: str | None) -> BridgeConfig:
@@ -118,6 +119,8 @@ def demo(port: int, name: str) -> None:
     from scimbridge.demo import DEMO_TOKEN, start_emulators, write_demo_config
 
     configure_logging("INFO")
+    logging.getLogger("scimbridge.delivery").setLevel(logging.DEBUG)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     emulators = start_emulators()
     database = f"sqlite:///{Path(name + '.db').resolve()}"
     config = write_demo_config(emulators, database, Path(name + ".yaml"))

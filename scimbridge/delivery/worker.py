@@ -16,6 +16,7 @@ kill at any moment:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -117,6 +118,8 @@ class Worker:
             return 0
         items, refused = self._items(target, claimed)
         outcomes = list(refused)
+        for item in items:
+            log.debug("%s: sending %s %s", target.name, item.action, json.dumps(item.record))
         if items:
             try:
                 outcomes += client.deliver(items)
@@ -229,7 +232,7 @@ class Worker:
                     error="the vendor client reported nothing",
                 )
                 if outcome.ok:
-                    self._delivered(entry, outcome)
+                    self._delivered(target, entry, outcome)
                 else:
                     self._failed(target, entry, outcome.error or "failed", outcome.retryable, None)
 
@@ -240,7 +243,7 @@ class Worker:
             for entry in claimed:
                 self._failed(target, entry, error, True, retry_after)
 
-    def _delivered(self, entry: Claimed, outcome: Outcome) -> None:
+    def _delivered(self, target: Target, entry: Claimed, outcome: Outcome) -> None:
         now = self.clock()
         session = self.database.session
         reference = next(iter(outcome.details.values()), None) if outcome.details else None
@@ -267,7 +270,14 @@ class Worker:
                 last_error=None,
             )
         )
-        log.info("delivered user %s (outbox #%d)", entry.link_id, entry.seq)
+        log.info(
+            "%s: delivered %s %s (outbox #%d, vendor id %s)",
+            target.name,
+            entry.event,
+            entry.document.get("userName"),
+            entry.seq,
+            outcome.vendor_id or entry.vendor_id,
+        )
 
     def _failed(
         self,

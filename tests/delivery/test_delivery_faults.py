@@ -22,7 +22,9 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 
 def rename(live, user_id, given_name):
     operation = {"op": "replace", "path": "name.givenName", "value": given_name}
-    response = live.scim("PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": [operation]})
+    response = live.scim(
+        "PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": [operation]}
+    )
     assert response.status_code == 200, response.text
 
 
@@ -68,11 +70,16 @@ def test_a_thousand_users_in_one_bulk_reach_acc_in_five_imports(live):
         {"method": "POST", "path": "/Users", "bulkId": f"u{n}", "data": scim_user(f"user{n:04d}")}
         for n in range(1000)
     ]
-    bulk = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations}
+    bulk = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": operations,
+    }
     response = live.scim("POST", "/Bulk", bulk)
     assert {operation["status"] for operation in response.json()["Operations"]} == {"201"}
     live.drain()
-    imports = live.emulator.request_counts()["POST /construction/admin/v2/projects/<project_id>/users:import"]
+    imports = live.emulator.request_counts()[
+        "POST /construction/admin/v2/projects/<project_id>/users:import"
+    ]
     assert imports == 5
     assert len(vendor_users(live)) == 1000
 
@@ -121,14 +128,26 @@ def test_a_worker_killed_mid_batch_loses_nothing(tmp_path):
     ]
     client.post(
         "/scim/v2/acc/Bulk",
-        json={"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations},
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": operations,
+        },
         headers={"Authorization": f"Bearer {TOKEN}"},
     )
     emulator.fault(delay=0.5, times=10, path="users:import")
 
     def worker():
         return subprocess.Popen(
-            [sys.executable, "-m", "scimbridge", "worker", "--config", str(config_file), "--poll", "0.1"],
+            [
+                sys.executable,
+                "-m",
+                "scimbridge",
+                "worker",
+                "--config",
+                str(config_file),
+                "--poll",
+                "0.1",
+            ],
             cwd=REPOSITORY,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdout=subprocess.DEVNULL,

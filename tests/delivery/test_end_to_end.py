@@ -107,9 +107,13 @@ def lifecycle(live: Any) -> dict[str, Any]:
     cy_before = VIEWS[live.vendor].vendor_id(vendor_users(live)["cy"])
 
     rename = {"op": "replace", "path": "name.givenName", "value": "Augusta"}
-    assert live.scim("PATCH", f"/Users/{ada.json()['id']}", {"schemas": [PATCH], "Operations": [rename]}).ok
+    assert live.scim(
+        "PATCH", f"/Users/{ada.json()['id']}", {"schemas": [PATCH], "Operations": [rename]}
+    ).ok
     deactivate = {"op": "replace", "value": {"active": False}}
-    assert live.scim("PATCH", f"/Users/{bob_id}", {"schemas": [PATCH], "Operations": [deactivate]}).ok
+    assert live.scim(
+        "PATCH", f"/Users/{bob_id}", {"schemas": [PATCH], "Operations": [deactivate]}
+    ).ok
     live.drain()
     assert live.scim("DELETE", f"/Users/{cy_id}").status_code == 204
     live.drain()

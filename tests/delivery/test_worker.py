@@ -41,7 +41,9 @@ def test_a_created_user_is_delivered_once_as_an_import(create, drain, vendor):
     assert item.first_import is True
 
 
-STATE_ATTRIBUTES = ",".join(f"{DELIVERY_STATE}:{name}" for name in ("status", "vendorId", "lastError"))
+STATE_ATTRIBUTES = ",".join(
+    f"{DELIVERY_STATE}:{name}" for name in ("status", "vendorId", "lastError")
+)
 
 
 def delivery_state(client, user_id):
@@ -60,7 +62,9 @@ def test_the_user_shows_its_delivery_state_on_request(client, create, drain, ven
 
 def test_a_failed_delivery_shows_its_error(client, create, worker, vendor):
     created = create("ada")
-    vendor.script.append(lambda items: [Outcome(key=i.key, ok=False, error="email taken") for i in items])
+    vendor.script.append(
+        lambda items: [Outcome(key=i.key, ok=False, error="email taken") for i in items]
+    )
     worker.run_once()
     assert delivery_state(client, created["id"]) == {"status": "failed", "lastError": "email taken"}
 

@@ -52,7 +52,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             }
         ],
     }
-    server = make_server("127.0.0.1", 0, create_app(parse_config(yaml.safe_dump(document))), threaded=True)
+    server = make_server(
+        "127.0.0.1", 0, create_app(parse_config(yaml.safe_dump(document))), threaded=True
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/scim/v2/lab"
