@@ -11,7 +11,9 @@ kill at any moment:
   user with an entry in flight is left alone until that entry is settled, so
   one user's changes are never reordered;
 - on PostgreSQL the claim uses ``SELECT … FOR UPDATE SKIP LOCKED``, so
-  concurrent workers never claim the same entries (design.md, "Scale").
+  concurrent workers never claim the same entries (design.md, "Scale");
+- a vendor that runs one import at a time per tenant (Rocket.Chat) gets one
+  batch at a time: no claim while another batch of the target is in flight.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class Worker:
 
     def deliver_due(self, target: Target) -> int:
         client = self.client(target)
-        claimed = self._claim(target, client.max_batch)
+        claimed = self._claim(target, client.max_batch, client.one_batch_at_a_time)
         if not claimed:
             return 0
         items, refused = self._items(target, claimed)
@@ -130,7 +132,7 @@ class Worker:
         self._record(target, claimed, outcomes)
         return len(claimed)
 
-    def _claim(self, target: Target, limit: int) -> list[Claimed]:
+    def _claim(self, target: Target, limit: int, exclusive: bool = False) -> list[Claimed]:
         now = self.clock()
         lease = timedelta(seconds=target.delivery.lease_seconds)
         free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
@@ -141,6 +143,8 @@ class Worker:
                 outbox.c.state == "pending",
                 outbox.c.claimed_until >= now,
             )
+            if exclusive and session.execute(in_flight.limit(1)).first() is not None:
+                return []
             query = (
                 select(outbox, links.c.vendor_id, links.c.delivered_once)
                 .join(links, links.c.id == outbox.c.link_id)

@@ -84,6 +84,9 @@ class VendorClient(ABC):
     vendor: ClassVar[str]
     max_batch: ClassVar[int]
     """The most users the vendor accepts in one import request."""
+    one_batch_at_a_time: ClassVar[bool] = False
+    """True where the vendor runs one import at a time per tenant (Rocket.Chat's
+    ``import.new`` aborts a running one): workers then never overlap on the target."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         self.target = target

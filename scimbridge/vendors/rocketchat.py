@@ -60,6 +60,7 @@ def import_id(item: DeliveryItem) -> str:
 class RocketChatClient(HttpVendorClient):
     vendor = "rocketchat"
     max_batch = 100
+    one_batch_at_a_time = True
     """Not documented; the run inserts users 50 at a time (UserConverter.ts), so 100 is two rounds."""
     default_poll_interval_seconds = 1.0
 

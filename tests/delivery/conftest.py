@@ -14,9 +14,9 @@ from scimbridge.config import parse_config
 from scimbridge.delivery.worker import Worker
 
 
-def config_document(tmp_path: Any, **delivery: Any) -> dict[str, Any]:
+def config_document(database_url: str, **delivery: Any) -> dict[str, Any]:
     return {
-        "database": f"sqlite:///{tmp_path / 'bridge.db'}",
+        "database": database_url,
         "targets": [
             {
                 "name": "chat",
@@ -31,8 +31,11 @@ def config_document(tmp_path: Any, **delivery: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def bridge(tmp_path: Any) -> Bridge:
-    return Bridge(parse_config(yaml.safe_dump(config_document(tmp_path, max_attempts=4))))
+def bridge(database_url: str) -> Iterator[Bridge]:
+    """A bridge on SQLite, and again on PostgreSQL when a server is available."""
+    bridge = Bridge(parse_config(yaml.safe_dump(config_document(database_url, max_attempts=4))))
+    yield bridge
+    bridge.database.dispose()
 
 
 @pytest.fixture

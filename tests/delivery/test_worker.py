@@ -91,6 +91,27 @@ def test_a_user_in_flight_is_not_delivered_again_until_settled(
     assert [entry.seq for entry in claimed] == [1]
 
 
+def test_other_users_are_delivered_while_one_is_in_flight(create, bridge, vendor, clock):
+    create("ada")
+    first = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    first._claim(bridge.config.target("chat"), limit=1)
+    create("bob")
+    second = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    assert second.run_once() == 1
+    assert [item.record["username"] for item in vendor.delivered()] == ["bob"]
+
+
+def test_a_one_import_at_a_time_vendor_gets_one_batch_at_a_time(create, bridge, vendor, clock):
+    vendor.one_batch_at_a_time = True
+    create("ada")
+    first = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    first._claim(bridge.config.target("chat"), limit=1)
+    create("bob")
+    second = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    assert second.run_once() == 0
+    assert vendor.delivered() == []
+
+
 def test_an_expired_claim_is_taken_over_by_another_worker(create, bridge, vendor, clock, drain):
     create("ada")
     crashed = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)

@@ -1,0 +1,36 @@
+"""``scimbridge serve`` delivers in a thread of its own, and ``/healthz`` shows what is left."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from test_end_to_end import scim_user, vendor_users
+
+
+def wait_for(condition, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("live", ["aria"], indirect=True)
+def test_the_worker_thread_delivers_without_being_asked(live):
+    live.bridge.start_worker(poll_seconds=0.05)
+    try:
+        assert live.scim("POST", "/Users", scim_user("ada")).status_code == 201
+        wait_for(lambda: "ada" in vendor_users(live))
+    finally:
+        live.bridge.stop_worker()
+    assert live.bridge.worker is None
+
+
+@pytest.mark.parametrize("live", ["aria"], indirect=True)
+def test_healthz_counts_pending_deliveries_per_target(live):
+    live.scim("POST", "/Users", scim_user("ada"))
+    pending = live.http.get(f"{live.url}/healthz", timeout=10)
+    assert pending.status_code == 200
+    assert pending.json()["outbox"] == {"aria": {"pending": 1}}
+    live.drain()
+    assert live.http.get(f"{live.url}/healthz", timeout=10).json()["outbox"] == {}
