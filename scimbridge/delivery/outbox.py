@@ -28,9 +28,6 @@ from scimbridge.mapping import Mapping, UnmappableUser
 from scimbridge.store import StoreEvent
 from scimbridge.store.delivery_tables import links, outbox
 
-WRITE_ONLY = ("password",)
-"""Attributes never copied into the outbox: no vendor import takes them from the bridge."""
-
 GroupsOf = Callable[[str], list[str]]
 """The display names of the groups a user (by SCIM id) is a direct member of."""
 UserById = Callable[[str], Resource[Any] | None]
@@ -42,10 +39,8 @@ def now() -> datetime:
 
 
 def snapshot(user: Resource[Any]) -> dict[str, Any]:
-    document = user.model_dump()
-    for attribute in WRITE_ONLY:
-        document.pop(attribute, None)
-    return document
+    """The user as stored (the storage already dropped any password)."""
+    return user.model_dump()
 
 
 def member_ids(group: Resource[Any] | None) -> set[str]:

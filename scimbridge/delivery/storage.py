@@ -1,9 +1,13 @@
-"""The users as the IdP reads them: stored SCIM data plus the read-only delivery state.
+"""The users as the bridge keeps them: no password, and the read-only delivery state joined in.
 
 design.md, "Delivery state": every User shows
 ``urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User``. The state
 lives in the links table, written by the worker, so it is joined in when a
 user is read rather than stored in the SCIM document, where it would go stale.
+
+A ``password`` an IdP sends (Okta's password sync; RFC 7643 §4.1.1 makes it
+writeOnly) is dropped before storage: no vendor import takes it from the
+bridge, so keeping it would only be a liability.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from scimbridge.store.delivery_tables import links
 
 
 class DeliveryStateStorage(SqlStorage):
-    """A :class:`~scimbridge.store.SqlStorage` whose users carry their delivery state."""
+    """A :class:`~scimbridge.store.SqlStorage` whose users carry their delivery state and no password."""
 
     def get(
         self,
@@ -50,7 +54,7 @@ class DeliveryStateStorage(SqlStorage):
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         with self.database.transaction():
-            created = super().create(resource_type, _without_state(resource))
+            created = super().create(resource_type, _storable(resource))
             self._show_state([created])
         return created
 
@@ -63,7 +67,7 @@ class DeliveryStateStorage(SqlStorage):
     ) -> Resource[Any]:
         with self.database.transaction():
             updated = super().update(
-                resource_type, _without_state(resource), expected_version=expected_version
+                resource_type, _storable(resource), expected_version=expected_version
             )
             self._show_state([updated])
         return updated
@@ -92,11 +96,15 @@ class DeliveryStateStorage(SqlStorage):
             )
 
 
-def _without_state(resource: Resource[Any]) -> Resource[Any]:
-    """The resource without its delivery state, which is derived and never stored."""
+def _storable(resource: Resource[Any]) -> Resource[Any]:
+    """The resource as stored: without its derived delivery state, and without a password."""
     state = type(resource).get_extension_model(DELIVERY_STATE)
-    if state is None or resource[state] is None:
+    has_state = state is not None and resource[state] is not None
+    if not has_state and getattr(resource, "password", None) is None:
         return resource
-    stripped = resource.model_copy(deep=True)
-    stripped[state] = None
-    return stripped
+    stored = resource.model_copy(deep=True)
+    if has_state:
+        stored[state] = None
+    if getattr(stored, "password", None) is not None:
+        stored.password = None
+    return stored

@@ -264,6 +264,15 @@ class Worker:
             )
         )
         session.execute(
+            update(outbox)
+            .where(
+                outbox.c.link_id == entry.link_id,
+                outbox.c.seq < entry.seq,
+                outbox.c.state == "failed",
+            )
+            .values(state="superseded")
+        )
+        session.execute(
             update(links)
             .where(links.c.id == entry.link_id)
             .values(

@@ -167,6 +167,19 @@ def test_a_per_user_refusal_does_not_hold_back_the_others(create, worker, vendor
     assert states(bridge) == ["failed", "delivered"]
 
 
+def test_a_later_delivery_settles_the_parked_entries_of_the_same_user(
+    client, create, worker, vendor, bridge
+):
+    created = create("ada")
+    vendor.script.append(
+        lambda items: [Outcome(key=i.key, ok=False, error="refused") for i in items]
+    )
+    worker.run_once()
+    patch(client, created["id"], {"op": "replace", "path": "name.givenName", "value": "Augusta"})
+    worker.run_once()
+    assert states(bridge) == ["superseded", "delivered"]
+
+
 def test_a_parked_entry_is_listed_and_can_be_retried(create, worker, vendor, bridge, clock, drain):
     create("ada")
     vendor.script += [unavailable()] * 4
@@ -234,6 +247,22 @@ def test_a_group_change_redelivers_its_members(client, create, drain, vendor):
     drain()
     assert len(vendor.delivered()) == 2
     assert "admin" in vendor.delivered()[-1].record["roles"]
+
+
+def test_a_password_sent_by_the_idp_is_stored_nowhere(create, bridge, drain, vendor):
+    from scimbridge.store.tables import metadata
+
+    create("ada", password="S3cret-Passw0rd!")
+    drain()
+    with bridge.database.transaction():
+        rows = [
+            str(row)
+            for table in metadata.sorted_tables
+            for row in bridge.database.session.execute(table.select())
+        ]
+    assert rows
+    assert not [row for row in rows if "S3cret-Passw0rd!" in row]
+    assert "password" not in vendor.delivered()[0].record
 
 
 def test_a_user_the_mapping_cannot_map_is_refused_and_not_stored(client, drain, vendor):

@@ -72,9 +72,7 @@ def test_check_names_file_line_and_key_of_a_broken_mapping(runner, mappings_dir,
     assert "key group_record.GroupName" in result.output
 
 
-def test_preview_prints_the_record_with_the_password_masked(
-    runner, config_file, write_json, okta_user
-):
+def test_preview_never_prints_the_password(runner, config_file, write_json, okta_user):
     user = write_json(okta_user("ada", "Ada", "Lovelace", "ada@example.com", password="S3cret-pw!"))
 
     result = runner.invoke(
@@ -85,7 +83,7 @@ def test_preview_prints_the_record_with_the_password_masked(
     printed = json.loads(result.output)
     assert printed["action"] == "import"
     assert printed["record"]["roles"] == ["admin"]
-    assert printed["record"]["password"] == "********"
+    assert "password" not in printed["record"]
     assert "S3cret-pw!" not in result.output
 
 

@@ -39,12 +39,13 @@ def test_an_aria_username_aria_refuses_is_named(mappings, okta_user):
 
 
 def test_a_refusal_never_quotes_the_value(mappings, okta_user):
-    user = okta_user("ada", "Ada", "Lovelace", "ada@example.com", password=73195428)
+    given_name = "Secretive" * 40
+    user = okta_user("ada@example.com", given_name, "Lovelace", "ada@example.com")
 
-    error = refusal(mappings["rocketchat"], user)
+    error = refusal(mappings["acc"], user)
 
-    assert error.attribute == "password"
-    assert "73195428" not in error.detail
+    assert error.attribute == "name.givenName"
+    assert given_name not in error.detail
 
 
 def test_an_acc_name_longer_than_acc_accepts_is_refused(mappings, okta_user):
