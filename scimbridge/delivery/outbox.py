@@ -16,12 +16,12 @@ delivered as a deprovisioning.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from scim2_models import InvalidValueException, Resource
-from sqlalchemy import Row, and_, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.mapping import Mapping, UnmappableUser
@@ -140,15 +140,14 @@ class Outbox:
         return link.id
 
     def _tombstone_of(self, session: Session, user: Resource[Any]) -> Row[Any] | None:
-        candidates: Iterable[Any] = (
-            [links.c.external_id == user.external_id] if user.external_id else []
-        )
-        for condition in [*candidates, links.c.user_name == user.user_name.casefold()]:
+        """The most recently deleted link with the user's externalId, else with its userName."""
+        keys = [links.c.user_name == user.user_name.casefold()]
+        if user.external_id:
+            keys.insert(0, links.c.external_id == user.external_id)
+        for key in keys:
             found = session.execute(
                 select(links)
-                .where(
-                    and_(links.c.target == self.target, links.c.deleted_at.is_not(None), condition)
-                )
+                .where(links.c.target == self.target, links.c.deleted_at.is_not(None), key)
                 .order_by(links.c.deleted_at.desc())
             ).first()
             if found is not None:

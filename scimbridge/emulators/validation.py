@@ -43,4 +43,3 @@ def string(max_length: int | None = None, **more: Any) -> dict[str, Any]:
 
 BOOLEAN = {"type": "boolean"}
 STRINGS = {"type": "array", "items": {"type": "string"}}
-NON_EMPTY_STRINGS = {"type": "array", "items": {"type": "string"}, "contains": {"minLength": 1}}

@@ -94,11 +94,6 @@ class Mapping:
         """
         self.apply(user, groups, CHECK_CONTEXT)
 
-    @property
-    def maps_groups(self) -> bool:
-        """True when the file has a ``group_record`` (CloudShell imports a directory group by name)."""
-        return self.group_fields is not None
-
     def apply_group(
         self, group: dict[str, Any], context: MappingContext | None = None
     ) -> MappedRecord:

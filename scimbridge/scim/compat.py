@@ -18,7 +18,6 @@ from typing import Any
 
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 MANAGER_PATH = f"{ENTERPRISE_USER}:manager"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 CORE_SCHEMA_PREFIX = "urn:ietf:params:scim:schemas:core:"
 
 Operation = dict[str, Any]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ACC, ACC_PROJECT, Emulated, acc_token, basic, emulated
+from emulator_harness import ACC, ACC_PROJECT, Emulated, acc_token, basic, emulated
 
 IMPORT = f"/construction/admin/v2/projects/{ACC_PROJECT}/users:import"
 USERS = f"/construction/admin/v1/projects/{ACC_PROJECT}/users"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ARIA, ARIA_SOURCE, Emulated, emulated
+from emulator_harness import ARIA, ARIA_SOURCE, Emulated, emulated
 
 ACQUIRE = "/suite-api/api/auth/token/acquire"
 IMPORT = f"/suite-api/api/auth/sources/{ARIA_SOURCE}/users"

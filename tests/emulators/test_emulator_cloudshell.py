@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import CLOUDSHELL, Emulated, emulated, signed_in
+from emulator_harness import CLOUDSHELL, Emulated, emulated, signed_in
 
 IMPORT = "/api/v1/integrations/IdentityManagement/users"
 

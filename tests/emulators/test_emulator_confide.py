@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from conftest import CONFIDE, Emulated, emulated
+from emulator_harness import CONFIDE, Emulated, emulated
 
 IMPORT = "/confide/admin/shareSetting/import-users"
 UPDATE = "/confide/admin/shareSetting/update-users"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-from conftest import ACC, ACC_PROJECT, Emulated, basic
+from emulator_harness import ACC, ACC_PROJECT, Emulated, basic
 
 from scimbridge.emulators import DEMO_CREDENTIALS, EMULATORS, create_emulator
 from scimbridge.emulators.server import RunningEmulator

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Emulated, emulated
+from emulator_harness import Emulated, emulated
 
 API = "/api/v1"
 
