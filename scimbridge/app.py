@@ -28,6 +28,7 @@ from scimbridge.scim.endpoint import ScimEndpoint
 from scimbridge.scim.provider import build_provider
 from scimbridge.scim.service import BridgeService
 from scimbridge.store import Database
+from scimbridge.vendors import client_for
 
 
 def load_mappings(config: BridgeConfig) -> dict[str, Mapping]:
@@ -50,12 +51,28 @@ def load_mappings(config: BridgeConfig) -> dict[str, Mapping]:
     return mappings
 
 
+def check_vendor_options(config: BridgeConfig) -> None:
+    """Build each target's vendor client once, so that a missing option stops start-up.
+
+    Building a client reads the target's credentials and options but does not
+    call the vendor: an unreachable vendor never stops the bridge.
+
+    :raises ConfigError: naming the target and the option.
+    """
+    for target in config.targets:
+        try:
+            client_for(target).close()
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
+
+
 class Bridge:
     """The running bridge: configuration, database, mappings and one SCIM endpoint per target."""
 
     def __init__(self, config: BridgeConfig, database: Database | None = None):
         self.config = config
         self.mappings = load_mappings(config)
+        check_vendor_options(config)
         self.database = database or Database(config.database)
         self.database.upgrade()
         self.service = BridgeService(build_provider(config))

@@ -86,18 +86,24 @@ class Worker:
     # -- The loop ---------------------------------------------------------
 
     def run_once(self) -> int:
-        """Deliver one batch per target; return how many entries were settled or rescheduled."""
-        return sum(self.deliver_due(target) for target in self.config.targets)
+        """Deliver one batch per target; return how many entries were settled or rescheduled.
+
+        A target whose round fails unexpectedly is logged and skipped, so that
+        it never holds back the others; its claimed entries are retried when
+        their lease expires.
+        """
+        settled = 0
+        for target in self.config.targets:
+            try:
+                settled += self.deliver_due(target)
+            except Exception:
+                log.exception("%s: delivery round failed", target.name)
+        return settled
 
     def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         """Deliver until ``stop`` is set; sleep only when there was nothing to do."""
         while not stop.is_set():
-            try:
-                busy = self.run_once()
-            except Exception:
-                log.exception("delivery round failed; retrying after a pause")
-                busy = 0
-            if not busy:
+            if not self.run_once():
                 stop.wait(poll_seconds)
         for client in self.clients.values():
             client.close()

@@ -66,6 +66,13 @@ def test_serve_refuses_a_broken_mapping_file_naming_file_line_and_key(runner, tm
     assert f"{mapping}, line {record + 2}, key record.nickname" in result.output
 
 
+def test_a_missing_vendor_option_is_refused_at_start(runner, tmp_path):
+    config = write_config(tmp_path, vendor="acc", mapping="mappings/acc.yaml")
+    result = runner.invoke(main, ["serve", "--config", str(config)])
+    assert result.exit_code == 1
+    assert "target chat: options.project_id is required for acc" in result.output
+
+
 def test_a_mapping_for_another_vendor_is_refused(runner, tmp_path):
     config = write_config(tmp_path, mapping="mappings/aria.yaml")
     result = runner.invoke(main, ["serve", "--config", str(config)])

@@ -54,6 +54,7 @@ def config_document(tmp_path: Path) -> dict[str, Any]:
                 "vendor": "aria",
                 "mapping": str(MAPPINGS / "aria.yaml"),
                 "base_url": "http://127.0.0.1:9",
+                "options": {"auth_source_id": "okta-directory"},
                 "inbound": {
                     "bearer_tokens": [OKTA_TOKEN],
                     "basic": {"username": OKTA_USER, "password": OKTA_PASSWORD},
