@@ -64,6 +64,16 @@ def test_an_expired_token_is_renewed_and_the_write_arrives(live):
     assert set(vendor_users(live)) == {"ada", "bob"}
 
 
+@pytest.mark.parametrize("live", ["rocketchat"], indirect=True)
+def test_a_passing_401_from_rocketchat_is_retried_and_the_write_arrives(live):
+    """Rocket.Chat's personal access token cannot be renewed; a 401 is retried once with it."""
+    live.emulator.fault(status=401)
+    live.scim("POST", "/Users", scim_user("ada"))
+    live.drain()
+    assert 401 in statuses(live)
+    assert set(vendor_users(live)) == {"ada"}
+
+
 @pytest.mark.parametrize("live", ["acc"], indirect=True)
 def test_a_thousand_users_in_one_bulk_reach_acc_in_five_imports(live):
     operations = [
