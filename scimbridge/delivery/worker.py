@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
 
 from scimbridge.config import BridgeConfig, Target
 from scimbridge.delivery.backoff import retry_delay
@@ -142,6 +142,7 @@ class Worker:
         now = self.clock()
         lease = timedelta(seconds=target.delivery.lease_seconds)
         free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+        postgresql = self.database.engine.dialect.name == "postgresql"
         with self.database.transaction():
             session = self.database.session
             in_flight = select(outbox.c.link_id).where(
@@ -149,8 +150,13 @@ class Worker:
                 outbox.c.state == "pending",
                 outbox.c.claimed_until >= now,
             )
-            if exclusive and session.execute(in_flight.limit(1)).first() is not None:
-                return []
+            if exclusive:
+                if postgresql:
+                    # Serialise the claims of this target, so that two workers never
+                    # both find nothing in flight (released when the claim commits).
+                    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(target.name))))
+                if session.execute(in_flight.limit(1)).first() is not None:
+                    return []
             query = (
                 select(outbox, links.c.vendor_id, links.c.delivered_once)
                 .join(links, links.c.id == outbox.c.link_id)
@@ -164,7 +170,7 @@ class Worker:
                 .order_by(outbox.c.seq)
                 .limit(limit * 4)
             )
-            if self.database.engine.dialect.name == "postgresql":
+            if postgresql:
                 query = query.with_for_update(skip_locked=True, of=outbox)
             newest: dict[str, Row[Any]] = {}
             for row in session.execute(query):
