@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from scim2_models import InvalidSyntaxException, PayloadTooLargeException, SCIMException
 from scim2_server.handler import ScimHandler
@@ -104,9 +105,31 @@ class ScimEndpoint:
                 detail="The request body has no 'schemas' attribute, which SCIM requires"
             )
         if operation is Operation.bulk:
+            _require_operation_schemas(body)
+        if operation is Operation.bulk:
             body = compat.normalise_bulk(body)
         elif operation is Operation.patch:
             body = compat.normalise_patch(request.path.strip("/").split("/")[0], body)
         else:
             body = compat.normalise_resource(body)
         return json.dumps(body).encode()
+
+
+def _require_operation_schemas(body: Any) -> None:
+    """Refuse a Bulk request whose POST, PUT or PATCH data has no ``schemas``.
+
+    scim2-models accepts such data, so without this check one operation of a
+    Bulk request could write what the same request alone is refused for.
+
+    :raises InvalidSyntaxException: naming the operation.
+    """
+    operations = body.get("Operations") if isinstance(body, dict) else None
+    for index, operation in enumerate(operations if isinstance(operations, list) else []):
+        if not isinstance(operation, dict):
+            continue
+        data = operation.get("data")
+        if isinstance(data, dict) and not data.get("schemas"):
+            raise InvalidSyntaxException(
+                detail=f"Operations[{index}] ({operation.get('method')} {operation.get('path')}): "
+                "its data has no 'schemas' attribute, which SCIM requires"
+            )

@@ -114,6 +114,28 @@ class TestSchemas:
         assert_scim_error(response, 400, "invalidSyntax")
         assert entra.user_names() == []
 
+    def test_a_bulk_operation_without_schemas_is_refused_and_nothing_is_written(
+        self, entra: ScimClient
+    ) -> None:
+        body = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+            "Operations": [
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": "a",
+                    "data": {"schemas": [USER_SCHEMA], "userName": "first"},
+                },
+                {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "second"}},
+            ],
+        }
+
+        response = entra.post("/Bulk", body)
+
+        assert_scim_error(response, 400, "invalidSyntax")
+        assert "Operations[1]" in response.get_json()["detail"]
+        assert entra.user_names() == []
+
     def test_a_patch_without_schemas_is_refused(
         self, entra: ScimClient, before: dict[str, Any]
     ) -> None:
