@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from scimbridge.app import Bridge, create_app
 from scimbridge.config import BridgeConfig, ConfigError, load_config
 from scimbridge.emulators.cli import emulate
 from scimbridge.mapping.cli import mapping
@@ -40,9 +41,7 @@ def read_config(config_path: str | None) -> BridgeConfig:
         raise click.ClickException(str(error)) from None
 
 
-def open_bridge(config: BridgeConfig):
-    from scimbridge.app import Bridge
-
+def open_bridge(config: BridgeConfig) -> Bridge:
     try:
         return Bridge(config)
     except ConfigError as error:
@@ -50,12 +49,13 @@ def open_bridge(config: BridgeConfig):
 
 
 def serve_app(config: BridgeConfig, host: str, port: int, threads: int, worker: bool) -> None:
-    from flask import Flask
     from waitress import serve as waitress_serve
 
-    bridge = open_bridge(config)
-    app = Flask("scimbridge")
-    bridge.init_app(app)
+    try:
+        app = create_app(config)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    bridge: Bridge = app.extensions["scimbridge"]
     if worker:
         bridge.start_worker()
     click.echo(f"scimbridge: SCIM endpoints at http://{host}:{port}/scim/v2/<target>", err=True)
