@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from scimbridge.config import BridgeConfig, ConfigError, Target, load_config
 from scimbridge.delivery.outbox import Outbox
-from scimbridge.delivery.state import delivery_counts
+from scimbridge.delivery.state import VISIBLE_STATES, delivery_counts
 from scimbridge.delivery.storage import DeliveryStateStorage
 from scimbridge.delivery.worker import Worker
 from scimbridge.mapping import Mapping, MappingFileError, load_mapping
@@ -109,6 +109,7 @@ class Bridge:
         app.extensions["scimbridge"] = self
         app.register_blueprint(scim)
         app.add_url_rule("/healthz", "healthz", self.health)
+        app.add_url_rule("/metrics", "metrics", self.metrics)
 
     def start_worker(self, poll_seconds: float = 1.0) -> None:
         """Deliver in a thread of this process (``scimbridge serve``'s default)."""
@@ -127,6 +128,22 @@ class Bridge:
             self.database.session.execute(text("SELECT 1"))
             counts = delivery_counts(self.database.session)
         return jsonify(status="ok", targets=sorted(self.endpoints), outbox=counts)
+
+    def metrics(self) -> Response:
+        """The same counts for Prometheus (text exposition format 0.0.4), as design.md asks."""
+        with self.database.transaction():
+            counts = delivery_counts(self.database.session)
+        lines = [
+            "# HELP scimbridge_outbox_entries Outbox entries waiting (pending) or parked (failed).",
+            "# TYPE scimbridge_outbox_entries gauge",
+        ]
+        for target in sorted(self.endpoints):
+            for state in VISIBLE_STATES:
+                count = counts.get(target, {}).get(state, 0)
+                lines.append(
+                    f'scimbridge_outbox_entries{{target="{target}",state="{state}"}} {count}'
+                )
+        return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
 
 
 def create_app(config: BridgeConfig | str | os.PathLike[str] | None = None) -> Flask:

@@ -34,3 +34,13 @@ def test_healthz_counts_pending_deliveries_per_target(live):
     assert pending.json()["outbox"] == {"aria": {"pending": 1}}
     live.drain()
     assert live.http.get(f"{live.url}/healthz", timeout=10).json()["outbox"] == {}
+
+
+@pytest.mark.parametrize("live", ["aria"], indirect=True)
+def test_metrics_expose_the_outbox_counts_to_prometheus(live):
+    live.scim("POST", "/Users", scim_user("ada"))
+    metrics = live.http.get(f"{live.url}/metrics", timeout=10)
+    assert metrics.status_code == 200
+    assert metrics.headers["Content-Type"].startswith("text/plain")
+    assert 'scimbridge_outbox_entries{target="aria",state="pending"} 1' in metrics.text
+    assert 'scimbridge_outbox_entries{target="aria",state="failed"} 0' in metrics.text
