@@ -134,7 +134,6 @@ class Outbox:
                 external_id=user.external_id,
                 user_name=user.user_name.casefold(),
                 deleted_at=None,
-                status="pending",
             )
         )
         return link.id

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from scimbridge.emulators import DEMO_CREDENTIALS, DEMO_OPTIONS, create_emulator
 from scimbridge.emulators.base import EXTENSION_KEY, VendorEmulator
@@ -44,8 +45,9 @@ ACC_PROJECT = DEMO_OPTIONS["acc"]["project_id"]
 ARIA_SOURCE = DEMO_OPTIONS["aria"]["auth_source_id"]
 
 
-def confide_token(client: FlaskClient) -> str:
-    response = client.post(
+def request_confide_token(client: FlaskClient) -> TestResponse:
+    """The client-credentials request with the secret in the form (client_secret_post)."""
+    return client.post(
         "/connect/token",
         data={
             "grant_type": "client_credentials",
@@ -54,7 +56,10 @@ def confide_token(client: FlaskClient) -> str:
             "scope": CONFIDE["scope"],
         },
     )
-    return response.get_json()["access_token"]
+
+
+def confide_token(client: FlaskClient) -> str:
+    return request_confide_token(client).get_json()["access_token"]
 
 
 def acc_token(client: FlaskClient, scope: str = "account:read account:write") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from emulator_harness import CONFIDE, Emulated, emulated
+from emulator_harness import CONFIDE, Emulated, emulated, request_confide_token
 
 IMPORT = "/confide/admin/shareSetting/import-users"
 UPDATE = "/confide/admin/shareSetting/update-users"
@@ -20,15 +20,7 @@ def finished_task(confide: Emulated, path: str, task_id: str) -> dict:
 
 def test_token_endpoint_accepts_client_secret_post() -> None:
     _, client = emulated("confide")
-    response = client.post(
-        "/connect/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": CONFIDE["client_id"],
-            "client_secret": CONFIDE["client_secret"],
-            "scope": CONFIDE["scope"],
-        },
-    )
+    response = request_confide_token(client)
     assert response.status_code == 200
     assert response.get_json()["token_type"] == "Bearer"
     assert response.get_json()["expires_in"] == 3600

@@ -17,6 +17,15 @@ from scimbridge.store import Database, SqlStorage
 
 
 @pytest.fixture
+def sqlite_database(tmp_path: Any) -> Iterator[Database]:
+    """A migrated SQLite database, for the tests about SQLite itself (threads, query plans)."""
+    database = Database(f"sqlite:///{tmp_path}/sqlite.db")
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
 def empty_database(database_url: str) -> Iterator[Database]:
     """A database without any table."""
     database = Database(database_url)

@@ -2,21 +2,12 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from scim2_models import UniquenessException
 
-from scimbridge.store import Database, SqlStorage
+from scimbridge.store import SqlStorage
 
 THREADS = 6
 USERS_PER_THREAD = 5
-
-
-@pytest.fixture
-def sqlite_database(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/threads.db")
-    database.upgrade()
-    yield database
-    database.dispose()
 
 
 def test_concurrent_requests_all_commit(

@@ -5,7 +5,7 @@ from scim2_models import SearchRequest
 from scim2_server.utils import parametrize
 from sqlalchemy import event
 
-from scimbridge.store import Database, SqlStorage
+from scimbridge.store import SqlStorage
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -72,14 +72,6 @@ def test_a_root_search_applies_each_types_own_attributes(
     page = storage.search([user_type, group_type], request)
 
     assert sorted(resource.id for resource in page.resources) == sorted([alice.id, group.id])
-
-
-@pytest.fixture
-def sqlite_database(tmp_path):
-    database = Database(f"sqlite:///{tmp_path}/plan.db")
-    database.upgrade()
-    yield database
-    database.dispose()
 
 
 def test_a_user_name_search_uses_the_search_index(
