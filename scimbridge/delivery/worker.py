@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from scimbridge.config import BridgeConfig, Target
 from scimbridge.delivery.backoff import retry_delay
@@ -44,6 +45,21 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def supersede_older(
+    session: Session, link_id: str, seq: int, now: datetime, *conditions: ColumnElement[bool]
+) -> None:
+    """Mark a user's entries older than ``seq`` (and meeting ``conditions``) superseded.
+
+    Each entry holds the whole user, so a newer one makes them moot; a parked
+    entry keeps the time it was parked.
+    """
+    session.execute(
+        update(outbox)
+        .where(outbox.c.link_id == link_id, outbox.c.seq < seq, *conditions)
+        .values(state="superseded", done_at=func.coalesce(outbox.c.done_at, now))
+    )
 
 
 @dataclass(frozen=True)
@@ -177,15 +193,8 @@ class Worker:
                 newest[row.link_id] = row
             chosen = sorted(newest.values(), key=lambda row: row.seq)[:limit]
             for row in chosen:
-                session.execute(
-                    update(outbox)
-                    .where(
-                        outbox.c.link_id == row.link_id,
-                        outbox.c.seq < row.seq,
-                        outbox.c.state == "pending",
-                        free,
-                    )
-                    .values(state="superseded", done_at=now)
+                supersede_older(
+                    session, row.link_id, row.seq, now, outbox.c.state == "pending", free
                 )
             session.execute(
                 update(outbox)
@@ -275,15 +284,7 @@ class Worker:
                 vendor_ref=str(reference) if reference is not None else None,
             )
         )
-        session.execute(
-            update(outbox)
-            .where(
-                outbox.c.link_id == entry.link_id,
-                outbox.c.seq < entry.seq,
-                outbox.c.state == "failed",
-            )
-            .values(state="superseded")
-        )
+        supersede_older(session, entry.link_id, entry.seq, now, outbox.c.state == "failed")
         session.execute(
             update(links)
             .where(links.c.id == entry.link_id)

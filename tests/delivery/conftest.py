@@ -58,8 +58,16 @@ def vendor() -> ScriptedVendor:
 
 
 @pytest.fixture
-def worker(bridge: Bridge, vendor: ScriptedVendor, clock: Clock) -> Worker:
-    return Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+def new_worker(bridge: Bridge, vendor: ScriptedVendor, clock: Clock) -> Callable[[], Worker]:
+    """Another worker of the same bridge, vendor and clock, as a second thread or process would be."""
+    return lambda: Worker(
+        bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock
+    )
+
+
+@pytest.fixture
+def worker(new_worker: Callable[[], Worker]) -> Worker:
+    return new_worker()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from outbox_doubles import AUTH, unavailable
 from sqlalchemy import select
 
 from scimbridge.delivery.state import list_entries, retry_failed
-from scimbridge.delivery.worker import Worker
 from scimbridge.scim.provider import DELIVERY_STATE
 from scimbridge.store.delivery_tables import outbox
 from scimbridge.vendors.base import Action, Outcome
@@ -80,41 +79,47 @@ def test_later_writes_supersede_undelivered_ones(client, create, drain, vendor, 
 
 
 def test_a_user_in_flight_is_not_delivered_again_until_settled(
-    client, create, bridge, vendor, clock
+    client, create, bridge, vendor, clock, new_worker
 ):
     created = create("ada")
-    first = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    first = new_worker()
     claimed = first._claim(bridge.config.target("chat"), limit=3)
     patch(client, created["id"], {"op": "replace", "path": "name.givenName", "value": "Augusta"})
-    second = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    second = new_worker()
     assert second.run_once() == 0
     assert [entry.seq for entry in claimed] == [1]
 
 
-def test_other_users_are_delivered_while_one_is_in_flight(create, bridge, vendor, clock):
+def test_other_users_are_delivered_while_one_is_in_flight(
+    create, bridge, vendor, clock, new_worker
+):
     create("ada")
-    first = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    first = new_worker()
     first._claim(bridge.config.target("chat"), limit=1)
     create("bob")
-    second = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    second = new_worker()
     assert second.run_once() == 1
     assert [item.record["username"] for item in vendor.delivered()] == ["bob"]
 
 
-def test_a_one_import_at_a_time_vendor_gets_one_batch_at_a_time(create, bridge, vendor, clock):
+def test_a_one_import_at_a_time_vendor_gets_one_batch_at_a_time(
+    create, bridge, vendor, clock, new_worker
+):
     vendor.one_batch_at_a_time = True
     create("ada")
-    first = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    first = new_worker()
     first._claim(bridge.config.target("chat"), limit=1)
     create("bob")
-    second = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    second = new_worker()
     assert second.run_once() == 0
     assert vendor.delivered() == []
 
 
-def test_an_expired_claim_is_taken_over_by_another_worker(create, bridge, vendor, clock, drain):
+def test_an_expired_claim_is_taken_over_by_another_worker(
+    create, bridge, vendor, clock, drain, new_worker
+):
     create("ada")
-    crashed = Worker(bridge.config, bridge.database, bridge.mappings, {"chat": vendor}, clock=clock)
+    crashed = new_worker()
     crashed._claim(bridge.config.target("chat"), limit=3)
     assert drain() == 0
     clock.advance(bridge.config.target("chat").delivery.lease_seconds + 1)
