@@ -134,7 +134,8 @@ class Bridge:
         with self.database.transaction():
             counts = delivery_counts(self.database.session)
         lines = [
-            "# HELP scimbridge_outbox_entries Outbox entries waiting (pending) or parked (failed).",
+            "# HELP scimbridge_outbox_entries Outbox entries waiting (pending), held for a paused "
+            "user (held) or parked (failed).",
             "# TYPE scimbridge_outbox_entries gauge",
         ]
         for target in sorted(self.endpoints):

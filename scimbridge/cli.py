@@ -150,20 +150,20 @@ def outbox() -> None:
 @click.option("--target", help="Only this target.")
 @click.option(
     "--state",
-    type=click.Choice(["pending", "failed", "delivered", "superseded", "all"]),
+    type=click.Choice(["pending", "held", "failed", "delivered", "superseded", "all"]),
     default=None,
-    help="Default: pending and failed.",
+    help="Default: pending, held and failed.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def outbox_list(
     config_path: str | None, target: str | None, state: str | None, as_json: bool
 ) -> None:
-    """List outbox entries (pending and failed by default)."""
+    """List outbox entries (pending, held and failed by default)."""
     from scimbridge.delivery.state import VISIBLE_STATES, list_entries
 
     states = {
         None: VISIBLE_STATES,
-        "all": ("pending", "failed", "delivered", "superseded"),
+        "all": ("pending", "held", "failed", "delivered", "superseded"),
     }.get(state, (state,))
     bridge = open_bridge(read_config(config_path))
     with bridge.database.transaction():

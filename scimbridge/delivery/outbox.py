@@ -11,6 +11,12 @@ An entry holds a snapshot of the whole user (and its group names) at the time
 of the write: later entries of the same user therefore supersede earlier
 undelivered ones without losing anything, and a deleted user can still be
 delivered as a deprovisioning.
+
+A paused user (the delivery extension's ``paused``) gets *held* entries: kept,
+shown, never delivered, until the user is unpaused, whose write supersedes them
+with a pending entry of the user as it then is. A deactivation or deletion is
+never held: a pause must not keep an account alive at the vendor that the IdP
+has taken away.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim2_models import InvalidValueException, Resource
-from sqlalchemy import Row, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.mapping import Mapping, UnmappableUser
+from scimbridge.scim.provider import DELIVERY_STATE
 from scimbridge.store import StoreEvent
 from scimbridge.store.delivery_tables import links, outbox
 
@@ -41,6 +48,27 @@ def now() -> datetime:
 def snapshot(user: Resource[Any]) -> dict[str, Any]:
     """The user as stored (the storage already dropped any password)."""
     return user.model_dump()
+
+
+def held_back(event: str, document: dict[str, Any]) -> bool:
+    """Whether an entry waits for its user to be unpaused (see the module docstring)."""
+    paused = (document.get(DELIVERY_STATE) or {}).get("paused") is True
+    return paused and event == "upsert" and document.get("active") is not False
+
+
+def supersede_older(
+    session: Session, link_id: str, seq: int, at: datetime, *conditions: ColumnElement[bool]
+) -> None:
+    """Mark a user's entries older than ``seq`` (and meeting ``conditions``) superseded.
+
+    Each entry holds the whole user, so a newer one makes them moot; a parked
+    entry keeps the time it was parked.
+    """
+    session.execute(
+        update(outbox)
+        .where(outbox.c.link_id == link_id, outbox.c.seq < seq, *conditions)
+        .values(state="superseded", done_at=func.coalesce(outbox.c.done_at, at))
+    )
 
 
 def member_ids(group: Resource[Any] | None) -> set[str]:
@@ -176,17 +204,22 @@ class Outbox:
         document: dict[str, Any],
         groups: list[str],
     ) -> None:
-        session.execute(
+        """Queue the user as it now is; it replaces whatever the user had held."""
+        state = "held" if held_back(event, document) else "pending"
+        inserted = session.execute(
             outbox.insert().values(
                 target=self.target,
                 link_id=link_id,
                 event=event,
                 document=document,
                 groups=groups,
-                state="pending",
+                state=state,
                 attempts=0,
                 created_at=now(),
                 next_attempt_at=now(),
             )
         )
-        session.execute(update(links).where(links.c.id == link_id).values(status="pending"))
+        supersede_older(
+            session, link_id, inserted.inserted_primary_key[0], now(), outbox.c.state == "held"
+        )
+        session.execute(update(links).where(links.c.id == link_id).values(status=state))

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from scimbridge.store.delivery_tables import links, outbox
 
-VISIBLE_STATES = ("pending", "failed")
+VISIBLE_STATES = ("pending", "held", "failed")
 
 
 def delivery_counts(session: Session) -> dict[str, dict[str, int]]:
-    """Outbox entries per target and state, pending and failed ones only (``/healthz``)."""
+    """Outbox entries per target and state, of the states still open (``/healthz``)."""
     rows = session.execute(
         select(outbox.c.target, outbox.c.state, func.count())
         .where(outbox.c.state.in_(VISIBLE_STATES))

@@ -4,6 +4,7 @@ design.md, "Delivery state": every User shows
 ``urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User``. The state
 lives in the links table, written by the worker, so it is joined in when a
 user is read rather than stored in the SCIM document, where it would go stale.
+Only the extension's one writable attribute, ``paused``, is stored with the user.
 
 A ``password`` an IdP sends (Okta's password sync; RFC 7643 §4.1.1 makes it
 writeOnly) is dropped before storage: no vendor import takes it from the
@@ -86,25 +87,33 @@ class DeliveryStateStorage(SqlStorage):
         for row in rows:
             user = users[row.scim_id]
             state = type(user).get_extension_model(DELIVERY_STATE)
+            stored = user[state]
             user[state] = state.model_validate(
                 {
                     "status": row.status,
                     "vendorId": row.vendor_id,
                     "lastAttempt": row.last_attempt,
                     "lastError": row.last_error,
+                    "paused": stored.paused if stored is not None else None,
                 }
             )
 
 
 def _storable(resource: Resource[Any]) -> Resource[Any]:
-    """The resource as stored: without its derived delivery state, and without a password."""
+    """The resource as stored: without its derived delivery state, and without a password.
+
+    What is left of the extension is ``paused``; an extension without it is not stored.
+    """
     state = type(resource).get_extension_model(DELIVERY_STATE)
-    has_state = state is not None and resource[state] is not None
-    if not has_state and getattr(resource, "password", None) is None:
+    delivery = resource[state] if state is not None else None
+    derived = delivery is not None and delivery.model_dump(
+        exclude={"schemas", "paused"}, exclude_none=True
+    )
+    if not derived and getattr(resource, "password", None) is None:
         return resource
     stored = resource.model_copy(deep=True)
-    if has_state:
-        stored[state] = None
+    if delivery is not None:
+        stored[state] = state(paused=delivery.paused) if delivery.paused is not None else None
     if getattr(stored, "password", None) is not None:
         stored.password = None
     return stored

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, and_, func, or_, select, update
 
 from scimbridge.config import BridgeConfig, Target
 from scimbridge.delivery.backoff import retry_delay
+from scimbridge.delivery.outbox import supersede_older
 from scimbridge.mapping import Mapping, MappingContext, UnmappableUser
 from scimbridge.store import Database
 from scimbridge.store.delivery_tables import links, outbox
@@ -45,21 +45,6 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def supersede_older(
-    session: Session, link_id: str, seq: int, now: datetime, *conditions: ColumnElement[bool]
-) -> None:
-    """Mark a user's entries older than ``seq`` (and meeting ``conditions``) superseded.
-
-    Each entry holds the whole user, so a newer one makes them moot; a parked
-    entry keeps the time it was parked.
-    """
-    session.execute(
-        update(outbox)
-        .where(outbox.c.link_id == link_id, outbox.c.seq < seq, *conditions)
-        .values(state="superseded", done_at=func.coalesce(outbox.c.done_at, now))
-    )
 
 
 @dataclass(frozen=True)
@@ -350,14 +335,16 @@ class Worker:
         )
 
     def _status_after(self, entry: Claimed, status: str) -> str:
-        """A newer pending entry keeps the user pending, whatever happened to this one."""
+        """A newer pending or held entry decides the user's status, whatever happened to this one."""
         newer = self.database.session.execute(
-            select(outbox.c.seq).where(
+            select(outbox.c.state)
+            .where(
                 and_(
                     outbox.c.link_id == entry.link_id,
                     outbox.c.seq > entry.seq,
-                    outbox.c.state == "pending",
+                    outbox.c.state.in_(("pending", "held")),
                 )
             )
+            .order_by(outbox.c.seq.desc())
         ).first()
-        return "pending" if newer is not None else status
+        return newer.state if newer is not None else status

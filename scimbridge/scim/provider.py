@@ -47,28 +47,40 @@ BASIC = AuthenticationScheme(
 
 
 DELIVERY_STATE = "urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User"
-"""design.md, "Delivery state": how far a user got towards the vendor, read-only.
+"""design.md, "Delivery state": how far a user got towards the vendor, and the pause switch.
 
-Its attributes are ``returned: request`` (RFC 7643 §7): an admin asks for them
-with ``?attributes=urn:…:delivery:2.0:User:status,…``. The IdPs never ask, so
-they never see vendor error texts, and their full-replace PUTs never carry the
-extension back.
+The state attributes are readOnly and ``returned: request`` (RFC 7643 §7): an
+admin asks for them with ``?attributes=urn:…:delivery:2.0:User:status,…``. The
+IdPs never ask, so they never see vendor error texts.
+
+``paused`` is the one attribute a client writes: while it is true the bridge
+keeps accepting the user's writes but holds them back from the vendor (see
+:mod:`scimbridge.delivery.outbox`). It also makes the extension one a client
+can add and remove as RFC 7644 §3.5.2 describes; an extension of readOnly
+attributes only is one no client can PATCH, which scim2-tester reports as an
+error even against the scim2-server reference.
 """
 
 
-def _read_only(name: str, kind: str, description: str, **extra: Any) -> dict[str, Any]:
+def _attribute(
+    name: str, kind: str, description: str, *, mutability: str, returned: str, **extra: Any
+) -> dict[str, Any]:
     return {
         "name": name,
         "type": kind,
         "multiValued": False,
         "required": False,
         "caseExact": True,
-        "mutability": "readOnly",
-        "returned": "request",
+        "mutability": mutability,
+        "returned": returned,
         "uniqueness": "none",
         "description": description,
         **extra,
     }
+
+
+def _state(name: str, kind: str, description: str, **extra: Any) -> dict[str, Any]:
+    return _attribute(name, kind, description, mutability="readOnly", returned="request", **extra)
 
 
 def delivery_state_schema() -> Schema:
@@ -79,15 +91,23 @@ def delivery_state_schema() -> Schema:
             "name": "DeliveryState",
             "description": "Where the bridge stands in delivering this user to the vendor",
             "attributes": [
-                _read_only(
+                _state(
                     "status",
                     "string",
-                    "pending, delivered or failed",
-                    canonicalValues=["pending", "delivered", "failed"],
+                    "pending, delivered, failed, or held while the user is paused",
+                    canonicalValues=["pending", "delivered", "failed", "held"],
                 ),
-                _read_only("vendorId", "string", "The vendor's own identifier of the user"),
-                _read_only("lastAttempt", "dateTime", "When delivery was last attempted"),
-                _read_only("lastError", "string", "Why the last attempt failed, if it did"),
+                _state("vendorId", "string", "The vendor's own identifier of the user"),
+                _state("lastAttempt", "dateTime", "When delivery was last attempted"),
+                _state("lastError", "string", "Why the last attempt failed, if it did"),
+                _attribute(
+                    "paused",
+                    "boolean",
+                    "While true, the user's writes are kept but not delivered; "
+                    "deactivation and deletion are delivered all the same",
+                    mutability="readWrite",
+                    returned="default",
+                ),
             ],
         }
     )

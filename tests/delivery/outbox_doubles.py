@@ -1,4 +1,5 @@
-"""Test doubles of the delivery tests: a movable clock and a scripted vendor client."""
+"""Test doubles and helpers of the delivery tests: a movable clock, a scripted vendor client,
+and the SCIM requests and outbox reads the tests repeat."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.store.delivery_tables import outbox
 from scimbridge.vendors.base import DeliveryItem, Outcome, VendorClient, VendorUnavailable
 
 TOKEN = "delivery-test-token-0123456789"
@@ -79,3 +84,48 @@ def user(name: str, **attributes: Any) -> dict[str, Any]:
         "emails": [{"value": f"{name}@example.com", "type": "work", "primary": True}],
         **attributes,
     }
+
+
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+STATE_ATTRIBUTES = ",".join(
+    f"{DELIVERY_STATE}:{name}" for name in ("status", "vendorId", "lastError")
+)
+
+
+def patch(client: Any, user_id: str, *operations: dict[str, Any]) -> dict[str, Any]:
+    response = client.patch(
+        f"/scim/v2/chat/Users/{user_id}",
+        json={"schemas": [PATCH], "Operations": list(operations)},
+        headers=AUTH,
+    )
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def create_group(client: Any, display_name: str, *member_ids: str) -> dict[str, Any]:
+    response = client.post(
+        "/scim/v2/chat/Groups",
+        json={
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": display_name,
+            "members": [{"value": member_id} for member_id in member_ids],
+        },
+        headers=AUTH,
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def states(bridge: Any) -> list[str]:
+    """The state of every outbox entry, oldest first."""
+    with bridge.database.transaction():
+        return [
+            row.state
+            for row in bridge.database.session.execute(select(outbox).order_by(outbox.c.seq))
+        ]
+
+
+def delivery_state(client: Any, user_id: str) -> dict[str, Any] | None:
+    """The user's delivery state attributes, asked for as an admin would."""
+    url = f"/scim/v2/chat/Users/{user_id}?attributes={STATE_ATTRIBUTES}"
+    return client.get(url, headers=AUTH).json.get(DELIVERY_STATE)

@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from outbox_doubles import AUTH, unavailable
-from sqlalchemy import select
+from outbox_doubles import AUTH, create_group, delivery_state, patch, states, unavailable
 
 from scimbridge.delivery.state import list_entries, retry_failed
 from scimbridge.scim.provider import DELIVERY_STATE
-from scimbridge.store.delivery_tables import outbox
 from scimbridge.vendors.base import Action, Outcome
-
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-
-
-def patch(client, user_id, *operations):
-    response = client.patch(
-        f"/scim/v2/chat/Users/{user_id}",
-        json={"schemas": [PATCH], "Operations": list(operations)},
-        headers=AUTH,
-    )
-    assert response.status_code == 200, response.json
-    return response.json
-
-
-def states(bridge):
-    with bridge.database.transaction():
-        return [
-            row.state
-            for row in bridge.database.session.execute(select(outbox).order_by(outbox.c.seq))
-        ]
 
 
 def test_a_created_user_is_delivered_once_as_an_import(create, drain, vendor):
@@ -38,16 +16,6 @@ def test_a_created_user_is_delivered_once_as_an_import(create, drain, vendor):
     assert item.action is Action.IMPORT
     assert item.record["username"] == "ada"
     assert item.first_import is True
-
-
-STATE_ATTRIBUTES = ",".join(
-    f"{DELIVERY_STATE}:{name}" for name in ("status", "vendorId", "lastError")
-)
-
-
-def delivery_state(client, user_id):
-    url = f"/scim/v2/chat/Users/{user_id}?attributes={STATE_ATTRIBUTES}"
-    return client.get(url, headers=AUTH).json.get(DELIVERY_STATE)
 
 
 def test_the_user_shows_its_delivery_state_on_request(client, create, drain, vendor):
@@ -239,16 +207,7 @@ def test_a_recreated_user_without_external_id_is_found_by_user_name(client, crea
 def test_a_group_change_redelivers_its_members(client, create, drain, vendor):
     ada = create("ada")
     drain()
-    response = client.post(
-        "/scim/v2/chat/Groups",
-        json={
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": "Chat Admins",
-            "members": [{"value": ada["id"]}],
-        },
-        headers=AUTH,
-    )
-    assert response.status_code == 201
+    create_group(client, "Chat Admins", ada["id"])
     drain()
     assert len(vendor.delivered()) == 2
     assert "admin" in vendor.delivered()[-1].record["roles"]
