@@ -43,4 +43,5 @@ def test_metrics_expose_the_outbox_counts_to_prometheus(live):
     assert metrics.status_code == 200
     assert metrics.headers["Content-Type"].startswith("text/plain")
     assert 'scimbridge_outbox_entries{target="aria",state="pending"} 1' in metrics.text
+    assert 'scimbridge_outbox_entries{target="aria",state="held"} 0' in metrics.text
     assert 'scimbridge_outbox_entries{target="aria",state="failed"} 0' in metrics.text
