@@ -13,6 +13,7 @@ import click
 
 from scimbridge.app import Bridge, create_app
 from scimbridge.config import BridgeConfig, ConfigError, load_config
+from scimbridge.delivery.state import STATES, VISIBLE_STATES, list_entries, retry_failed
 from scimbridge.emulators.cli import emulate
 from scimbridge.mapping.cli import mapping
 
@@ -150,7 +151,7 @@ def outbox() -> None:
 @click.option("--target", help="Only this target.")
 @click.option(
     "--state",
-    type=click.Choice(["pending", "held", "failed", "delivered", "superseded", "all"]),
+    type=click.Choice([*STATES, "all"]),
     default=None,
     help="Default: pending, held and failed.",
 )
@@ -159,12 +160,7 @@ def outbox_list(
     config_path: str | None, target: str | None, state: str | None, as_json: bool
 ) -> None:
     """List outbox entries (pending, held and failed by default)."""
-    from scimbridge.delivery.state import VISIBLE_STATES, list_entries
-
-    states = {
-        None: VISIBLE_STATES,
-        "all": ("pending", "held", "failed", "delivered", "superseded"),
-    }.get(state, (state,))
+    states = {None: VISIBLE_STATES, "all": STATES}.get(state, (state,))
     bridge = open_bridge(read_config(config_path))
     with bridge.database.transaction():
         entries = list_entries(bridge.database.session, target, states)
@@ -187,8 +183,6 @@ def outbox_list(
 @click.argument("seqs", nargs=-1, type=int)
 def outbox_retry(config_path: str | None, target: str | None, seqs: tuple[int, ...]) -> None:
     """Queue failed entries again (all of them, or the numbered ones)."""
-    from scimbridge.delivery.state import retry_failed
-
     bridge = open_bridge(read_config(config_path))
     with bridge.database.transaction():
         count = retry_failed(bridge.database.session, target, list(seqs))

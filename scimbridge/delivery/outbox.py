@@ -206,6 +206,7 @@ class Outbox:
     ) -> None:
         """Queue the user as it now is; it replaces whatever the user had held."""
         state = "held" if held_back(event, document) else "pending"
+        at = now()
         inserted = session.execute(
             outbox.insert().values(
                 target=self.target,
@@ -215,11 +216,11 @@ class Outbox:
                 groups=groups,
                 state=state,
                 attempts=0,
-                created_at=now(),
-                next_attempt_at=now(),
+                created_at=at,
+                next_attempt_at=at,
             )
         )
         supersede_older(
-            session, link_id, inserted.inserted_primary_key[0], now(), outbox.c.state == "held"
+            session, link_id, inserted.inserted_primary_key[0], at, outbox.c.state == "held"
         )
         session.execute(update(links).where(links.c.id == link_id).values(status=state))

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from scimbridge.store.delivery_tables import links, outbox
 
 VISIBLE_STATES = ("pending", "held", "failed")
+"""The states of entries still open: waiting, held for a paused user, or parked."""
+STATES = (*VISIBLE_STATES, "delivered", "superseded")
 
 
 def delivery_counts(session: Session) -> dict[str, dict[str, int]]:
