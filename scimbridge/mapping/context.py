@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from scimbridge.vendors.base import Action
@@ -28,3 +29,6 @@ class MappedRecord:
 
     action: Action
     record: dict[str, Any]
+    managed: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Per list field the mapping drives from group membership, every value it manages
+    (see :attr:`scimbridge.vendors.base.DeliveryItem.managed`)."""

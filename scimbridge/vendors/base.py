@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import requests
 
@@ -46,6 +47,15 @@ class DeliveryItem:
     """The vendor's own identity of this user, when a previous delivery learnt it."""
     first_import: bool = True
     """False once the vendor has accepted this user at least once."""
+    previous: dict[str, Any] | None = None
+    """The record the vendor last accepted for this user, if any: where the vendor identity
+    lives when it is a record field (Confide's email), and what a deprovision sends when the
+    user's current SCIM attributes no longer map."""
+    managed: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Per list field driven by group membership (Rocket.Chat ``roles``, Aria ``roleNames``…),
+    every value the mapping manages. The record's list holds the values granted now; a
+    client whose vendor keeps values of its own in that field removes only the managed
+    values no longer granted and leaves the vendor's own alone (:func:`merge_managed`)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,8 @@ class Outcome:
     vendor_id: str | None = None
     error: str | None = None
     retryable: bool = False
+    retry_after: float | None = None
+    """For a retryable failure: the wait the vendor asked for (a 429 in mid-batch)."""
     details: dict[str, Any] = field(default_factory=dict)
     """Vendor references worth keeping, such as a taskId or a jobId."""
 
@@ -71,6 +83,45 @@ class VendorUnavailable(VendorError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Claims(Protocol):
+    """Who, among the bridge's users of a target, holds a vendor account (design.md, "the same person")."""
+
+    def holder(self, vendor_id: str, key: str) -> str | None:
+        """A description of the bridge user other than ``key`` whose vendor identity is
+        ``vendor_id`` (a former user's tombstone included), or None when nobody else holds it.
+
+        A client that finds an existing vendor account where it meant to create one asks
+        this before taking the account over: a different person must never inherit it.
+        """
+
+
+class NoClaims:
+    """The claims of a client used on its own (tests, ``mapping preview``): nobody holds anything."""
+
+    def holder(self, vendor_id: str, key: str) -> str | None:
+        return None
+
+
+def merge_managed(
+    current: list[Any], granted: list[Any], managed: tuple[Any, ...], key: Any = None
+) -> list[Any]:
+    """The vendor's list with the managed values replaced by the granted ones.
+
+    Values the vendor holds that the mapping does not manage (a Rocket.Chat role granted in
+    Rocket.Chat) are kept, in their order; managed values not granted any more are removed;
+    granted values are added once. ``key`` gives the identity of a value (Aria's
+    ``role-permissions`` are objects identified by their ``roleName``).
+    """
+    identity = key or (lambda value: value)
+    managed_keys = {identity(value) for value in managed} | {identity(value) for value in granted}
+    kept = [value for value in current if identity(value) not in managed_keys]
+    added: list[Any] = []
+    for value in granted:
+        if identity(value) not in {identity(seen) for seen in added}:
+            added.append(value)
+    return kept + added
 
 
 class VendorClient(ABC):
@@ -92,6 +143,8 @@ class VendorClient(ABC):
         self.target = target
         self.http = http or requests.Session()
         self.timeout = target.delivery.timeout_seconds
+        self.claims: Claims = NoClaims()
+        """Set by the worker: who else holds a vendor account this client finds."""
 
     @abstractmethod
     def authenticate(self) -> None:

@@ -117,15 +117,28 @@ def succeeded(item: DeliveryItem, vendor_id: str | None, **details: Any) -> Outc
     return Outcome(key=item.key, ok=True, vendor_id=vendor_id, details=details)
 
 
-def failed(item: DeliveryItem, error: str, retryable: bool = False, **details: Any) -> Outcome:
+def failed(
+    item: DeliveryItem,
+    error: str,
+    retryable: bool = False,
+    retry_after: float | None = None,
+    **details: Any,
+) -> Outcome:
     return Outcome(
         key=item.key,
         ok=False,
         vendor_id=item.vendor_id,
         error=error,
         retryable=retryable,
+        retry_after=retry_after,
         details=details,
     )
+
+
+def postponed(item: DeliveryItem, unavailable: VendorUnavailable) -> Outcome:
+    """An item not (fully) sent because the vendor asked to wait in mid-batch (a 429):
+    retried later, while the items settled before it keep their outcomes."""
+    return failed(item, str(unavailable), retryable=True, retry_after=unavailable.retry_after)
 
 
 def nothing_to_deprovision(item: DeliveryItem) -> Outcome:
@@ -338,16 +351,44 @@ class HttpVendorClient(VendorClient):
         self, items: list[DeliveryItem], settle: Callable[[DeliveryItem], Outcome | None]
     ) -> tuple[dict[str, Outcome], list[DeliveryItem]]:
         """Settle each item one by one (an update, a removal); those ``settle`` answers None
-        for are left, in order, for the batch import."""
+        for are left, in order, for the batch import.
+
+        When the vendor becomes unavailable in mid-batch (a 429 after some updates), the
+        items settled so far keep their outcomes and every other item, those left for the
+        import included, is postponed with the wait the vendor asked for.
+        """
         outcomes: dict[str, Outcome] = {}
         deferred: list[DeliveryItem] = []
-        for item in items:
-            outcome = self.per_item(item, lambda item=item: settle(item))
+        for position, item in enumerate(items):
+            try:
+                outcome = self.per_item(item, lambda item=item: settle(item))
+            except VendorUnavailable as unavailable:
+                for left in [*deferred, *items[position:]]:
+                    outcomes[left.key] = postponed(left, unavailable)
+                return outcomes, []
             if outcome is None:
                 deferred.append(item)
             else:
                 outcomes[item.key] = outcome
         return outcomes, deferred
+
+    def unclaimed(self, item: DeliveryItem, vendor_id: str, what: str) -> Outcome | None:
+        """None when the existing vendor account ``vendor_id`` may become this user's; else
+        the conflict that fails the item.
+
+        design.md, "the same person": an account the vendor already has is taken over only
+        when no other user of the bridge (a former user's tombstone included) holds it, so a
+        new person who reuses a userName or email never inherits the old account.
+        """
+        holder = self.claims.holder(vendor_id, item.key)
+        if holder is None:
+            return None
+        return failed(
+            item,
+            f"{self.vendor}: {what} already exists at the vendor as the account of another "
+            f"user of the bridge ({holder}); a different person never inherits it "
+            "(delivery.allow_takeover lets a new user take over a former user's account)",
+        )
 
 
 class TokenLoginClient(HttpVendorClient):
