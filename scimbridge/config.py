@@ -58,6 +58,13 @@ class Delivery(_Strict):
     timeout_seconds: float = Field(default=30.0, gt=0)
     lease_seconds: float = Field(default=300.0, gt=0)
     """How long a worker may hold a claimed batch before another worker takes it over."""
+    unconfirmed_import_seconds: float = Field(default=900.0, ge=0)
+    """How long a deprovision keeps looking for a user whose import the vendor never
+    confirmed (a timeout, an asynchronous import still running) before it believes the
+    vendor's "no such user": a deprovision never overtakes an import still on its way."""
+    allow_takeover: bool = False
+    """Let a new user (another externalId) take over the vendor account of a deleted user
+    with the same userName or email. Off: that delivery fails with a conflict naming both."""
 
 
 class Target(_Strict):

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim2_models import InvalidValueException, Resource
-from sqlalchemy import ColumnElement, Row, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.mapping import Mapping, UnmappableUser
@@ -130,7 +130,14 @@ class Outbox:
             self._enqueue(session, link_id, "upsert", snapshot(user), self.groups_of(user_id))
 
     def _check(self, user: dict[str, Any], groups: list[str]) -> None:
-        """RFC 7644 §3.12 ``invalidValue``: the user is valid SCIM but not for this vendor."""
+        """RFC 7644 §3.12 ``invalidValue``: the user is valid SCIM but not for this vendor.
+
+        A deactivation is never refused (design.md: deprovisioning is never refused at
+        write time): the vendor must lose the account even when the user's attributes no
+        longer map, so the worker then deprovisions the account the vendor holds.
+        """
+        if user.get("active") is False:
+            return
         try:
             self.mapping.check(user, groups)
         except UnmappableUser as refusal:
@@ -142,11 +149,11 @@ class Outbox:
         ).first()
 
     def _link_for_write(self, session: Session, event: StoreEvent) -> str:
-        """The link of a user; a new user takes over the tombstone of its former self.
+        """The link of a user; a re-provisioned user takes over the tombstone of its former self.
 
-        design.md, "External IDs and re-import": a re-provisioned user is found
-        by its ``externalId``, else by its ``userName``, among the links whose
-        SCIM resource was deleted, and keeps that link's vendor identity.
+        design.md, "External IDs and re-import": the link of a deleted user is kept as a
+        tombstone, and a new SCIM user who is the same person takes it over, with its
+        vendor identity, so the vendor sees the same user again.
         """
         user = event.after
         link = self._link_of(session, event.resource_id)
@@ -167,10 +174,21 @@ class Outbox:
         return link.id
 
     def _tombstone_of(self, session: Session, user: Resource[Any]) -> Row[Any] | None:
-        """The most recently deleted link with the user's externalId, else with its userName."""
-        keys = [links.c.user_name == user.user_name.casefold()]
+        """The most recently deleted link of the same person, or None.
+
+        The same person has the same ``externalId`` when both sides have one; the
+        ``userName`` decides only where one side has none. A new person who reuses a
+        userName (an IdP gives ``john`` to somebody else) never gets the former user's
+        link, and so never the former user's vendor account.
+        """
+        same_name = links.c.user_name == user.user_name.casefold()
         if user.external_id:
-            keys.insert(0, links.c.external_id == user.external_id)
+            keys = [
+                links.c.external_id == user.external_id,
+                and_(same_name, links.c.external_id.is_(None)),
+            ]
+        else:
+            keys = [same_name]
         for key in keys:
             found = session.execute(
                 select(links)

@@ -5,7 +5,9 @@ kill at any moment:
 
 - entries are *claimed* with a lease (``claimed_until``); a worker killed
   mid-batch leaves a lease that expires, and the next worker delivers the
-  entry again (the vendor clients make a repeated import harmless);
+  entry again: every vendor client looks a user up before creating it, or on
+  the vendor's "already exists", so a repeated import updates the user it
+  created (tests/vendors, "delivered twice");
 - per user, only the newest pending entry is delivered: it carries the whole
   user, so it supersedes the older ones (never the other way round), and a
   user with an entry in flight is left alone until that entry is settled, so
@@ -18,6 +20,7 @@ kill at any moment:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -31,9 +34,10 @@ from sqlalchemy import Row, and_, func, or_, select, update
 
 from scimbridge.config import BridgeConfig, Target
 from scimbridge.delivery.backoff import retry_delay
+from scimbridge.delivery.claims import LinkClaims, release_taken_over
 from scimbridge.delivery.outbox import supersede_older
-from scimbridge.mapping import Mapping, MappingContext, UnmappableUser
-from scimbridge.store import Database
+from scimbridge.mapping import MappedRecord, Mapping, MappingContext, UnmappableUser
+from scimbridge.store import Database, utc
 from scimbridge.store.delivery_tables import links, outbox
 from scimbridge.vendors import client_for
 from scimbridge.vendors.base import DeliveryItem, Outcome, VendorClient, VendorUnavailable
@@ -59,6 +63,8 @@ class Claimed:
     link_id: str
     vendor_id: str | None
     delivered_once: bool
+    vendor_record: dict[str, Any] | None
+    sent_at: datetime | None
 
 
 class Worker:
@@ -80,9 +86,12 @@ class Worker:
         self.name = f"worker-{uuid.uuid4().hex[:8]}"
 
     def client(self, target: Target) -> VendorClient:
-        if target.name not in self.clients:
-            self.clients[target.name] = client_for(target)
-        return self.clients[target.name]
+        """The target's client, answering its questions about account holders from the links."""
+        client = self.clients.get(target.name)
+        if client is None:
+            client = self.clients[target.name] = client_for(target)
+        client.claims = LinkClaims(self.database, target)
+        return client
 
     # -- The loop ---------------------------------------------------------
 
@@ -129,14 +138,15 @@ class Worker:
         outcomes = list(refused)
         for item in items:
             log.debug("%s: sending %s %s", target.name, item.action, json.dumps(item.record))
+        sent = {item.key: item.record for item in items}
         if items:
             try:
                 outcomes += client.deliver(items)
             except VendorUnavailable as unavailable:
                 log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
-                self._reschedule(target, claimed, str(unavailable), unavailable.retry_after)
+                self._reschedule(target, claimed, sent, unavailable)
                 return len(claimed)
-        self._record(target, claimed, outcomes)
+        self._record(target, claimed, outcomes, sent)
         return len(claimed)
 
     def _claim(self, target: Target, limit: int, exclusive: bool = False) -> list[Claimed]:
@@ -159,7 +169,13 @@ class Worker:
                 if session.execute(in_flight.limit(1)).first() is not None:
                     return []
             query = (
-                select(outbox, links.c.vendor_id, links.c.delivered_once)
+                select(
+                    outbox,
+                    links.c.vendor_id,
+                    links.c.delivered_once,
+                    links.c.vendor_record,
+                    links.c.sent_at,
+                )
                 .join(links, links.c.id == outbox.c.link_id)
                 .where(
                     outbox.c.target == target.name,
@@ -196,6 +212,8 @@ class Worker:
                 link_id=row.link_id,
                 vendor_id=row.vendor_id,
                 delivered_once=row.delivered_once,
+                vendor_record=row.vendor_record,
+                sent_at=row.sent_at,
             )
             for row in chosen
         ]
@@ -203,9 +221,9 @@ class Worker:
     def _items(
         self, target: Target, claimed: list[Claimed]
     ) -> tuple[list[DeliveryItem], list[Outcome]]:
-        """Map every claimed entry; an entry the mapping refuses fails for good."""
+        """Map every claimed entry; an import the mapping refuses fails for good."""
         mapping = self.mappings[target.name]
-        items, refused = [], []
+        items, settled = [], []
         for entry in claimed:
             context = MappingContext(
                 stable_id=entry.link_id,
@@ -216,8 +234,11 @@ class Worker:
             try:
                 mapped = mapping.apply(entry.document, entry.groups, context)
             except UnmappableUser as refusal:
-                refused.append(Outcome(key=entry.link_id, ok=False, error=refusal.detail))
-                continue
+                fallback = self._unmapped_deprovision(mapping, entry, context, refusal)
+                if isinstance(fallback, Outcome):
+                    settled.append(fallback)
+                    continue
+                mapped = fallback
             items.append(
                 DeliveryItem(
                     key=entry.link_id,
@@ -225,13 +246,40 @@ class Worker:
                     record=mapped.record,
                     vendor_id=entry.vendor_id,
                     first_import=not entry.delivered_once,
+                    previous=entry.vendor_record,
+                    managed=mapped.managed,
                 )
             )
-        return items, refused
+        return items, settled
+
+    @staticmethod
+    def _unmapped_deprovision(
+        mapping: Mapping, entry: Claimed, context: MappingContext, refusal: UnmappableUser
+    ) -> MappedRecord | Outcome:
+        """The deprovision of a user whose attributes no longer map (design.md: never refused).
+
+        The vendor account is the one the vendor was last sent, so the deprovision
+        rule's fields are laid over that record; a user the vendor was never sent
+        has nothing there to deprovision. An import that does not map fails.
+        """
+        rule = mapping.rule_for(entry.document, context)
+        if rule is None:
+            return Outcome(key=entry.link_id, ok=False, error=refusal.detail)
+        if entry.vendor_record is None:
+            return Outcome(
+                key=entry.link_id, ok=True, details={"skipped": "the vendor never had this user"}
+            )
+        return MappedRecord(rule.action, copy.deepcopy({**entry.vendor_record, **rule.overrides}))
 
     # -- Settling ---------------------------------------------------------
 
-    def _record(self, target: Target, claimed: list[Claimed], outcomes: list[Outcome]) -> None:
+    def _record(
+        self,
+        target: Target,
+        claimed: list[Claimed],
+        outcomes: list[Outcome],
+        sent: dict[str, dict[str, Any]],
+    ) -> None:
         by_key = {outcome.key: outcome for outcome in outcomes}
         with self.database.transaction():
             for entry in claimed:
@@ -241,19 +289,68 @@ class Worker:
                     retryable=True,
                     error="the vendor client reported nothing",
                 )
-                if outcome.ok:
-                    self._delivered(target, entry, outcome)
+                record = sent.get(entry.link_id)
+                waiting = self._import_unconfirmed(target, entry, outcome)
+                if waiting:
+                    self._failed(target, entry, waiting, True, None, counted=False)
+                elif outcome.ok:
+                    self._delivered(target, entry, outcome, record)
                 else:
-                    self._failed(target, entry, outcome.error or "failed", outcome.retryable, None)
+                    if outcome.retryable:
+                        self._may_hold(entry, record)
+                    self._failed(
+                        target,
+                        entry,
+                        outcome.error or "failed",
+                        outcome.retryable,
+                        outcome.retry_after,
+                        counted=outcome.retry_after is None,
+                    )
+
+    def _import_unconfirmed(self, target: Target, entry: Claimed, outcome: Outcome) -> str | None:
+        """Why a deprovision that found no user must look again, or None.
+
+        The vendor's "no such user" is believed only once no import of the user can
+        still land: an import sent without confirmation (a timeout, an asynchronous
+        ACC import) is given ``delivery.unconfirmed_import_seconds`` to show up, so a
+        deprovision never overtakes the import it follows.
+        """
+        if not (outcome.ok and "skipped" in outcome.details):
+            return None
+        if entry.delivered_once or entry.sent_at is None:
+            return None
+        age = (self.clock() - utc(entry.sent_at)).total_seconds()
+        if age >= target.delivery.unconfirmed_import_seconds:
+            return None
+        return (
+            f"the vendor does not show the user, but an import sent {age:.0f} s ago "
+            "was never confirmed; looking again before deprovisioning is called done"
+        )
+
+    def _may_hold(self, entry: Claimed, record: dict[str, Any] | None) -> None:
+        """Remember a record whose outcome is unknown: the vendor may hold it now."""
+        if record is not None:
+            self.database.session.execute(
+                update(links)
+                .where(links.c.id == entry.link_id)
+                .values(vendor_record=record, sent_at=self.clock())
+            )
 
     def _reschedule(
-        self, target: Target, claimed: list[Claimed], error: str, retry_after: float | None
+        self,
+        target: Target,
+        claimed: list[Claimed],
+        sent: dict[str, dict[str, Any]],
+        unavailable: VendorUnavailable,
     ) -> None:
         with self.database.transaction():
             for entry in claimed:
-                self._failed(target, entry, error, True, retry_after)
+                self._may_hold(entry, sent.get(entry.link_id))
+                self._failed(target, entry, str(unavailable), True, unavailable.retry_after)
 
-    def _delivered(self, target: Target, entry: Claimed, outcome: Outcome) -> None:
+    def _delivered(
+        self, target: Target, entry: Claimed, outcome: Outcome, record: dict[str, Any] | None
+    ) -> None:
         now = self.clock()
         session = self.database.session
         reference = next(iter(outcome.details.values()), None) if outcome.details else None
@@ -270,24 +367,30 @@ class Worker:
             )
         )
         supersede_older(session, entry.link_id, entry.seq, now, outbox.c.state == "failed")
+        vendor_id = outcome.vendor_id or entry.vendor_id
+        skipped = "skipped" in outcome.details
+        held = {} if record is None or skipped else {"vendor_record": record, "sent_at": now}
         session.execute(
             update(links)
             .where(links.c.id == entry.link_id)
             .values(
-                vendor_id=outcome.vendor_id or entry.vendor_id,
-                delivered_once=True,
+                vendor_id=vendor_id,
+                delivered_once=entry.delivered_once or not skipped,
                 status=self._status_after(entry, "delivered"),
                 last_attempt=now,
                 last_error=None,
+                **held,
             )
         )
+        if vendor_id:
+            release_taken_over(session, target.name, entry.link_id, vendor_id)
         log.info(
             "%s: delivered %s %s (outbox #%d, vendor id %s)",
             target.name,
             entry.event,
             entry.document.get("userName"),
             entry.seq,
-            outcome.vendor_id or entry.vendor_id,
+            vendor_id,
         )
 
     def _failed(
@@ -297,11 +400,18 @@ class Worker:
         error: str,
         retryable: bool,
         retry_after: float | None,
+        counted: bool = True,
     ) -> None:
+        """Reschedule the entry, or park it once it failed for good.
+
+        :param counted: False when nothing failed: the vendor asked to wait before the
+            item was tried (a 429 in mid-batch), or a deprovision waits for an import to
+            show; neither uses up an attempt.
+        """
         now = self.clock()
-        attempts = entry.attempts + 1
+        attempts = entry.attempts + 1 if counted else entry.attempts
         parked = not retryable or attempts >= target.delivery.max_attempts
-        delay = retry_delay(attempts, target.delivery, retry_after)
+        delay = retry_delay(max(attempts, 1), target.delivery, retry_after)
         session = self.database.session
         session.execute(
             update(outbox)
@@ -327,8 +437,9 @@ class Worker:
         level = logging.ERROR if parked else logging.WARNING
         log.log(
             level,
-            "user %s (outbox #%d) attempt %d failed: %s",
-            entry.link_id,
+            "%s: user %s (outbox #%d) attempt %d failed: %s",
+            target.name,
+            entry.document.get("userName"),
             entry.seq,
             attempts,
             error,

@@ -4,8 +4,8 @@
 request; :class:`SqlStorage` is one target's ``scim2_server.ScimStorage``.
 """
 
-from scimbridge.store.database import Database
+from scimbridge.store.database import Database, utc
 from scimbridge.store.events import Listener, StoreEvent
 from scimbridge.store.storage import SqlStorage
 
-__all__ = ["Database", "Listener", "SqlStorage", "StoreEvent"]
+__all__ = ["Database", "Listener", "SqlStorage", "StoreEvent", "utc"]

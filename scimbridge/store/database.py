@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,11 @@ case-insensitive for ASCII by default, which would make ``co``/``sw``/``ew``
 ignore ``caseExact`` (the values are already case-folded where RFC 7643 §2.2
 wants it).
 """
+
+
+def utc(moment: datetime) -> datetime:
+    """A datetime read back from the store, in UTC: SQLite gives naive ones, written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def alembic_config(connection: Connection) -> Config:

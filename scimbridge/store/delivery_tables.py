@@ -32,6 +32,12 @@ links = Table(
     Column("user_name", String(255), nullable=False, comment="case-folded userName"),
     Column("vendor_id", String(255), comment="the vendor's own id, once it told us"),
     Column("delivered_once", Boolean, nullable=False, default=False),
+    Column(
+        "vendor_record",
+        JSON,
+        comment="the record last sent whose outcome was success or unknown: what the vendor may hold",
+    ),
+    Column("sent_at", DateTime(timezone=True), comment="when vendor_record was sent"),
     Column("status", String(16), nullable=False, comment="pending | delivered | failed"),
     Column("last_attempt", DateTime(timezone=True)),
     Column("last_error", Text),
@@ -42,6 +48,7 @@ links = Table(
     UniqueConstraint("target", "scim_id", name="uq_links_target_scim_id"),
     Index("ix_links_target_external_id", "target", "external_id"),
     Index("ix_links_target_user_name", "target", "user_name"),
+    Index("ix_links_target_vendor_id", "target", "vendor_id"),
 )
 
 outbox = Table(

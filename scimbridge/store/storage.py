@@ -39,7 +39,7 @@ from sqlalchemy import Row, and_, delete, func, insert, or_, select, true, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scimbridge.store.database import Database
+from scimbridge.store.database import Database, utc
 from scimbridge.store.events import Listener, Operation, StoreEvent
 from scimbridge.store.filters import filter_condition, sort_value
 from scimbridge.store.index import index_rows, unique_values
@@ -61,11 +61,6 @@ SUMMARY_ATTRIBUTES = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes; they were written in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def etag(version: int) -> str:
@@ -329,8 +324,8 @@ class SqlStorage(ScimStorage):
             row.id,
             Meta(
                 resource_type=row.resource_type,
-                created=_utc(row.created),
-                last_modified=_utc(row.last_modified),
+                created=utc(row.created),
+                last_modified=utc(row.last_modified),
                 version=etag(row.version),
             ),
         )
@@ -356,7 +351,7 @@ class SqlStorage(ScimStorage):
         replacement.id = row.id
         replacement.meta = Meta(
             resource_type=row.resource_type,
-            created=_utc(row.created),
+            created=utc(row.created),
             last_modified=_now(),
             version=etag(row.version + 1),
         )
