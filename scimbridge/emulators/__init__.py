@@ -7,8 +7,25 @@ misbehave on demand::
 
     emu = run_in_thread("acc")
     emu.fault(status=429, retry_after=2)
+    emu.fault(after="timeout", delay=5, path="users:import")  # applied, answer late
+    emu.fault(after="disconnect", path="users:import")  # applied, no answer at all
     ...  # point a target's base_url at emu.url, credentials at emu.credentials
     assert len(emu.users()) == 1000
+
+Documented limits are enforced at their real size by default; the options of
+:func:`run_in_thread` / :func:`create_emulator` scale them down for tests (none
+switches them off):
+
+- every emulator: ``async_polls`` (status polls before a job ends),
+  ``token_ttl_seconds``;
+- ``rocketchat``: ``rate_limit_calls=10``, ``rate_limit_seconds=60.0`` (per route
+  and client IP), ``bypass_rate_limit=False`` (the ``api-bypass-rate-limit``
+  permission);
+- ``acc``: ``write_limit=100``, ``read_limit=600``, ``limit_seconds=60.0`` (per
+  client id), ``import_delay_seconds=0.5`` (an import shows in the listing only
+  that long after its 202; 0: at once), ``project_ids``;
+- ``aria``: ``auth_source_id``;
+- ``cloudshell``: ``directory``, ``groups``.
 
 Base URLs: ``emu.url`` includes the vendor's path prefix (``…/confide``,
 ``…/suite-api``). Token URLs in :data:`DEMO_CREDENTIALS` are absolute paths

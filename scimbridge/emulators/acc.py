@@ -12,32 +12,55 @@ Contract: seed ``autodesk-acc-users-import.txt``; Autodesk's OpenAPI
   admin; GETs need ``account:read``. ``Region``, when sent, must be a known region.
 - Import: ``Content-Type: application/json`` (else 415); 1 to 200 users, each with
   ``email`` and ``products`` (``key`` and ``access`` from the documented enums);
-  202 ``{"jobId"}``. There is no job endpoint: imported users appear in
-  ``GET /construction/admin/v1/projects/{projectId}/users?filter[email]=``.
+  202 ``{"jobId"}``, "the request has been received but not yet acted upon".
+  There is no job endpoint: imported users appear in
+  ``GET /construction/admin/v1/projects/{projectId}/users?filter[email]=``
+  (``filterTextMatch``, ``limit`` 1-200 default 20, ``offset``, a ``pagination``
+  object with ``limit``, ``offset``, ``totalResults``, ``nextUrl``, ``previousUrl``).
+- PATCH (201, the changed fields and ``id``) and DELETE (204) of a user that is
+  not in the project are 404.
+- Rate limits per client id (admin-rate-limits page): 100 calls a minute for
+  POST/PATCH/DELETE/PUT on construction/admin (``write_limit``), 600 for GET
+  (``read_limit``), over ``limit_seconds``. The token endpoint is not counted here.
 - Errors: 401 ``{"developerMessage", "errorCode": "AUTH-006"}``; 429
-  ``{"developerMessage": "Quota limit exceeded."}`` with ``Retry-After``.
+  ``{"developerMessage": "Quota limit exceeded."}`` with ``Retry-After``: the
+  seconds until the window frees.
 
-Assumptions: other admin errors are ``{"code", "message"}`` (research); a write
-without ``User-Id`` is a 403; a user that fails on the vendor side is silently
-absent after the 202 (as :meth:`reject_users` plays it); importing an email that
-is already a project member updates that member; imported users are listed at
-once, with status ``pending``. The documented 100 writes/min limit is not
-enforced: inject 429s with :meth:`fault`.
+Assumptions (the documents are silent; each takes the reading less convenient
+for a client):
+
+- Other admin errors are ``{"code", "message"}`` (research); a write without
+  ``User-Id`` is a 403.
+- A user that fails on the vendor side is silently absent after the 202 (as
+  :meth:`reject_users` plays it).
+- Importing an email that is already a project member (or was imported and is
+  still being acted upon) **never updates that member**: the member stays
+  exactly as it was and the 202 is answered as for any import. A client that
+  re-imports to change products or roles sees nothing change, and must PATCH.
+- The import is acted upon ``import_delay_seconds`` (0.5 s) after the 202:
+  before that the users are neither listed nor found, so a client that lists
+  right after importing sees them missing and must poll. Imported users are
+  listed with status ``pending``.
+- "100 requests per minute" is read as any 60-second span (a rolling window,
+  no burst of 200 across a minute boundary), and a refused call counts as a
+  call; ``Retry-After`` is when enough calls age out that one more fits.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
 
-from scimbridge.emulators.base import Rejection, VendorEmulator
-from scimbridge.emulators.state import TokenStatus, same_secret
+from scimbridge.emulators.base import Bucket, Rejection, VendorEmulator
+from scimbridge.emulators.state import Quota, TokenStatus, same_secret
 from scimbridge.emulators.validation import STRINGS, string, violations
 
 MAX_USERS_PER_IMPORT = 200
@@ -112,6 +135,16 @@ def access_levels(products: list[dict[str, str]]) -> dict[str, bool]:
     return {"accountAdmin": False, "projectAdmin": project_admin, "executive": False}
 
 
+@dataclass(frozen=True)
+class PendingImport:
+    """An accepted import user that the vendor has not acted upon yet."""
+
+    due: float
+    """On the :func:`time.monotonic` clock."""
+    project_id: str
+    user: dict[str, Any]
+
+
 class AccEmulator(VendorEmulator):
     vendor = "acc"
     token_ttl_seconds = 3599
@@ -130,17 +163,39 @@ class AccEmulator(VendorEmulator):
         credentials: dict[str, str] | None = None,
         *,
         project_ids: tuple[str, ...] | None = None,
+        write_limit: int = 100,
+        read_limit: int = 600,
+        limit_seconds: float = 60.0,
+        import_delay_seconds: float = 0.5,
         **options: Any,
     ):
+        """:param write_limit: POST/PATCH/DELETE calls per client in ``limit_seconds``.
+        :param read_limit: GET calls per client in ``limit_seconds``.
+        :param import_delay_seconds: how long after its 202 an import is acted upon
+            (0: at once)."""
+        if import_delay_seconds < 0:
+            raise ValueError("import_delay_seconds cannot be negative")
         self.project_ids = frozenset(project_ids or (self.demo_options["project_id"],))
+        self.write_quota = Quota(write_limit, limit_seconds, sliding=True)
+        self.read_quota = Quota(read_limit, limit_seconds, sliding=True)
+        self.import_delay_seconds = import_delay_seconds
         super().__init__(credentials, **options)
 
     def reset_state(self) -> None:
         self.members: dict[str, dict[str, Any]] = {}
         """Project users by ACC id."""
+        self.pending: list[PendingImport] = []
+        """Accepted import users in the order they came, not yet acted upon."""
 
     def end_state(self) -> list[dict[str, Any]]:
         return list(self.members.values())
+
+    def catch_up(self) -> None:
+        """Act upon the imports that came due, in the order they were accepted."""
+        now = time.monotonic()
+        while self.pending and self.pending[0].due <= now:
+            pending = self.pending.pop(0)
+            self.add_member(pending.project_id, pending.user)
 
     def register_routes(self, app: Flask) -> None:
         app.add_url_rule("/authentication/v2/token", view_func=self.issue_token, methods=["POST"])
@@ -180,6 +235,13 @@ class AccEmulator(VendorEmulator):
         if status == 429:
             return {"developerMessage": "Quota limit exceeded."}
         return {"code": extra.get("code", str(status)), "message": message}
+
+    def rate_limit_bucket(self) -> Bucket:
+        """Limits are per client id, one count for GETs and one for the writes."""
+        client = self.credentials["client_id"]
+        if request.method == "GET":
+            return Bucket(f"{client} read", self.read_quota)
+        return Bucket(f"{client} write", self.write_quota)
 
     def issue_token(self) -> Response:
         try:
@@ -278,41 +340,39 @@ class AccEmulator(VendorEmulator):
         )
 
     def import_users(self, project_id: str) -> tuple[Response, int]:
+        """Accept the users now, act upon them :attr:`import_delay_seconds` later."""
         self.check_project(project_id)
-        for user in self.validated(IMPORT_PAYLOAD)["users"]:
-            if not self.is_rejected(user["email"]):
-                self.add_member(project_id, user)
+        due = time.monotonic() + self.import_delay_seconds
+        self.pending += [
+            PendingImport(due, project_id, user)
+            for user in self.validated(IMPORT_PAYLOAD)["users"]
+            if not self.is_rejected(user["email"])
+        ]
+        self.catch_up()
         return jsonify({"jobId": str(uuid.uuid4())}), 202
 
     def add_member(self, project_id: str, user: dict[str, Any]) -> None:
-        member = self.find_by_email(project_id, user["email"])
-        if member is None:
-            member = {
-                "id": str(uuid.uuid4()),
-                "projectId": project_id,
-                "email": user["email"],
-                "autodeskId": uuid.uuid4().hex[:12].upper(),
-                "status": "pending",
-                "companyId": None,
-                "roleIds": [],
-                "products": [],
-                "addedOn": now_iso(),
-            }
-            self.members[member["id"]] = member
-        first, last = (
-            user.get("firstName", member.get("firstName")),
-            user.get("lastName", member.get("lastName")),
-        )
-        member.update(
-            firstName=first,
-            lastName=last,
-            name=" ".join(part for part in (first, last) if part) or user["email"],
-            companyId=user.get("companyId", member["companyId"]),
-            roleIds=list(user.get("roleIds", member["roleIds"])),
-            products=[dict(product) for product in user["products"]],
-            accessLevels=access_levels(user["products"]),
-            updatedAt=now_iso(),
-        )
+        """Add an imported user to the project; an existing member is left as it is."""
+        if self.find_by_email(project_id, user["email"]) is not None:
+            return
+        first, last = user.get("firstName"), user.get("lastName")
+        member = {
+            "id": str(uuid.uuid4()),
+            "projectId": project_id,
+            "email": user["email"],
+            "firstName": first,
+            "lastName": last,
+            "name": " ".join(part for part in (first, last) if part) or user["email"],
+            "autodeskId": uuid.uuid4().hex[:12].upper(),
+            "status": "pending",
+            "companyId": user.get("companyId"),
+            "roleIds": list(user.get("roleIds", [])),
+            "products": [dict(product) for product in user["products"]],
+            "accessLevels": access_levels(user["products"]),
+            "addedOn": now_iso(),
+            "updatedAt": now_iso(),
+        }
+        self.members[member["id"]] = member
 
     def list_users(self, project_id: str) -> Response:
         self.check_project(project_id)

@@ -19,11 +19,25 @@ The base URL includes ``/suite-api``, as the spec's server entry does.
 - ``POST /api/auth/sources/{id}/users`` ``{"users": [...]}`` → 201 with the users
   and their assigned ``id``; a user carrying ``id`` is re-imported (updated).
 - ``PUT /api/auth/users`` (full user with ``id``) → 200; ``DELETE /api/auth/users/{id}`` → 204.
+- ``GET /api/auth/users`` with repeatable ``id``, ``username`` and ``roleName``
+  query parameters → ``{"users": [...]}`` (the same user objects); "username
+  matches partially or exactly"; with no parameter, every user.
 
 Assumptions (research): importing a user name that exists in the source without
-its ``id`` is a 400; a rejected user (:meth:`reject_users`) fails the whole
-request with a 400 naming it (per-user results are not documented); role names
-must be known roles.
+its ``id`` is a 400, with an ``id`` the emulator does not know a 404; a rejected
+user (:meth:`reject_users`) fails the whole request with a 400 naming it
+(per-user results are not documented); role names must be known roles.
+
+Readings where the documents are silent, each the less convenient for a client:
+
+- The ``username`` lookup matches a case-insensitive **substring** ("partially
+  or exactly"): asking for ``ann`` also finds ``joanna``, so a client must pick
+  the exact name itself. Repeated values of one parameter are alternatives;
+  different parameters must all match.
+- A re-import with ``id`` and ``PUT /api/auth/users`` replace the fields they
+  carry and keep the fields they leave out; a list field (``roleNames``,
+  ``role-permissions``, ``groupIds``) that is present replaces the whole list,
+  so roles granted inside Aria and not sent again are lost.
 """
 
 from __future__ import annotations
@@ -125,6 +139,7 @@ class AriaEmulator(VendorEmulator):
         self.route(app, "/api/auth/token/release", self.release_token, ["POST"])
         self.route(app, "/api/auth/sources/<source_id>/users", self.import_users, ["POST"])
         self.route(app, "/api/auth/users", self.modify_user, ["PUT"])
+        self.route(app, "/api/auth/users", self.find_users, ["GET"])
         self.route(app, "/api/auth/users/<user_id>", self.get_user, ["GET"])
         self.route(app, "/api/auth/users/<user_id>", self.delete_user, ["DELETE"])
 
@@ -237,9 +252,15 @@ class AriaEmulator(VendorEmulator):
         account = self.accounts.get(
             user.get("id", ""), {"id": str(uuid.uuid4()), "sourceId": source_id, "enabled": True}
         )
-        account.update({name: user[name] for name in KEPT_FIELDS if name in user})
-        self.accounts[account["id"]] = account
+        self.accounts[account["id"]] = self.apply(account, user)
         return self.public(account)
+
+    @staticmethod
+    def apply(account: dict[str, Any], user: dict[str, Any]) -> dict[str, Any]:
+        """The fields the user carries replace the account's, a list field as a whole;
+        the fields it leaves out are kept (module docstring)."""
+        account.update({name: user[name] for name in KEPT_FIELDS if name in user})
+        return account
 
     @staticmethod
     def public(account: dict[str, Any]) -> dict[str, Any]:
@@ -249,9 +270,21 @@ class AriaEmulator(VendorEmulator):
         user = self.validated(USER)
         if "id" not in user:
             raise Rejection(400, "The user must carry its id")
-        account = self.account(user["id"])
-        account.update({name: user[name] for name in KEPT_FIELDS if name in user})
-        return jsonify(self.public(account))
+        return jsonify(self.public(self.apply(self.account(user["id"]), user)))
+
+    def find_users(self) -> Response:
+        """The lookup by ``id``, ``username`` (a substring, module docstring) and ``roleName``."""
+        ids = set(request.args.getlist("id"))
+        names = [name.lower() for name in request.args.getlist("username")]
+        roles = set(request.args.getlist("roleName"))
+        found = [
+            self.public(account)
+            for account in self.accounts.values()
+            if (not ids or account["id"] in ids)
+            and (not names or any(name in account["username"].lower() for name in names))
+            and (not roles or role_names(account) & roles)
+        ]
+        return jsonify({"users": found})
 
     def get_user(self, user_id: str) -> Response:
         return jsonify(self.public(self.account(user_id)))

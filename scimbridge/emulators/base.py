@@ -8,10 +8,14 @@ vendor, in this order for each request:
 1. the request is logged (secrets redacted);
 2. a queued fault for its path, if any, plays (delay, then the vendor's error);
 3. the request takes the emulator's lock, so views never race each other or the
-   test controls;
-4. the vendor authenticates it, unless the route is one of its public routes;
+   test controls, and time-driven vendor state catches up (:meth:`VendorEmulator.catch_up`);
+4. the vendor authenticates it, unless the route is one of its public routes,
+   then counts it against the vendor's rate limit, if it documents one
+   (:meth:`VendorEmulator.rate_limit_bucket`); over the limit it is a 429;
 5. the view runs; a :class:`Rejection` it raises becomes the vendor's error
-   shape, and so does any other error (never a stack trace).
+   shape, and so does any other error (never a stack trace);
+6. a fault played ``after`` the request holds the answer back or drops the
+   connection, outside the lock (:class:`AfterFaults`).
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ import copy
 import json
 import logging
 import math
+import socket
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -33,6 +39,9 @@ from scimbridge.emulators.state import (
     Fault,
     FaultQueue,
     LoggedRequest,
+    Quota,
+    QuotaCheck,
+    RateLimiter,
     RequestLog,
     TokenStore,
     redact,
@@ -42,6 +51,8 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "scimbridge_emulator"
 """Where a Flask app built by :func:`build_app` keeps its emulator."""
+AFTER_FAULT_KEY = "scimbridge.emulator.after_fault"
+"""Where a request's WSGI environ carries the fault to play once it was served."""
 
 
 class Rejection(Exception):
@@ -59,6 +70,14 @@ class Rejection(Exception):
         self.message = message
         self.extra = extra or {}
         self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """The rate-limit counter a call draws on (``key``) and the vendor's limit for it."""
+
+    key: str
+    quota: Quota
 
 
 class VendorEmulator(ABC):
@@ -89,6 +108,7 @@ class VendorEmulator(ABC):
         self.lock = threading.RLock()
         self.tokens = TokenStore(token_ttl_seconds or self.token_ttl_seconds, self.sliding_tokens)
         self.faults = FaultQueue()
+        self.limiter = RateLimiter()
         self.log = RequestLog()
         self.rejected: set[str] = set()
         self.reset_state()
@@ -119,15 +139,39 @@ class VendorEmulator(ABC):
         """The vendor's documented error document."""
 
     def rate_limit_headers(self, retry_after: float | None) -> dict[str, str]:
-        """Headers of a 429; most vendors send ``Retry-After`` in seconds (RFC 9110 §10.2.3)."""
+        """Headers of an injected 429; most vendors send ``Retry-After`` in seconds
+        (RFC 9110 §10.2.3), and none when the fault gives no ``retry_after``."""
         if retry_after is None:
             return {}
         return {"Retry-After": str(math.ceil(retry_after))}
+
+    def rate_limit_bucket(self) -> Bucket | None:
+        """The vendor's rate limit for the current authenticated request; None: not limited."""
+        return None
+
+    def quota_headers(self, check: QuotaCheck) -> dict[str, str]:
+        """Headers of any answer to a counted call: by default ``Retry-After`` on a refusal."""
+        if check.allowed:
+            return {}
+        return {"Retry-After": str(math.ceil(check.wait_seconds))}
+
+    def too_many_requests(self, wait_seconds: float | None) -> str:
+        """The message of a 429, whether the limiter or a fault refused the call."""
+        return "Too many requests"
+
+    def catch_up(self) -> None:
+        """Bring time-driven vendor state (an asynchronous import coming due) up to now.
+
+        Called under the lock before every request and every test control that
+        reads state, so the emulator needs no background thread. Nothing to do by default.
+        """
+        return None
 
     # -- test controls -------------------------------------------------------------------------
 
     def users(self) -> list[dict[str, Any]]:
         with self.lock:
+            self.catch_up()
             return copy.deepcopy(self.end_state())
 
     def requests(self, path_contains: str | None = None) -> list[dict[str, Any]]:
@@ -145,9 +189,14 @@ class VendorEmulator(ABC):
         times: int = 1,
         path: str | None = None,
         delay: float | None = None,
+        after: str | None = None,
     ) -> None:
+        """Queue a misbehaviour (see :class:`~scimbridge.emulators.state.Fault`).
+
+        :raises ValueError: for a fault that cannot be played as asked.
+        """
         with self.lock:
-            self.faults.add(Fault(status, retry_after, delay, times, path))
+            self.faults.add(Fault(status, retry_after, delay, times, path, after))
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -162,6 +211,7 @@ class VendorEmulator(ABC):
         with self.lock:
             self.tokens.clear()
             self.faults.clear()
+            self.limiter.clear()
             self.log.clear()
             self.rejected.clear()
             self.reset_state()
@@ -203,14 +253,32 @@ class VendorEmulator(ABC):
         return response
 
     def fault_response(self, fault: Fault) -> Response:
-        """The vendor's answer for an injected status: its rate-limit headers on a 429,
-        ``Retry-After`` on any other status when one was asked for (a 503 may carry it)."""
+        """The vendor's answer for an injected status: its rate-limit headers and message
+        on a 429, ``Retry-After`` on any other status when one was asked for (a 503 may
+        carry it)."""
         assert fault.status is not None
         if fault.status == 429:
-            headers = self.rate_limit_headers(fault.retry_after)
-        else:
-            headers = VendorEmulator.rate_limit_headers(self, fault.retry_after)
+            return self.error_response(
+                429,
+                self.too_many_requests(fault.retry_after),
+                headers=self.rate_limit_headers(fault.retry_after),
+            )
+        headers = VendorEmulator.rate_limit_headers(self, fault.retry_after)
         return self.error_response(fault.status, "injected fault", headers=headers)
+
+    def enforce_rate_limit(self) -> None:
+        """Count the current request against its bucket, if any; the answer, whatever
+        it is, carries the vendor's rate-limit headers.
+
+        :raises Rejection: 429 over the limit.
+        """
+        bucket = self.rate_limit_bucket()
+        if bucket is None:
+            return
+        check = self.limiter.hit(bucket.key, bucket.quota)
+        g.quota_headers = self.quota_headers(check)
+        if not check.allowed:
+            raise Rejection(429, self.too_many_requests(check.wait_seconds))
 
 
 CONTROL_BLUEPRINT = "emulator_control"
@@ -243,18 +311,23 @@ def _before_request() -> Response | None:
     )
     with emulator.lock:
         fault = emulator.faults.take(request.path)
-    if fault and fault.delay:
+    if fault and fault.after:
+        request.environ[AFTER_FAULT_KEY] = fault
+    elif fault and fault.delay:
         time.sleep(fault.delay)
     if fault and fault.status:
         return emulator.fault_response(fault)
     emulator.lock.acquire()
     g.locked = True
+    emulator.catch_up()
     if request.url_rule is not None and request.endpoint not in emulator.public_endpoints:
         emulator.authenticate()
+        emulator.enforce_rate_limit()
     return None
 
 
 def _after_request(response: Response) -> Response:
+    response.headers.update(g.pop("quota_headers", {}))
     logged: LoggedRequest | None = g.pop("logged", None)
     if logged is not None:
         logged.status = response.status_code
@@ -285,6 +358,44 @@ def _unexpected_error(error: Exception) -> Response:
     return current_emulator().error_response(500, "Internal server error")
 
 
+class AfterFaults:
+    """WSGI middleware playing a fault ``after`` the request was served.
+
+    It sits outside Flask, so by the time it runs the view has applied its write,
+    the lock is released and the request is logged, but not a byte of the answer
+    has reached the socket yet (werkzeug writes on the first body chunk).
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Any]):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        answer = self.wsgi_app(environ, start_response)
+        fault: Fault | None = environ.get(AFTER_FAULT_KEY)
+        if fault is None:
+            return answer
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.after == "disconnect":
+            self.disconnect(environ)
+        return answer
+
+    @staticmethod
+    def disconnect(environ: dict[str, Any]) -> None:
+        """Shut the client's connection both ways, so it reads an end of stream where
+        the answer should be; werkzeug's own write then fails quietly (a dropped
+        connection). Without a socket (Flask's test client) the drop is raised."""
+        connection = environ.get("werkzeug.socket")
+        if connection is None:
+            raise ConnectionAbortedError(
+                "the emulator dropped the connection (fault after=disconnect)"
+            )
+        try:
+            connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            log.debug("the client had already closed the connection")
+
+
 def build_app(emulator: VendorEmulator) -> Flask:
     """A Flask app serving the emulator's routes and the ``/_emulator/`` controls."""
     from scimbridge.emulators.control import control  # control builds on this module
@@ -300,4 +411,5 @@ def build_app(emulator: VendorEmulator) -> Flask:
     app.register_error_handler(Rejection, _rejection)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
+    app.wsgi_app = AfterFaults(app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -14,8 +14,12 @@ Contract: seed ``cloudshell-import-external-users.md`` and vendor-research.md §
   ``{"GroupName"}`` plus ``AllowUpdate`` → 200 ``{"Users": [...], "Errors": [...]}``:
   users not in the directory, and existing users without ``AllowUpdate: true``,
   are ``Errors`` entries, never ``Users``.
-- ``GET /api/v1/users[/{id}]``, ``PUT /api/v1/users/{id}`` (full user, 200 without
-  a body; ``Username`` cannot change), ``DELETE /api/v1/users/{id}`` (200).
+- ``GET /api/v1/users`` pages with ``paginationProperties.limit`` (at most 250,
+  default 50), ``.cursor``, ``.filter`` (a substring match) and ``.sort-by`` /
+  ``.sort-order`` → ``{"Users": [...], "Cursor": <next cursor or null>}``.
+- ``GET /api/v1/users/{id}``, ``PUT /api/v1/users/{id}`` (full user, 200 without
+  a body; ``Username`` cannot change; an unknown id is 404),
+  ``DELETE /api/v1/users/{id}`` (200).
 
 Assumptions (research ASSUMPTION lines): errors are ASP.NET Web API's
 ``{"Message": "..."}``, and so are ``Errors[]`` items; an unknown or expired token
@@ -23,10 +27,26 @@ is a 401; re-importing with ``AllowUpdate`` refreshes the directory details
 (``Email``) and leaves ``IsActive`` alone: re-activation is a ``PUT``. The
 directory is configurable (``directory``: user name → ``{"Email": ...}``,
 ``groups``: group → user names) and by default holds any user name.
+
+Readings where the documents are silent, each the less convenient for a client:
+
+- Importing an existing user without ``AllowUpdate: true`` is an ``Errors[]``
+  item (``User 'x' already exists.``), never a ``Users`` entry: a client cannot
+  read the existing user's ``Id`` from the import answer.
+- ``paginationProperties.limit`` over 250 (or under 1, or not a number) is a 400,
+  not quietly clamped; a cursor the emulator did not issue is a 400. The cursor
+  is opaque (base64 of an offset into the users in ``Id`` order), so a user
+  added or deleted between pages shifts the later pages.
+- ``paginationProperties.filter`` is a case-insensitive substring of
+  ``Username`` (asking for ``ann`` also finds ``joanna``): a client looking for
+  one user must compare the names itself. ``sort-by`` and ``sort-order`` are
+  accepted and ignored.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import uuid
 from typing import Any, ClassVar
@@ -67,6 +87,24 @@ FULL_USER = {
     },
 }
 EDITABLE = tuple(name for name in FULL_USER["properties"] if name not in ("Username", "Password"))
+PAGE_LIMIT = "paginationProperties.limit"
+PAGE_CURSOR = "paginationProperties.cursor"
+PAGE_FILTER = "paginationProperties.filter"
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 250
+
+
+def cursor_for(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode()
+
+
+def offset_of(cursor: str) -> int | None:
+    """The offset a cursor issued by :func:`cursor_for` stands for; None for any other."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return int(text) if text.isdigit() else None
 
 
 class CloudShellEmulator(VendorEmulator):
@@ -222,7 +260,34 @@ class CloudShellEmulator(VendorEmulator):
         return found
 
     def list_users(self) -> Response:
-        return jsonify({"Users": list(self.accounts.values()), "Cursor": None})
+        """One page of the users, filtered by a substring of ``Username`` (module docstring)."""
+        limit, offset = self.page_size(), self.page_offset()
+        pattern = request.args.get(PAGE_FILTER, "").lower()
+        found = [a for a in self.accounts.values() if pattern in a["Username"].lower()]
+        following = offset + limit
+        return jsonify(
+            {
+                "Users": found[offset:following],
+                "Cursor": cursor_for(following) if following < len(found) else None,
+            }
+        )
+
+    def page_size(self) -> int:
+        raw = request.args.get(PAGE_LIMIT)
+        if raw is None:
+            return DEFAULT_PAGE_SIZE
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+            raise Rejection(400, f"{PAGE_LIMIT} must be an integer from 1 to {MAX_PAGE_SIZE}.")
+        return int(raw)
+
+    def page_offset(self) -> int:
+        cursor = request.args.get(PAGE_CURSOR)
+        if not cursor:
+            return 0
+        offset = offset_of(cursor)
+        if offset is None:
+            raise Rejection(400, f"{PAGE_CURSOR} is not a cursor this server issued.")
+        return offset
 
     def get_user(self, user_id: int) -> Response:
         return jsonify(self.account(user_id))

@@ -16,8 +16,16 @@ UpdateConfideSharingUser, register-app).
 
 Assumptions (not documented, research ASSUMPTION lines): a task answers
 ``InProgress`` for :attr:`async_polls` polls, then ``Completed``; ``items`` lists
-the failed users; an unknown task id is a 400; update-users of an email that was
-never imported fails that user; an empty array is a 400.
+the failed users; an unknown task id is a 400; an empty array is a 400.
+
+Readings where the documents are silent, each the less convenient for a client:
+
+- import-users of an email that is already a privileged user does **not** change
+  that user, and the task reports it failed (``"The user already exists."``):
+  Confide documents a separate update-users that "changes permissions of
+  existing users", so a client must use it rather than re-import.
+- update-users of an email that is not a privileged user fails that user
+  (``"The user does not exist."``) rather than creating it.
 """
 
 from __future__ import annotations
@@ -226,20 +234,27 @@ class ConfideEmulator(VendorEmulator):
         return None
 
     def import_one(self, user: dict[str, Any]) -> str | None:
+        """A new privileged user; an existing one is left alone and fails (module docstring)."""
         key = user["email"].lower()
-        current = self.privileged_users.get(
-            key, {"email": user["email"], **dict.fromkeys(PERMISSIONS, False)}
-        )
-        self.privileged_users[key] = {
-            **current,
-            **{flag: user[flag] for flag in PERMISSIONS if flag in user},
-        }
+        if key in self.privileged_users:
+            return "The user already exists."
+        self.privileged_users[key] = {"email": user["email"], **dict.fromkeys(PERMISSIONS, False)}
+        self.set_permissions(key, user)
         return None
 
     def update_one(self, user: dict[str, Any]) -> str | None:
-        if user["email"].lower() not in self.privileged_users:
+        """New permissions for an existing privileged user; an unknown one fails."""
+        key = user["email"].lower()
+        if key not in self.privileged_users:
             return "The user does not exist."
-        return self.import_one(user)
+        self.set_permissions(key, user)
+        return None
+
+    def set_permissions(self, key: str, user: dict[str, Any]) -> None:
+        """The flags the request carries replace the user's; the others stay."""
+        self.privileged_users[key].update(
+            {flag: user[flag] for flag in PERMISSIONS if flag in user}
+        )
 
     def task_status(self, kind: str, task_id: str) -> Response:
         task = self.tasks.get(task_id)

@@ -5,6 +5,8 @@ that ``scimbridge emulate acc`` can be driven with curl::
 
     curl -X POST localhost:9001/_emulator/faults -H 'Content-Type: application/json' \\
          -d '{"status": 429, "retry_after": 2, "times": 1, "path": "users:import"}'
+    curl -X POST localhost:9001/_emulator/faults -H 'Content-Type: application/json' \\
+         -d '{"after": "timeout", "delay": 5, "path": "users:import"}'
 
 They are neither logged, faulted nor authenticated.
 """
@@ -25,6 +27,7 @@ FAULT_FIELDS = {
     "times": int,
     "path": str,
     "delay": (int, float),
+    "after": str,
 }
 
 
@@ -54,7 +57,9 @@ def requests_log() -> Response:
 def faults() -> tuple[Response, int]:
     document = _json_object()
     if document is None:
-        return _bad_request("send a JSON object with status, retry_after, times, path or delay")
+        return _bad_request(
+            "send a JSON object with status, retry_after, times, path, delay or after"
+        )
     unknown = set(document) - set(FAULT_FIELDS)
     if unknown:
         return _bad_request(f"unknown fault fields: {', '.join(sorted(unknown))}")

@@ -17,16 +17,34 @@ Contract: seed ``rocketchat-bulk-user-import.md`` and vendor-research.md §4
   users leave staging. ``deleted: true`` creates the user deactivated.
 - ``users.info?importId=``, ``users.update``, ``users.setActiveStatus``,
   ``users.delete`` act on existing users.
-- 429s carry ``X-RateLimit-Limit/-Remaining/-Reset`` (epoch ms) and no ``Retry-After``.
+- Every authenticated route (``import.*``, ``users.*``) is rate limited per route
+  (path and method) and client IP: ``rate_limit_calls`` (10,
+  ``API_Enable_Rate_Limiter_Limit_Calls_Default``) per ``rate_limit_seconds`` (60,
+  ``…_Time_Default`` 60000 ms). Every counted call's answer carries
+  ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (epoch
+  ms when the window frees); over the limit it is 429 ``{"success": false, "error":
+  "Error, too many requests. Please slow down. You must wait N seconds before
+  trying this endpoint again. [error-too-many-requests]"}``, no ``Retry-After``.
+
+How the limiter counts, from the source (``ApiClass.ts`` ``enforceRateLimit`` @
+019378e3, Meteor ``packages/rate-limit/rate-limit.js``): the call is counted
+(``increment``) *before* it is checked, so a refused call counts too; a rule's
+counters start over when a call comes after its interval ended (a fixed window,
+not a rolling one), and the call is refused when its count exceeds the limit
+(the 11th of 10). The check comes after authentication: a 401 is not counted.
+Meteor's first window opens when the route is registered (server start); the
+emulator opens it at the first call, the less convenient reading (a full
+window to wait). Nobody is exempt unless ``bypass_rate_limit`` stands for the
+``api-bypass-rate-limit`` permission.
 
 Assumptions: the run reports ``importing`` for :attr:`async_polls` status polls,
 then ``done``; the users are created when ``import.run`` is called. A user
-without ``username`` gets the local part of its first email. The per-route
-rate limiter (10 calls a minute) is not enforced: inject 429s with :meth:`fault`.
+without ``username`` gets the local part of its first email.
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import string as characters
 import time
@@ -36,8 +54,8 @@ from typing import Any, ClassVar
 
 from flask import Flask, Response, jsonify, request
 
-from scimbridge.emulators.base import Rejection, VendorEmulator
-from scimbridge.emulators.state import TokenStatus, same_secret
+from scimbridge.emulators.base import Bucket, Rejection, VendorEmulator
+from scimbridge.emulators.state import Quota, QuotaCheck, TokenStatus, same_secret
 from scimbridge.emulators.validation import BOOLEAN, STRINGS, string, violations
 
 ROLES = frozenset(
@@ -46,7 +64,6 @@ ROLES = frozenset(
 )  # fmt: skip
 """Rocket.Chat's global built-in roles."""
 DEFAULT_ROLES = ("user",)
-RATE_LIMIT_CALLS = 10
 
 STATES = {
     "importer_new": "new",
@@ -190,6 +207,22 @@ class RocketChatEmulator(VendorEmulator):
         "auth_token": "rocketchat-demo-personal-access-token",
     }
 
+    def __init__(
+        self,
+        credentials: dict[str, str] | None = None,
+        *,
+        rate_limit_calls: int = 10,
+        rate_limit_seconds: float = 60.0,
+        bypass_rate_limit: bool = False,
+        **options: Any,
+    ):
+        """:param rate_limit_calls: calls allowed per route and client in a window.
+        :param rate_limit_seconds: the window; tests scale it down, nothing switches it off.
+        :param bypass_rate_limit: the account holds ``api-bypass-rate-limit``."""
+        self.quota = Quota(rate_limit_calls, rate_limit_seconds)
+        self.bypass_rate_limit = bypass_rate_limit
+        super().__init__(credentials, **options)
+
     def reset_state(self) -> None:
         self.accounts: dict[str, dict[str, Any]] = {}
         """Users by ``_id``."""
@@ -216,20 +249,35 @@ class RocketChatEmulator(VendorEmulator):
         if status == 401:
             text = "You must be logged in to do this."
             return {"success": False, "error": text, "status": "error", "message": text}
-        if status == 429:
-            message = (
-                "Error, too many requests. Please slow down. You must wait before trying "
-                "this endpoint again. [error-too-many-requests]"
-            )
         return {"success": False, "error": message, **extra}
 
-    def rate_limit_headers(self, retry_after: float | None) -> dict[str, str]:
-        reset_ms = int((time.time() + (retry_after if retry_after is not None else 60)) * 1000)
+    def rate_limit_bucket(self) -> Bucket | None:
+        """One count per route (path and method) and client IP, as ``ApiClass.ts`` keys it."""
+        if self.bypass_rate_limit:
+            return None
+        rule = request.url_rule.rule if request.url_rule else request.path
+        return Bucket(f"{request.remote_addr} {request.method} {rule}", self.quota)
+
+    def quota_headers(self, check: QuotaCheck) -> dict[str, str]:
+        """Sent on every counted call, allowed or not; never ``Retry-After``."""
         return {
-            "X-RateLimit-Limit": str(RATE_LIMIT_CALLS),
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(reset_ms),
+            "X-RateLimit-Limit": str(check.limit),
+            "X-RateLimit-Remaining": str(check.remaining),
+            "X-RateLimit-Reset": str(math.ceil((time.time() + check.wait_seconds) * 1000)),
         }
+
+    def rate_limit_headers(self, retry_after: float | None) -> dict[str, str]:
+        """An injected 429 looks like the limiter's; without ``retry_after``, a full window."""
+        wait = retry_after if retry_after is not None else self.quota.seconds
+        return self.quota_headers(QuotaCheck(False, self.quota.calls, 0, wait))
+
+    def too_many_requests(self, wait_seconds: float | None) -> str:
+        wait = wait_seconds if wait_seconds is not None else self.quota.seconds
+        return (
+            "Error, too many requests. Please slow down. You must wait "
+            f"{math.ceil(wait)} seconds before trying this endpoint again. "
+            "[error-too-many-requests]"
+        )
 
     def authenticate(self) -> None:
         status, _ = self.tokens.check(request.headers.get("X-Auth-Token"))

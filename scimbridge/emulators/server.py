@@ -69,8 +69,12 @@ class RunningEmulator:
         times: int = 1,
         path: str | None = None,
         delay: float | None = None,
+        after: str | None = None,
     ) -> None:
-        self.emulator.fault(status, retry_after, times, path, delay)
+        """Queue a fault: ``status`` answers an error, ``delay`` alone sleeps before serving,
+        ``after="timeout"`` serves then holds the answer ``delay`` seconds,
+        ``after="disconnect"`` serves then drops the connection without an answer."""
+        self.emulator.fault(status, retry_after, times, path, delay, after)
 
     def expire_tokens(self) -> None:
         self.emulator.expire_tokens()

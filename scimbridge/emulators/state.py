@@ -1,4 +1,5 @@
-"""The pieces of state every emulator shares: issued tokens, queued faults, the request log.
+"""The pieces of state every emulator shares: issued tokens, queued faults, rate-limit
+counters, the request log.
 
 They are plain, thread-safe-by-their-owner objects: the emulator serialises
 requests on one lock (see :mod:`scimbridge.emulators.base`), and the test
@@ -88,15 +89,25 @@ class TokenStore:
         self._tokens.clear()
 
 
+AFTER_MODES = ("timeout", "disconnect")
+"""What a fault may do once the request was served: hold the answer back, or drop it."""
+
+
 @dataclass
 class Fault:
     """A misbehaviour to play on the next ``times`` requests whose path contains ``path``.
 
     ``status`` answers with that status in the vendor's error shape (with the
-    vendor's rate-limit headers for 429). ``delay`` sleeps first; without a
-    status the request is then served normally, so a client that timed out
+    vendor's rate-limit headers for 429). ``delay`` alone sleeps first; without
+    a status the request is then served normally, so a client that timed out
     meets a vendor that did the work anyway, which is what makes blind retries
     of import POSTs dangerous.
+
+    ``after`` plays the other half of that story, where the vendor is fast but
+    the answer never arrives: the request is served (the write applied), then
+    ``"timeout"`` holds the answer back ``delay`` seconds before sending it, and
+    ``"disconnect"`` closes the connection without a byte of answer (after
+    ``delay`` seconds, if one is given).
     """
 
     status: int | None = None
@@ -104,9 +115,25 @@ class Fault:
     delay: float | None = None
     times: int = 1
     path: str | None = None
+    after: str | None = None
 
     def matches(self, path: str) -> bool:
         return self.path is None or self.path in path
+
+    def check(self) -> None:
+        """:raises ValueError: for a fault that cannot be played as asked."""
+        if self.times < 1:
+            raise ValueError("a fault must play at least once")
+        if self.after is None:
+            if self.status is None and self.delay is None:
+                raise ValueError("a fault needs a status, a delay or both")
+            return
+        if self.after not in AFTER_MODES:
+            raise ValueError(f"after must be one of {', '.join(AFTER_MODES)}")
+        if self.status is not None:
+            raise ValueError("after serves the request, so it cannot answer a status too")
+        if self.after == "timeout" and self.delay is None:
+            raise ValueError('after="timeout" needs the delay to hold the answer back')
 
 
 class FaultQueue:
@@ -114,10 +141,7 @@ class FaultQueue:
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault) -> None:
-        if fault.times < 1:
-            raise ValueError("a fault must play at least once")
-        if fault.status is None and fault.delay is None:
-            raise ValueError("a fault needs a status, a delay or both")
+        fault.check()
         self._faults.append(fault)
 
     def take(self, path: str) -> Fault | None:
@@ -132,6 +156,79 @@ class FaultQueue:
 
     def clear(self) -> None:
         self._faults.clear()
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A vendor's documented rate limit for one kind of call."""
+
+    calls: int
+    seconds: float
+    sliding: bool = False
+    """False: fixed windows, the count starting over when a window ends. True: any
+    span of ``seconds`` holds at most ``calls`` calls (a rolling log)."""
+
+    def __post_init__(self) -> None:
+        if self.calls < 1 or self.seconds <= 0:
+            raise ValueError("a rate limit needs at least one call in a positive time window")
+
+
+@dataclass(frozen=True)
+class QuotaCheck:
+    """The limiter's verdict on one call, with what the vendor's headers report."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    wait_seconds: float
+    """Until the window frees: when the next call would be allowed."""
+
+
+class RateLimiter:
+    """Counts calls per key against a :class:`Quota`.
+
+    Every call counts, a refused one included: Meteor's ``RateLimiter``, behind
+    Rocket.Chat's REST limiter, increments before it checks, and where a vendor
+    is silent that is the less convenient reading (a client that retries early
+    only digs deeper).
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[str, list[float]] = {}
+        """Per key, the times (``time.monotonic``) of the calls that still count;
+        for a fixed window the first one is when the window opened."""
+
+    def hit(self, key: str, quota: Quota) -> QuotaCheck:
+        now = time.monotonic()
+        calls = self._current(key, quota, now)
+        calls.append(now)
+        allowed = len(calls) <= quota.calls
+        return QuotaCheck(
+            allowed=allowed,
+            limit=quota.calls,
+            remaining=max(quota.calls - len(calls), 0),
+            wait_seconds=self._wait(calls, quota, now, allowed),
+        )
+
+    def _current(self, key: str, quota: Quota, now: float) -> list[float]:
+        calls = self._calls.setdefault(key, [])
+        if quota.sliding:
+            calls[:] = [at for at in calls if at > now - quota.seconds]
+        elif calls and calls[0] <= now - quota.seconds:
+            calls.clear()
+        return calls
+
+    @staticmethod
+    def _wait(calls: list[float], quota: Quota, now: float, allowed: bool) -> float:
+        """A fixed window frees when it ends; a rolling log when enough calls age out
+        that one more fits (the oldest one, for a call that was allowed)."""
+        if not quota.sliding:
+            return calls[0] + quota.seconds - now
+        freeing = 0 if allowed else len(calls) - quota.calls
+        return calls[freeing] + quota.seconds - now
+
+    def clear(self) -> None:
+        self._calls.clear()
 
 
 def redact(document: Any) -> Any:

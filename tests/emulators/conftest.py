@@ -20,7 +20,8 @@ def confide() -> Emulated:
 
 @pytest.fixture
 def acc() -> Emulated:
-    return signed_in("acc")
+    """ACC with imports applied at once: the tests of the asynchronous import build their own."""
+    return signed_in("acc", import_delay_seconds=0)
 
 
 @pytest.fixture
@@ -41,5 +42,13 @@ def cloudshell() -> Emulated:
 @pytest.fixture
 def served_acc() -> Iterator[RunningEmulator]:
     running = run_in_thread("acc")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def served_acc_immediate() -> Iterator[RunningEmulator]:
+    """A served ACC whose imports show at once, for faults that must show the write applied."""
+    running = run_in_thread("acc", import_delay_seconds=0)
     yield running
     running.stop()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from emulator_harness import ACC, ACC_PROJECT, Emulated, acc_token, basic, emulated
+from emulator_harness import ACC, ACC_PROJECT, Emulated, acc_token, basic, emulated, signed_in
 
 IMPORT = f"/construction/admin/v2/projects/{ACC_PROJECT}/users:import"
 USERS = f"/construction/admin/v1/projects/{ACC_PROJECT}/users"
@@ -146,12 +148,22 @@ def test_expired_token_is_401_auth_006(acc: Emulated) -> None:
     assert response.get_json()["errorCode"] == "AUTH-006"
 
 
-def test_reimport_of_a_member_updates_it_without_duplicate(acc: Emulated) -> None:
-    imported(acc, "ann@example.com")
+def test_acc_import_never_updates_an_existing_member(acc: Emulated) -> None:
+    [before] = imported(acc, "ann@example.com")
     products = [{"key": "build", "access": "administrator"}]
-    acc.call("POST", IMPORT, json={"users": [user("ann@example.com", products=products)]})
-    [member] = acc.emulator.users()
-    assert member["products"] == products
+    acc.call(
+        "POST",
+        IMPORT,
+        json={"users": [user("ann@example.com", products=products, firstName="Anna")]},
+    )
+    assert acc.emulator.users() == [before]
+
+
+def test_acc_import_of_an_existing_member_is_answered_202_as_any_import(acc: Emulated) -> None:
+    imported(acc, "ann@example.com")
+    response = acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    assert response.status_code == 202
+    assert set(response.get_json()) == {"jobId"}
 
 
 def test_rejected_user_is_silently_absent_after_the_202(acc: Emulated) -> None:
@@ -224,3 +236,153 @@ def test_request_counts_are_kept_per_endpoint(acc: Emulated) -> None:
     counts = acc.emulator.request_counts()
     assert counts["POST /construction/admin/v2/projects/<project_id>/users:import"] == 5
     assert len(acc.emulator.users()) == 1000
+
+
+def test_patch_of_an_unknown_user_is_404(acc: Emulated) -> None:
+    response = acc.call("PATCH", f"{USERS}/no-such-user", json={"products": DOCS})
+    assert response.status_code == 404
+
+
+def test_list_reports_limit_offset_total_and_the_previous_page(acc: Emulated) -> None:
+    imported(acc, *(f"u{n}@example.com" for n in range(5)))
+    pagination = acc.call("GET", USERS, query_string={"limit": 2, "offset": 4}).get_json()[
+        "pagination"
+    ]
+    assert (pagination["limit"], pagination["offset"], pagination["totalResults"]) == (2, 4, 5)
+    assert "offset=2" in pagination["previousUrl"]
+    assert "nextUrl" not in pagination
+
+
+def test_list_filters_by_the_start_of_the_email(acc: Emulated) -> None:
+    imported(acc, "ann@example.com", "bob@example.com")
+    response = acc.call(
+        "GET", USERS, query_string={"filter[email]": "bo", "filterTextMatch": "startsWith"}
+    )
+    assert [member["email"] for member in response.get_json()["results"]] == ["bob@example.com"]
+
+
+# -- the asynchronous import ------------------------------------------------------------------
+
+
+def listed_emails(acc: Emulated) -> list[str]:
+    return [member["email"] for member in acc.call("GET", USERS).get_json()["results"]]
+
+
+def test_acc_imported_user_is_not_listed_before_the_import_delay() -> None:
+    acc = signed_in("acc", import_delay_seconds=0.2)
+    acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    assert listed_emails(acc) == []
+
+
+def test_acc_imported_user_is_listed_once_the_import_delay_passed() -> None:
+    acc = signed_in("acc", import_delay_seconds=0.2)
+    acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    time.sleep(0.25)
+    assert listed_emails(acc) == ["ann@example.com"]
+
+
+def test_acc_import_delay_defaults_to_half_a_second() -> None:
+    acc = signed_in("acc")
+    acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    assert acc.emulator.users() == []
+    time.sleep(0.55)
+    assert [member["email"] for member in acc.emulator.users()] == ["ann@example.com"]
+
+
+def test_acc_second_import_of_a_pending_email_keeps_the_first() -> None:
+    acc = signed_in("acc", import_delay_seconds=0.2)
+    acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    other = [{"key": "build", "access": "administrator"}]
+    acc.call("POST", IMPORT, json={"users": [user("ann@example.com", products=other)]})
+    time.sleep(0.25)
+    [member] = acc.emulator.users()
+    assert member["products"] == DOCS
+
+
+# -- rate limits ------------------------------------------------------------------------------
+
+
+def limited(**options) -> Emulated:
+    return signed_in("acc", import_delay_seconds=0, **options)
+
+
+def test_acc_answers_429_after_the_write_limit() -> None:
+    acc = limited(write_limit=3, limit_seconds=2)
+    statuses = [
+        acc.call("POST", IMPORT, json={"users": [user(f"u{n}@example.com")]}).status_code
+        for n in range(4)
+    ]
+    assert statuses == [202, 202, 202, 429]
+
+
+def test_acc_429_carries_the_quota_message_and_retry_after_in_seconds() -> None:
+    acc = limited(write_limit=1, limit_seconds=2)
+    acc.call("DELETE", f"{USERS}/nobody")
+    response = acc.call("DELETE", f"{USERS}/nobody")
+    assert response.get_json() == {"developerMessage": "Quota limit exceeded."}
+    assert response.headers["Retry-After"] == "2"
+
+
+def test_acc_refused_write_changes_nothing() -> None:
+    acc = limited(write_limit=1, limit_seconds=2)
+    acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    acc.call("POST", IMPORT, json={"users": [user("bob@example.com")]})
+    assert [member["email"] for member in acc.emulator.users()] == ["ann@example.com"]
+
+
+def test_acc_write_limit_counts_every_write_method_together() -> None:
+    acc = limited(write_limit=2, limit_seconds=2)
+    [member] = imported(acc, "ann@example.com")
+    acc.call("PATCH", f"{USERS}/{member['id']}", json={"products": DOCS})
+    assert acc.call("DELETE", f"{USERS}/{member['id']}").status_code == 429
+
+
+def test_acc_answers_429_after_the_read_limit() -> None:
+    acc = limited(read_limit=2, limit_seconds=2)
+    statuses = [acc.call("GET", USERS).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_acc_reads_do_not_use_up_the_write_limit() -> None:
+    acc = limited(read_limit=5, write_limit=1, limit_seconds=2)
+    for _ in range(3):
+        acc.call("GET", USERS)
+    response = acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    assert response.status_code == 202
+
+
+def test_acc_token_endpoint_is_not_rate_limited() -> None:
+    acc = limited(write_limit=1, limit_seconds=2)
+    for _ in range(2):
+        acc_token(acc.client)
+    response = acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    assert response.status_code == 202
+
+
+def test_acc_write_is_allowed_again_once_the_window_frees() -> None:
+    acc = limited(write_limit=1, limit_seconds=0.3)
+    acc.call("POST", IMPORT, json={"users": [user("ann@example.com")]})
+    time.sleep(0.35)
+    response = acc.call("POST", IMPORT, json={"users": [user("bob@example.com")]})
+    assert response.status_code == 202
+
+
+def test_acc_refused_write_counts_against_the_rolling_window() -> None:
+    acc = limited(write_limit=1, limit_seconds=0.4)
+    acc.call("DELETE", f"{USERS}/nobody")
+    time.sleep(0.2)
+    assert acc.call("DELETE", f"{USERS}/nobody").status_code == 429
+    time.sleep(0.25)
+    assert acc.call("DELETE", f"{USERS}/nobody").status_code == 429
+
+
+def test_acc_rate_limit_cannot_be_switched_off() -> None:
+    with pytest.raises(ValueError):
+        signed_in("acc", write_limit=0)
+
+
+def test_acc_write_limit_defaults_to_100_a_minute() -> None:
+    acc = signed_in("acc")
+    statuses = [acc.call("DELETE", f"{USERS}/nobody").status_code for _ in range(101)]
+    assert statuses == [404] * 100 + [429]
+    assert 59 <= int(acc.call("DELETE", f"{USERS}/nobody").headers["Retry-After"]) <= 60

@@ -146,3 +146,92 @@ def test_delete_user_answers_204_then_404(aria: Emulated) -> None:
     [user] = imported(aria, {"username": "ann"})
     assert aria.call("DELETE", f"{USERS}/{user['id']}").status_code == 204
     assert aria.call("DELETE", f"{USERS}/{user['id']}").status_code == 404
+
+
+def test_import_with_an_unknown_id_is_404(aria: Emulated) -> None:
+    record = {"id": "0b7f0c9e-0000-0000-0000-000000000000", "username": "ann"}
+    assert aria.call("POST", IMPORT, json={"users": [record]}).status_code == 404
+
+
+def test_reimport_with_id_keeps_the_fields_it_leaves_out(aria: Emulated) -> None:
+    [user] = imported(aria, {"username": "ann", "firstName": "Ann", "lastName": "Lee"})
+    imported(aria, {"id": user["id"], "username": "ann", "firstName": "Anna"})
+    [stored] = aria.emulator.users()
+    assert (stored["firstName"], stored["lastName"]) == ("Anna", "Lee")
+
+
+def test_reimport_with_id_replaces_the_whole_role_list(aria: Emulated) -> None:
+    roles = [{"roleName": "ReadOnly", "allowAllObjects": True}]
+    [user] = imported(
+        aria,
+        {"username": "ann", "role-permissions": [*roles, {"roleName": "PowerUser"}]},
+    )
+    imported(aria, {"id": user["id"], "username": "ann", "role-permissions": roles})
+    assert aria.emulator.users()[0]["role-permissions"] == roles
+
+
+def test_put_users_keeps_the_fields_it_leaves_out(aria: Emulated) -> None:
+    [user] = imported(aria, {"username": "ann", "emailAddress": "ann@example.com"})
+    aria.call("PUT", USERS, json={"id": user["id"], "username": "ann", "enabled": False})
+    assert aria.emulator.users()[0]["emailAddress"] == "ann@example.com"
+
+
+def test_put_users_replaces_the_whole_role_list(aria: Emulated) -> None:
+    [user] = imported(aria, {"username": "ann", "roleNames": ["ReadOnly", "PowerUser"]})
+    aria.call("PUT", USERS, json={"id": user["id"], "username": "ann", "roleNames": ["ReadOnly"]})
+    assert aria.emulator.users()[0]["roleNames"] == ["ReadOnly"]
+
+
+def found_usernames(aria: Emulated, query: list[tuple[str, str]]) -> list[str]:
+    response = aria.call("GET", USERS, query_string=query)
+    return [user["username"] for user in response.get_json()["users"]]
+
+
+def test_lookup_without_parameters_lists_every_user(aria: Emulated) -> None:
+    imported(aria, {"username": "ann"}, {"username": "bob"})
+    assert found_usernames(aria, []) == ["ann", "bob"]
+
+
+def test_lookup_by_username_matches_a_substring(aria: Emulated) -> None:
+    imported(aria, {"username": "ann"}, {"username": "joanna"}, {"username": "bob"})
+    assert found_usernames(aria, [("username", "ann")]) == ["ann", "joanna"]
+
+
+def test_lookup_by_username_ignores_case(aria: Emulated) -> None:
+    imported(aria, {"username": "Ann"})
+    assert found_usernames(aria, [("username", "aNN")]) == ["Ann"]
+
+
+def test_lookup_by_repeated_ids_finds_each(aria: Emulated) -> None:
+    ann, _, cid = imported(aria, {"username": "ann"}, {"username": "bob"}, {"username": "cid"})
+    assert found_usernames(aria, [("id", ann["id"]), ("id", cid["id"])]) == ["ann", "cid"]
+
+
+def test_lookup_by_role_name_finds_holders_of_either_role_list(aria: Emulated) -> None:
+    imported(
+        aria,
+        {"username": "ann", "roleNames": ["ReadOnly"]},
+        {"username": "bob", "role-permissions": [{"roleName": "ReadOnly"}]},
+        {"username": "cid", "roleNames": ["PowerUser"]},
+    )
+    assert found_usernames(aria, [("roleName", "ReadOnly")]) == ["ann", "bob"]
+
+
+def test_lookup_parameters_must_all_match(aria: Emulated) -> None:
+    imported(
+        aria,
+        {"username": "ann", "roleNames": ["ReadOnly"]},
+        {"username": "joanna", "roleNames": ["PowerUser"]},
+    )
+    assert found_usernames(aria, [("username", "ann"), ("roleName", "PowerUser")]) == ["joanna"]
+
+
+def test_lookup_answers_the_same_user_objects(aria: Emulated) -> None:
+    [user] = imported(aria, {"username": "ann", "emailAddress": "ann@example.com"})
+    [found] = aria.call("GET", USERS, query_string={"id": user["id"]}).get_json()["users"]
+    assert found == aria.call("GET", f"{USERS}/{user['id']}").get_json()
+
+
+def test_lookup_of_an_unknown_id_finds_nobody(aria: Emulated) -> None:
+    imported(aria, {"username": "ann"})
+    assert found_usernames(aria, [("id", "0b7f0c9e-0000-0000-0000-000000000000")]) == []

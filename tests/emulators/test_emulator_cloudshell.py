@@ -153,3 +153,83 @@ def test_expired_token_is_401(cloudshell: Emulated) -> None:
     response = cloudshell.call("POST", IMPORT, json={"UserName": "ann"})
     assert response.status_code == 401
     assert "Message" in response.get_json()
+
+
+def test_put_of_an_unknown_user_is_404(cloudshell: Emulated) -> None:
+    body = {"Username": "ann", "IsActive": True}
+    assert cloudshell.call("PUT", "/api/v1/users/999", json=body).status_code == 404
+
+
+def test_existing_user_without_allow_update_names_it_in_the_error(cloudshell: Emulated) -> None:
+    cloudshell.call("POST", IMPORT, json={"UserName": "ann"})
+    body = cloudshell.call("POST", IMPORT, json={"UserName": "ann"}).get_json()
+    assert body["Errors"] == [{"Message": "User 'ann' already exists."}]
+
+
+USERS = "/api/v1/users"
+
+
+def import_names(cloudshell: Emulated, *names: str) -> None:
+    for name in names:
+        cloudshell.call("POST", IMPORT, json={"UserName": name})
+
+
+def page(cloudshell: Emulated, **query: object) -> dict:
+    params = {f"paginationProperties.{key}": value for key, value in query.items()}
+    return cloudshell.call("GET", USERS, query_string=params).get_json()
+
+
+def test_list_answers_users_and_a_null_cursor_when_all_fit(cloudshell: Emulated) -> None:
+    import_names(cloudshell, "ann", "bob")
+    body = page(cloudshell)
+    assert [user["Username"] for user in body["Users"]] == ["ann", "bob"]
+    assert body["Cursor"] is None
+
+
+def test_list_pages_50_users_by_default(cloudshell: Emulated) -> None:
+    import_names(cloudshell, *(f"u{n}" for n in range(51)))
+    body = page(cloudshell)
+    assert len(body["Users"]) == 50
+    assert body["Cursor"]
+
+
+def test_list_follows_the_cursor_to_the_next_page(cloudshell: Emulated) -> None:
+    import_names(cloudshell, "ann", "bob", "cid")
+    first = page(cloudshell, limit=2)
+    second = page(cloudshell, limit=2, cursor=first["Cursor"])
+    assert [user["Username"] for user in second["Users"]] == ["cid"]
+    assert second["Cursor"] is None
+
+
+def test_list_accepts_a_limit_of_250(cloudshell: Emulated) -> None:
+    assert (
+        cloudshell.call("GET", USERS, query_string={"paginationProperties.limit": 250}).status_code
+        == 200
+    )
+
+
+def test_list_refuses_a_limit_over_250(cloudshell: Emulated) -> None:
+    response = cloudshell.call("GET", USERS, query_string={"paginationProperties.limit": 251})
+    assert response.status_code == 400
+    assert "Message" in response.get_json()
+
+
+def test_list_refuses_a_cursor_it_did_not_issue(cloudshell: Emulated) -> None:
+    response = cloudshell.call(
+        "GET", USERS, query_string={"paginationProperties.cursor": "not-a-cursor"}
+    )
+    assert response.status_code == 400
+
+
+def test_list_filter_matches_a_substring_of_the_username(cloudshell: Emulated) -> None:
+    import_names(cloudshell, "ann", "Joanna", "bob")
+    assert [user["Username"] for user in page(cloudshell, filter="ANN")["Users"]] == [
+        "ann",
+        "Joanna",
+    ]
+
+
+def test_list_accepts_and_ignores_sorting(cloudshell: Emulated) -> None:
+    import_names(cloudshell, "bob", "ann")
+    body = page(cloudshell, **{"sort-by": "Name", "sort-order": -1})
+    assert [user["Username"] for user in body["Users"]] == ["bob", "ann"]

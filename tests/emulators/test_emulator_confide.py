@@ -179,3 +179,45 @@ def test_wrong_method_is_answered_in_the_error_shape(confide: Emulated) -> None:
     response = confide.call("GET", IMPORT)
     assert response.status_code == 405
     assert response.get_json()["statusCode"] == 405
+
+
+def test_confide_import_never_changes_an_existing_user(confide: Emulated) -> None:
+    confide.call("POST", IMPORT, json=[{"email": "a@example.com", "canShareLink": True}])
+    confide.call("POST", IMPORT, json=[{"email": "A@example.com", "canShareLink": False}])
+    [user] = confide.emulator.users()
+    assert (user["email"], user["canShareLink"]) == ("a@example.com", True)
+
+
+def test_confide_import_of_an_existing_user_is_a_failed_item(confide: Emulated) -> None:
+    confide.call("POST", IMPORT, json=[{"email": "a@example.com"}])
+    body = [{"email": "a@example.com"}, {"email": "b@example.com"}]
+    task_id = confide.call("POST", IMPORT, json=body).get_json()["data"]["taskId"]
+    status = finished_task(confide, IMPORT, task_id)
+    assert status["failedCount"] == 1
+    assert status["items"] == [
+        {
+            "email": "a@example.com",
+            "success": False,
+            "status": "Failed",
+            "errorMessage": "The user already exists.",
+        }
+    ]
+
+
+def test_confide_update_of_an_unknown_user_says_it_does_not_exist(confide: Emulated) -> None:
+    task_id = confide.call("POST", UPDATE, json=[{"email": "new@example.com"}]).get_json()["data"][
+        "taskId"
+    ]
+    [item] = finished_task(confide, UPDATE, task_id)["items"]
+    assert item["errorMessage"] == "The user does not exist."
+
+
+def test_confide_update_keeps_the_permissions_it_does_not_name(confide: Emulated) -> None:
+    confide.call(
+        "POST",
+        IMPORT,
+        json=[{"email": "a@example.com", "canShareLink": True, "canConfigureScan": True}],
+    )
+    confide.call("POST", UPDATE, json=[{"email": "a@example.com", "canShareLink": False}])
+    [user] = confide.emulator.users()
+    assert (user["canShareLink"], user["canConfigureScan"]) == (False, True)

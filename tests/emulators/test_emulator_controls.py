@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 from emulator_harness import ACC, ACC_PROJECT, Emulated, basic
@@ -163,3 +165,97 @@ def test_http_controls_expire_tokens(served_acc: RunningEmulator) -> None:
         timeout=5,
     )
     assert response.status_code == 401
+
+
+def served_import(running: RunningEmulator, timeout: float) -> requests.Response:
+    """The import of ONE_USER against a served ACC emulator, as a client with ``timeout``."""
+    token = requests.post(
+        f"{running.url}/authentication/v2/token",
+        data={"grant_type": "client_credentials", "scope": "account:write"},
+        auth=(ACC["client_id"], ACC["client_secret"]),
+        timeout=5,
+    ).json()["access_token"]
+    return requests.post(
+        f"{running.url}{IMPORT}",
+        json=ONE_USER,
+        headers={"Authorization": f"Bearer {token}", "User-Id": ACC["user_id"]},
+        timeout=timeout,
+    )
+
+
+def test_an_after_timeout_fault_applies_the_write_the_client_timed_out_on(
+    served_acc_immediate: RunningEmulator,
+) -> None:
+    served_acc_immediate.fault(after="timeout", delay=1.0, path="users:import")
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        served_import(served_acc_immediate, timeout=0.3)
+    assert [user["email"] for user in served_acc_immediate.users()] == ["ann@example.com"]
+
+
+def test_an_after_timeout_fault_answers_a_patient_client(
+    served_acc_immediate: RunningEmulator,
+) -> None:
+    served_acc_immediate.fault(after="timeout", delay=0.2, path="users:import")
+    assert served_import(served_acc_immediate, timeout=5).status_code == 202
+
+
+def test_an_after_disconnect_fault_applies_the_write_and_drops_the_answer(
+    served_acc_immediate: RunningEmulator,
+) -> None:
+    served_acc_immediate.fault(after="disconnect", path="users:import")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        served_import(served_acc_immediate, timeout=5)
+    assert [user["email"] for user in served_acc_immediate.users()] == ["ann@example.com"]
+
+
+def test_an_after_disconnect_fault_plays_once_then_the_vendor_answers(
+    served_acc_immediate: RunningEmulator,
+) -> None:
+    served_acc_immediate.fault(after="disconnect", path="users:import")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        served_import(served_acc_immediate, timeout=5)
+    assert served_import(served_acc_immediate, timeout=5).status_code == 202
+
+
+def test_an_after_disconnect_fault_raises_under_the_test_client(acc: Emulated) -> None:
+    acc.emulator.fault(after="disconnect")
+    with pytest.raises(ConnectionAbortedError):
+        acc.call("POST", IMPORT, json=ONE_USER)
+    assert len(acc.emulator.users()) == 1
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"after": "later", "delay": 1.0},
+        {"after": "timeout"},
+        {"after": "timeout", "delay": 1.0, "status": 500},
+        {"after": "disconnect", "status": 503},
+    ],
+    ids=["unknown-mode", "timeout-without-delay", "timeout-with-status", "disconnect-with-status"],
+)
+def test_an_after_fault_is_refused_when_it_cannot_be_played(
+    acc: Emulated, fault: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError):
+        acc.emulator.fault(**fault)
+
+
+def test_http_controls_queue_an_after_fault(served_acc_immediate: RunningEmulator) -> None:
+    queued = requests.post(
+        f"{served_acc_immediate.origin}/_emulator/faults",
+        json={"after": "disconnect", "path": "users:import"},
+        timeout=5,
+    )
+    assert queued.status_code == 201
+    with pytest.raises(requests.exceptions.ConnectionError):
+        served_import(served_acc_immediate, timeout=5)
+
+
+def test_http_controls_refuse_an_after_timeout_without_delay(
+    served_acc_immediate: RunningEmulator,
+) -> None:
+    response = requests.post(
+        f"{served_acc_immediate.origin}/_emulator/faults", json={"after": "timeout"}, timeout=5
+    )
+    assert response.status_code == 400

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from emulator_harness import Emulated, emulated
+import time
+
+import pytest
+from emulator_harness import Emulated, emulated, signed_in
 
 API = "/api/v1"
 
@@ -179,3 +182,120 @@ def test_429_fault_has_rate_limit_headers_and_no_retry_after(rocketchat: Emulate
     assert "Retry-After" not in response.headers
     assert int(response.headers["X-RateLimit-Reset"]) > 10**12
     assert response.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_import_of_a_taken_email_under_another_username_is_an_error(rocketchat: Emulated) -> None:
+    run_import(rocketchat, rc_user("ann"))
+    status = run_import(rocketchat, rc_user("annie", emails=["ann@example.com"]))
+    assert status["operation"]["count"]["error"] == 1
+    assert [user["username"] for user in rocketchat.emulator.users()] == ["ann"]
+
+
+# -- the per-route rate limiter ---------------------------------------------------------------
+
+STATUS = f"{API}/import.status"
+
+
+def statuses(rc: Emulated, path: str, calls: int) -> list[int]:
+    return [rc.call("GET", path).status_code for _ in range(calls)]
+
+
+def test_rocketchat_answers_429_after_ten_calls_to_one_route(rocketchat: Emulated) -> None:
+    assert statuses(rocketchat, STATUS, 11) == [200] * 10 + [429]
+
+
+def test_rocketchat_429_says_how_many_seconds_to_wait() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=1, rate_limit_seconds=2)
+    rc.call("GET", STATUS)
+    assert rc.call("GET", STATUS).get_json() == {
+        "success": False,
+        "error": "Error, too many requests. Please slow down. You must wait 2 seconds "
+        "before trying this endpoint again. [error-too-many-requests]",
+    }
+
+
+def test_rocketchat_429_has_no_retry_after() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=1, rate_limit_seconds=2)
+    rc.call("GET", STATUS)
+    response = rc.call("GET", STATUS)
+    assert response.status_code == 429
+    assert "Retry-After" not in response.headers
+
+
+def test_rocketchat_429_reset_header_is_epoch_ms_when_the_window_frees() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=1, rate_limit_seconds=2)
+    rc.call("GET", STATUS)
+    response = rc.call("GET", STATUS)
+    wait_ms = int(response.headers["X-RateLimit-Reset"]) - time.time() * 1000
+    assert 1000 < wait_ms <= 2001
+    assert (response.headers["X-RateLimit-Limit"], response.headers["X-RateLimit-Remaining"]) == (
+        "1",
+        "0",
+    )
+
+
+def test_rocketchat_allowed_calls_report_the_calls_remaining(rocketchat: Emulated) -> None:
+    first = rocketchat.call("GET", STATUS)
+    second = rocketchat.call("GET", STATUS)
+    assert (first.headers["X-RateLimit-Limit"], first.headers["X-RateLimit-Remaining"]) == (
+        "10",
+        "9",
+    )
+    assert second.headers["X-RateLimit-Remaining"] == "8"
+
+
+def test_rocketchat_limits_each_route_apart(rocketchat: Emulated) -> None:
+    statuses(rocketchat, STATUS, 11)
+    assert rocketchat.call("POST", f"{API}/import.new").status_code == 200
+
+
+def test_rocketchat_rate_limit_covers_the_users_routes(rocketchat: Emulated) -> None:
+    info = f"{API}/users.info?importId=nobody"
+    assert statuses(rocketchat, info, 11)[-1] == 429
+
+
+def test_rocketchat_refused_call_changes_nothing() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=1, rate_limit_seconds=2)
+    rc.call("POST", f"{API}/import.new")
+    rc.call("POST", f"{API}/import.addUsers", json={"users": [rc_user("ann")]})
+    rc.call("POST", f"{API}/import.new")
+    assert rc.call("GET", STATUS).get_json()["state"] == "ready"
+
+
+def test_rocketchat_route_is_allowed_again_once_the_window_ends() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=1, rate_limit_seconds=0.3)
+    statuses(rc, STATUS, 2)
+    time.sleep(0.35)
+    assert rc.call("GET", STATUS).status_code == 200
+
+
+def test_rocketchat_refused_calls_do_not_move_the_fixed_window() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=1, rate_limit_seconds=0.4)
+    rc.call("GET", STATUS)
+    time.sleep(0.2)
+    assert rc.call("GET", STATUS).status_code == 429
+    time.sleep(0.25)
+    assert rc.call("GET", STATUS).status_code == 200
+
+
+def test_rocketchat_unauthenticated_calls_are_not_counted() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=1, rate_limit_seconds=2)
+    for _ in range(2):
+        assert rc.client.get(STATUS).status_code == 401
+    assert rc.call("GET", STATUS).status_code == 200
+
+
+def test_rocketchat_bypass_rate_limit_exempts_the_account() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=1, rate_limit_seconds=2, bypass_rate_limit=True)
+    assert statuses(rc, STATUS, 3) == [200, 200, 200]
+
+
+def test_rocketchat_rate_limit_cannot_be_switched_off() -> None:
+    with pytest.raises(ValueError):
+        signed_in("rocketchat", rate_limit_calls=0)
+
+
+def test_rocketchat_429_fault_says_to_wait_its_retry_after(rocketchat: Emulated) -> None:
+    rocketchat.emulator.fault(status=429, retry_after=5)
+    error = rocketchat.call("POST", f"{API}/import.new").get_json()["error"]
+    assert "You must wait 5 seconds" in error
