@@ -2,7 +2,7 @@
 
 Contract: seed ``aria-operations-import-users.txt``; the VCF Operations OpenAPI
 (``vendor-specs/aria``: ``acquireToken``, ``releaseToken``, ``importUsers``,
-``modifyUser``, ``deleteUser``); vendor-research.md §3.
+``getUsers``, ``getUser``, ``modifyUser``, ``deleteUser``); vendor-research.md §3.
 
 - Token: ``POST {base}/api/auth/token/acquire`` ``{username, password, authSource}``,
   sent as ``Authorization: OpsToken <token>`` (``credentials.token_scheme``:
@@ -11,30 +11,52 @@ Contract: seed ``aria-operations-import-users.txt``; the VCF Operations OpenAPI
 - IMPORT: ``POST {base}/api/auth/sources/{options.auth_source_id}/users``
   ``{"users": [...]}``, synchronous, 201 with the users and the ids Aria gave
   them (the vendor id; matched back by username). "When a user is being
-  re-imported, make sure to populate the id field" (seed): the stored vendor id
-  is put in the record when the mapping did not.
-- DISABLE: ``PUT {base}/api/auth/users`` with the full user, its id and
-  ``enabled: false`` (the documented "modify user"; the import also takes
-  ``enabled``, but a PUT cannot create a user by mistake). REMOVE:
-  ``DELETE {base}/api/auth/users/{id}`` (204).
+  re-imported, make sure to populate the id field" (seed): a user with a stored
+  id is re-imported with it.
+- Re-import of a known user: one ``GET {base}/api/auth/users?id=…&id=…`` per
+  batch reads the users as Aria holds them, so that each managed list
+  (``roleNames``, ``role-permissions`` by ``roleName``, ``groupIds``) keeps the
+  values granted in Aria outside the mapping (design.md, "What the vendor holds
+  is what the IdP says"). A stored id Aria no longer has is imported afresh.
+- Idempotency: a new user is imported without an id; Aria refuses a username it
+  has already (research ASSUMPTION: a 400). A user refused alone is then looked
+  up (``GET {base}/api/auth/users?username=…``, one call for the batch; the
+  parameter matches substrings, so the exact case-insensitive username is
+  picked) and, when no other user of the bridge holds that account, re-imported
+  with its id. A first import repeated after a timeout thus ends with one Aria user.
+- DISABLE: ``GET {base}/api/auth/users/{id}``, then ``PUT {base}/api/auth/users``
+  with that user and ``enabled: false`` (the documented "modify user", which
+  cannot create a user by mistake; roles are sent back as they are). REMOVE:
+  ``DELETE {base}/api/auth/users/{id}`` (204). A user without a stored id is
+  looked up by username first; a 404 means Aria no longer has the user: done.
 - Batch size: not documented; 100. Aria refuses a whole import for one bad user
   (research ASSUMPTION), so a refused batch is bisected to isolate it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import replace
+from operator import itemgetter
 from typing import Any
 
 import requests
 
 from scimbridge.config import Target
-from scimbridge.vendors.base import Action, DeliveryItem, Outcome, VendorError, VendorUnavailable
+from scimbridge.vendors.base import (
+    Action,
+    DeliveryItem,
+    Outcome,
+    VendorError,
+    VendorUnavailable,
+    merge_managed,
+)
 from scimbridge.vendors.http import (
     PAYLOAD_REJECTIONS,
     Isolated,
     TokenLoginClient,
+    VendorRejected,
     compact,
     failed,
     json_object,
@@ -44,8 +66,43 @@ from scimbridge.vendors.http import (
 )
 
 JSON = {"Accept": "application/json"}
-STALE_ID_REJECTIONS = frozenset({*PAYLOAD_REJECTIONS, 404})
-"""An import answers 404 for an ``id`` Aria no longer has: the payload's fault, to isolate."""
+USERS = "/api/auth/users"
+IMPORT_REJECTIONS = frozenset({*PAYLOAD_REJECTIONS, 404})
+"""An import answers 404 for an ``id`` or a role Aria does not have: the payload's fault, to isolate."""
+LIST_KEYS: dict[str, Callable[[Any], Any] | None] = {
+    "roleNames": None,
+    "role-permissions": itemgetter("roleName"),
+    "groupIds": None,
+}
+"""How a value of each list field of the ``user`` schema is identified when lists are merged."""
+WRITABLE_FIELDS = (
+    "id",
+    "username",
+    "firstName",
+    "lastName",
+    "emailAddress",
+    "distinguishedName",
+    "enabled",
+    "groupIds",
+    "roleNames",
+    "role-permissions",
+)
+"""The ``user`` fields a modify sends back (not the read-only ``links`` and ``lastLoginTime``)."""
+
+
+def username(item: DeliveryItem) -> str:
+    return str(item.record.get("username") or (item.previous or {}).get("username") or "")
+
+
+def updating(item: DeliveryItem, current: dict[str, Any]) -> DeliveryItem:
+    """The item as a re-import of the Aria user ``current``: with its id, and each managed
+    list merged into the user's, so values granted in Aria outside the mapping survive."""
+    record = {**item.record, "id": str(current["id"])}
+    for name, managed in item.managed.items():
+        record[name] = merge_managed(
+            current.get(name) or [], item.record.get(name) or [], managed, key=LIST_KEYS.get(name)
+        )
+    return replace(item, vendor_id=str(current["id"]), record=record)
 
 
 def as_new(item: DeliveryItem) -> DeliveryItem:
@@ -103,21 +160,65 @@ class AriaClient(TokenLoginClient):
         """The record as Aria takes it: with the stored id on a re-import, without any id before."""
         return compact({**item.record, "id": item.record.get("id") or item.vendor_id})
 
+    def users_where(self, parameter: str, values: list[str]) -> list[dict[str, Any]]:
+        """``GET /api/auth/users`` filtered by a repeated ``id`` or ``username`` parameter.
+        Never sent without values: the unfiltered call lists every user."""
+        if not values:
+            return []
+        answer = json_object(self.call("GET", USERS, params=[(parameter, v) for v in values]))
+        return [user for user in answer.get("users") or [] if isinstance(user, dict)]
+
+    def users_named(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        """The users of these usernames, by lower-case username: ``username`` matches
+        substrings (OpenAPI ``getUsers``), so only exact case-insensitive matches count."""
+        wanted = {name.lower() for name in names}
+        return {
+            str(user.get("username", "")).lower(): user
+            for user in self.users_where("username", sorted(wanted))
+            if str(user.get("username", "")).lower() in wanted
+        }
+
     def import_users(self, items: list[DeliveryItem]) -> dict[str, Outcome]:
-        """Import the users; one whose stored id Aria no longer knows (deleted there since)
-        is imported again as a new user."""
+        """Import the users: the known ones as re-imports of the users Aria holds (a user Aria
+        no longer has is imported afresh), then adopt the new ones Aria refused as existing."""
         if not items:
             return {}
-        sent = send_isolating(items, self.post_import, STALE_ID_REJECTIONS)
-        stale = {
-            item.key: as_new(item)
-            for item, rejection in sent.rejected
-            if rejection.status == 404 and "id" in self.user(item)
+        current = {
+            str(user.get("id")): user
+            for user in self.users_where("id", [i.vendor_id for i in items if i.vendor_id])
         }
-        if stale:
-            again = send_isolating(list(stale.values()), self.post_import)
-            still_rejected = [(i, r) for i, r in sent.rejected if i.key not in stale]
-            sent = Isolated(sent.accepted + again.accepted, still_rejected + again.rejected)
+        prepared = [
+            updating(item, current[item.vendor_id]) if item.vendor_id in current else as_new(item)
+            for item in items
+        ]
+        sent = send_isolating(prepared, self.post_import, IMPORT_REJECTIONS)
+        new = [(item, rejection) for item, rejection in sent.rejected if not item.vendor_id]
+        known = [(item, rejection) for item, rejection in sent.rejected if item.vendor_id]
+        outcomes = self.settled(Isolated(sent.accepted, known))
+        outcomes.update(self.adopt(new))
+        return outcomes
+
+    def adopt(self, refused: list[tuple[DeliveryItem, VendorRejected]]) -> dict[str, Outcome]:
+        """Each new user Aria refused alone: when Aria has a user of that name (a first import
+        repeated after a timeout or a crash) that no other user of the bridge holds, it is
+        re-imported with its id; otherwise the refusal stands (design.md, "the same person")."""
+        found = self.users_named([username(item) for item, _ in refused])
+        outcomes: dict[str, Outcome] = {}
+        adopted: list[DeliveryItem] = []
+        for item, rejection in refused:
+            user = found.get(username(item).lower())
+            if user is None:
+                outcomes[item.key] = failed(item, str(rejection))
+            elif conflict := self.unclaimed(item, str(user["id"]), f"user {username(item)}"):
+                outcomes[item.key] = conflict
+            else:
+                adopted.append(updating(item, user))
+        if adopted:
+            outcomes.update(self.settled(send_isolating(adopted, self.post_import)))
+        return outcomes
+
+    def settled(self, sent: Isolated[DeliveryItem, list[Any]]) -> dict[str, Outcome]:
+        """The outcomes of what was sent: a refusal fails its item, for good."""
         outcomes = {item.key: failed(item, str(rejection)) for item, rejection in sent.rejected}
         for batch, imported in sent.accepted:
             outcomes.update(self.matched(batch, imported))
@@ -133,7 +234,7 @@ class AriaClient(TokenLoginClient):
         }
         outcomes = {}
         for item in items:
-            vendor_id = ids.get(str(item.record.get("username", "")).lower())
+            vendor_id = ids.get(username(item).lower())
             outcomes[item.key] = (
                 succeeded(item, str(vendor_id))
                 if vendor_id
@@ -155,15 +256,39 @@ class AriaClient(TokenLoginClient):
             raise VendorUnavailable("aria: the import answer holds no user list")
         return users
 
+    # -- deprovisioning --------------------------------------------------------------------------
+
     def deprovision(self, item: DeliveryItem) -> Outcome | None:
-        """Disable or remove the user; None for an IMPORT, which goes to the batch import."""
+        """Disable or remove the user; None for an IMPORT, which goes to the batch import.
+
+        Without a stored id the user is looked up by username: an account another user of
+        the bridge holds is not this user's, and only Aria's "no such user" means there is
+        nothing to deprovision.
+        """
         if item.action is Action.IMPORT:
             return None
-        if not item.vendor_id:
+        vendor_id = item.vendor_id or self.own_account(item)
+        if vendor_id is None:
             return nothing_to_deprovision(item)
         if item.action is Action.DISABLE:
-            disabled = {**self.user(item), "enabled": False}
-            self.call("PUT", "/api/auth/users", json=disabled)
-            return succeeded(item, item.vendor_id)
-        self.call_unless_gone("DELETE", f"/api/auth/users/{item.vendor_id}", expect=(200, 204))
-        return succeeded(item, item.vendor_id)
+            self.disable(vendor_id)
+        else:
+            self.call_unless_gone("DELETE", f"{USERS}/{vendor_id}", expect=(200, 204))
+        return succeeded(item, vendor_id)
+
+    def own_account(self, item: DeliveryItem) -> str | None:
+        """The id of the Aria user of the item's username, unless another user of the bridge holds it."""
+        user = self.users_named([username(item)]).get(username(item).lower())
+        if user is None or self.unclaimed(item, str(user["id"]), f"user {username(item)}"):
+            return None
+        return str(user["id"])
+
+    def disable(self, vendor_id: str) -> None:
+        """PUT the user as Aria holds it with ``enabled: false``, so no role is wiped; a user
+        Aria no longer has (404) is as disabled as it gets."""
+        current = self.call_unless_gone("GET", f"{USERS}/{vendor_id}")
+        if current is None:
+            return
+        user = json_object(current)
+        writable = {name: user[name] for name in WRITABLE_FIELDS if name in user}
+        self.call_unless_gone("PUT", USERS, json={**writable, "enabled": False})

@@ -7,15 +7,25 @@ Contract: seed ``cloudshell-import-external-users.md``; vendor-research.md §5
   token as a quoted JSON string, sent as ``Authorization: Basic <token>``
   (``credentials.token_scheme``: one doc page says Bearer).
 - IMPORT: ``POST {base}/api/v1/integrations/IdentityManagement/users`` with one
-  ``UserName`` a call (max_batch 1: the API imports one user or one group per
-  call), ``AllowUpdate: true`` once CloudShell has the user (design.md); 200
+  ``UserName`` a call (max_batch 1: the API imports one user per call); 200
   ``{"Users": [...], "Errors": [...]}``: the user's ``Id`` is the vendor id, and a
-  user absent from ``Users`` failed with the ``Errors`` text. An imported user
-  found inactive is re-activated (an IMPORT includes re-activation).
-- A group record (``GroupName``, the mapping's ``group_record``) imports every
-  member; its outcome lists the imported ids.
+  user absent from ``Users`` failed with the ``Errors`` text. The client decides
+  ``AllowUpdate`` itself: true once it holds the user's ``Id`` (design.md), absent
+  on a first import, so that CloudShell answers "already exists" rather than
+  updating an account nobody checked.
+- Idempotency: a first import CloudShell refuses is followed by a lookup of the
+  name (``GET {base}/api/v1/users?paginationProperties.filter=<name>``, a
+  case-insensitive substring filter, so the exact name is picked, following
+  ``Cursor``); an account found that no other user of the bridge holds is
+  imported again with ``AllowUpdate: true`` and becomes this user's. An import
+  that answers a user other than the one the client holds is checked the same way.
+- An imported user found inactive is re-activated (an IMPORT includes
+  re-activation): ``PUT {base}/api/v1/users/{id}`` with the imported user and
+  ``IsActive: true``.
 - DISABLE: ``PUT {base}/api/v1/users/{id}`` with the full user (read first, so no
   field is wiped) and ``IsActive: false``; REMOVE: ``DELETE {base}/api/v1/users/{id}``.
+  A user without a stored ``Id`` is looked up by name first; a 404 means
+  CloudShell no longer has the user: done.
 """
 
 from __future__ import annotations
@@ -25,7 +35,6 @@ from typing import Any
 from scimbridge.vendors.base import Action, DeliveryItem, Outcome
 from scimbridge.vendors.http import (
     TokenLoginClient,
-    compact,
     failed,
     json_object,
     json_of,
@@ -34,6 +43,9 @@ from scimbridge.vendors.http import (
 )
 
 IMPORT_USERS = "/api/v1/integrations/IdentityManagement/users"
+USERS = "/api/v1/users"
+PAGE_LIMIT = 250
+"""The largest ``paginationProperties.limit`` (research §5, "Directory lookups")."""
 EDITABLE_FIELDS = (
     "Username",
     "Email",
@@ -60,6 +72,28 @@ def error_messages(errors: Any) -> str:
     )
 
 
+def user_name(item: DeliveryItem) -> str:
+    return str(item.record.get("UserName") or (item.previous or {}).get("UserName") or "")
+
+
+def named(users: Any, name: str) -> dict[str, Any] | None:
+    """The user of that name (case-insensitive: the directory may spell it in another case)."""
+    return next(
+        (
+            user
+            for user in users or []
+            if isinstance(user, dict)
+            and "Id" in user
+            and str(user.get("Username", "")).lower() == name.lower()
+        ),
+        None,
+    )
+
+
+def refused(item: DeliveryItem, errors: Any) -> Outcome:
+    return failed(item, f"cloudshell: the import refused the user: {error_messages(errors)}")
+
+
 class CloudShellClient(TokenLoginClient):
     vendor = "cloudshell"
     max_batch = 1
@@ -78,67 +112,110 @@ class CloudShellClient(TokenLoginClient):
         return [self.per_item(item, lambda item=item: self.deliver_one(item)) for item in items]
 
     def deliver_one(self, item: DeliveryItem) -> Outcome:
+        """Import, disable or remove the user. Without a stored ``Id`` the user is looked up
+        by name: an account another user of the bridge holds is not this user's, and only
+        CloudShell's "no such user" means there is nothing to deprovision."""
         if item.action is Action.IMPORT:
             return self.import_user(item)
-        if not item.vendor_id:
+        vendor_id = item.vendor_id or self.own_account(item)
+        if vendor_id is None:
             return nothing_to_deprovision(item)
         if item.action is Action.DISABLE:
-            return self.set_active(item, item.vendor_id, active=False)
-        self.call_unless_gone("DELETE", f"/api/v1/users/{item.vendor_id}")
-        return succeeded(item, item.vendor_id)
+            self.deactivate(vendor_id)
+        else:
+            self.call_unless_gone("DELETE", f"{USERS}/{vendor_id}")
+        return succeeded(item, vendor_id)
+
+    # -- import ----------------------------------------------------------------------------------
 
     def import_user(self, item: DeliveryItem) -> Outcome:
-        request = compact(item.record)
-        if not item.first_import:
+        """Import the user: a first import without ``AllowUpdate``, a known user with it.
+        A known user answered under another ``Id`` means the account held is gone and the
+        name now belongs to another account (or a new one): checked before taking it."""
+        name = user_name(item)
+        user, errors = self.post_import(name, allow_update=item.vendor_id is not None)
+        if user is None:
+            return refused(item, errors) if item.vendor_id else self.adopt(item, name, errors)
+        replaced = item.vendor_id is not None and str(user["Id"]) != item.vendor_id
+        if replaced and (conflict := self.taken_over(item, user)):
+            return conflict
+        return self.activated(item, user)
+
+    def adopt(self, item: DeliveryItem, name: str, errors: Any) -> Outcome:
+        """A first import CloudShell refused: when it has a user of that name (a first import
+        repeated after a timeout or a crash) that no other user of the bridge holds, the
+        user is imported again with ``AllowUpdate`` and becomes this one's (design.md,
+        "the same person"); otherwise the refusal stands."""
+        found = self.find(name)
+        if found is None:
+            return refused(item, errors)
+        if conflict := self.taken_over(item, found):
+            return conflict
+        user, errors = self.post_import(name, allow_update=True)
+        return self.activated(item, user) if user else refused(item, errors)
+
+    def taken_over(self, item: DeliveryItem, user: dict[str, Any]) -> Outcome | None:
+        return self.unclaimed(item, str(user["Id"]), f"user {user.get('Username')}")
+
+    def post_import(self, name: str, allow_update: bool) -> tuple[dict[str, Any] | None, Any]:
+        """The user CloudShell imported under that name (None when it is not in ``Users``),
+        and the answer's ``Errors``."""
+        request: dict[str, Any] = {"UserName": name}
+        if allow_update:
             request["AllowUpdate"] = True
         answer = json_object(self.call("POST", IMPORT_USERS, json=request, expect=(200, 202)))
-        if "GroupName" in request:
-            return self.group_outcome(item, answer)
-        user = self.imported(answer.get("Users"), str(request.get("UserName", "")))
-        if user is None:
+        return named(answer.get("Users"), name), answer.get("Errors")
+
+    def activated(self, item: DeliveryItem, user: dict[str, Any]) -> Outcome:
+        """The imported user's outcome, after re-activating it: an import leaves
+        ``IsActive`` alone (research §5 ASSUMPTION)."""
+        vendor_id = str(user["Id"])
+        if user.get("IsActive") is False and not self.put_active(user, active=True):
             return failed(
                 item,
-                f"cloudshell: the import refused the user: {error_messages(answer.get('Errors'))}",
+                f"cloudshell: user {vendor_id} was deleted while being re-activated; "
+                "the next attempt imports it again",
+                retryable=True,
             )
-        vendor_id = str(user["Id"])
-        if user.get("IsActive") is False:
-            return self.set_active(item, vendor_id, active=True)
         return succeeded(item, vendor_id, Sid=user.get("Sid"))
 
-    @staticmethod
-    def group_outcome(item: DeliveryItem, answer: dict[str, Any]) -> Outcome:
-        """A group import (the mapping's ``group_record``) names no one user: it succeeded
-        when it imported anyone or reported no error, and lists who and what went wrong."""
-        ids = [
-            str(user["Id"])
-            for user in answer.get("Users") or []
-            if isinstance(user, dict) and "Id" in user
-        ]
-        errors = answer.get("Errors")
-        if errors and not ids:
-            return failed(item, f"cloudshell: the group import failed: {error_messages(errors)}")
-        details: dict[str, Any] = {"userIds": ids}
-        if errors:
-            details["errors"] = error_messages(errors)
-        return succeeded(item, None, **details)
+    # -- users -----------------------------------------------------------------------------------
 
-    @staticmethod
-    def imported(users: Any, name: str) -> dict[str, Any] | None:
-        """The imported user of that name (the directory may spell it in another case)."""
-        candidates = [user for user in users or [] if isinstance(user, dict) and "Id" in user]
-        named = [
-            user for user in candidates if str(user.get("Username", "")).lower() == name.lower()
-        ]
-        if named:
-            return named[0]
-        return candidates[0] if len(candidates) == 1 else None
+    def find(self, name: str) -> dict[str, Any] | None:
+        """The CloudShell user of that name: ``paginationProperties.filter`` matches
+        substrings, so pages are followed (``Cursor``) until the exact name shows up."""
+        params: dict[str, Any] = {
+            "paginationProperties.filter": name,
+            "paginationProperties.limit": PAGE_LIMIT,
+        }
+        while True:
+            page = json_object(self.call("GET", USERS, params=params))
+            found = named(page.get("Users"), name)
+            cursor = page.get("Cursor")
+            if found or not cursor or cursor == params.get("paginationProperties.cursor"):
+                return found
+            params["paginationProperties.cursor"] = cursor
 
-    def set_active(self, item: DeliveryItem, vendor_id: str, active: bool) -> Outcome:
-        path = f"/api/v1/users/{vendor_id}"
-        current = self.call_unless_gone("GET", path)
-        if current is None:
-            return failed(item, f"cloudshell: user {vendor_id} no longer exists")
-        user = json_object(current)
-        edited = {field: user.get(field) for field in EDITABLE_FIELDS if field in user}
-        self.call("PUT", path, json={**edited, "IsActive": active}, expect=(200, 204))
-        return succeeded(item, vendor_id, Sid=user.get("Sid"))
+    def own_account(self, item: DeliveryItem) -> str | None:
+        """The ``Id`` of the CloudShell user of the item's name, unless another user of the
+        bridge holds it."""
+        found = self.find(user_name(item))
+        if found is None or self.taken_over(item, found):
+            return None
+        return str(found["Id"])
+
+    def deactivate(self, vendor_id: str) -> None:
+        """Read the user and PUT it back with ``IsActive: false``; a user CloudShell no
+        longer has (404) is as inactive as it gets."""
+        current = self.call_unless_gone("GET", f"{USERS}/{vendor_id}")
+        if current is not None:
+            self.put_active(json_object(current), active=False)
+
+    def put_active(self, user: dict[str, Any], active: bool) -> bool:
+        """PUT the full user (so no field is wiped) with ``IsActive``; False when CloudShell
+        no longer has the user."""
+        edited = {field: user[field] for field in EDITABLE_FIELDS if field in user}
+        answer = self.call_unless_gone(
+            "PUT", f"{USERS}/{user['Id']}", json={**edited, "IsActive": active}, expect=(200, 204)
+        )
+        return answer is not None

@@ -222,3 +222,21 @@ def own_emulator() -> Iterator[Callable[..., Harness]]:
     for harness in started:
         harness.close()
         harness.emu.stop()
+
+
+class HeldBy:
+    """Claims in which another user of the bridge holds one vendor account."""
+
+    description = "link-other (userName someone.else)"
+
+    def __init__(self, vendor_id: str):
+        self.vendor_id = vendor_id
+
+    def holder(self, vendor_id: str, key: str) -> str | None:
+        return self.description if vendor_id == self.vendor_id else None
+
+
+@pytest.fixture
+def held_by() -> Callable[[str], HeldBy]:
+    """Claims for a client: ``held_by(vendor_id)`` says another user holds that account."""
+    return HeldBy

@@ -1,14 +1,33 @@
-"""VMware Aria Operations: synchronous import with ids, PUT to disable, token release."""
+"""VMware Aria Operations: synchronous import with ids, lookups by username, PUT to disable."""
 
 from __future__ import annotations
 
-from scimbridge.vendors.base import Action
+from dataclasses import replace
+
+import pytest
+
+from scimbridge.vendors.base import Action, VendorUnavailable
 
 VENDOR = "aria"
+READ_ONLY = {"roleName": "ReadOnly", "allowAllObjects": True}
+ADMINISTRATOR = {"roleName": "Administrator", "allowAllObjects": True}
+POWER_USER = {"roleName": "PowerUser", "allowAllObjects": True}
 
 
 def imports_sent(harness) -> list[list[dict]]:
     return [logged["json"]["users"] for logged in harness.sent("/api/auth/sources/")]
+
+
+def role_names(user: dict) -> list[str]:
+    return [permission["roleName"] for permission in user["role-permissions"]]
+
+
+def grant_in_aria(client, user: dict, *permissions: dict) -> None:
+    """An Aria administrator adds role permissions to the user, outside the bridge."""
+    granted = {**user, "role-permissions": [*user["role-permissions"], *permissions]}
+    client.call(
+        "PUT", "/api/auth/users", json={k: v for k, v in granted.items() if k != "sourceId"}
+    )
 
 
 def test_the_vendor_id_is_the_id_aria_assigned(harness):
@@ -71,3 +90,106 @@ def test_a_user_deleted_in_aria_since_is_imported_again_despite_its_stale_id(har
 
     assert all(outcome.ok for outcome in outcomes)
     assert outcomes[1].vendor_id == harness.user(1)["id"] != known.vendor_id
+
+
+def test_aria_a_first_import_delivered_twice_leaves_one_user(harness):
+    client = harness.client()
+    [first] = client.deliver([harness.item(1)])
+
+    [again] = client.deliver([harness.item(1)])
+
+    assert again.ok
+    assert again.vendor_id == first.vendor_id == harness.user(1)["id"]
+    assert len(harness.emu.users()) == 1
+
+
+def test_aria_the_username_lookup_takes_the_exact_name_only(harness):
+    client = harness.client()
+    harness.imported(client, 11, 1)
+
+    [again] = client.deliver([harness.item(1)])
+
+    assert again.vendor_id == harness.user(1)["id"]
+    assert len(harness.emu.users()) == 2
+
+
+def test_aria_a_timed_out_first_import_then_a_deactivation_disables_the_user(harness):
+    harness.emu.fault(path=harness.kit.import_path, after="timeout", delay=1.0)
+    client = harness.client(delivery={"timeout_seconds": 0.3})
+    with pytest.raises(VendorUnavailable):
+        client.deliver([harness.item(1)])
+
+    [outcome] = client.deliver([harness.item(1, Action.DISABLE)])
+
+    assert outcome.ok
+    assert outcome.vendor_id == harness.user(1)["id"]
+    assert harness.user(1)["enabled"] is False
+
+
+def test_aria_an_account_held_by_another_user_is_never_taken_over(harness, held_by):
+    client = harness.client()
+    [former] = harness.imported(client, 1)
+    client.deliver([replace(former, action=Action.DISABLE)])
+    client.claims = held_by(former.vendor_id)
+
+    [outcome] = client.deliver([replace(harness.item(1), key="link-newcomer")])
+
+    assert not outcome.ok
+    assert held_by(former.vendor_id).description in outcome.error
+    assert harness.user(1)["enabled"] is False
+    assert len(harness.emu.users()) == 1
+
+
+def test_aria_a_deactivation_of_a_user_the_vendor_never_had_is_done(harness):
+    [outcome] = harness.client().deliver([harness.item(1, Action.DISABLE)])
+
+    assert outcome.ok
+    assert outcome.vendor_id is None
+    assert harness.emu.users() == []
+
+
+def test_aria_a_deactivation_of_a_user_aria_deleted_since_is_done(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    client.deliver([replace(known, action=Action.REMOVE)])
+
+    [outcome] = client.deliver([replace(known, action=Action.DISABLE)])
+
+    assert outcome.ok
+    assert harness.emu.users() == []
+
+
+def test_aria_a_deactivation_keeps_the_users_roles(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    grant_in_aria(client, harness.user(1), POWER_USER)
+
+    client.deliver([replace(known, action=Action.DISABLE, record={"username": "user1"})])
+
+    assert harness.user(1)["enabled"] is False
+    assert role_names(harness.user(1)) == ["ReadOnly", "PowerUser"]
+
+
+def test_aria_an_update_keeps_roles_granted_in_aria_and_drops_managed_ones_not_granted(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    grant_in_aria(client, harness.user(1), POWER_USER)
+    now_admin = replace(
+        known,
+        record={**known.record, "role-permissions": [ADMINISTRATOR]},
+        managed={"role-permissions": (READ_ONLY, ADMINISTRATOR)},
+    )
+
+    [outcome] = client.deliver([now_admin])
+
+    assert outcome.ok
+    assert role_names(harness.user(1)) == ["PowerUser", "Administrator"]
+
+
+def test_aria_reimports_read_the_current_users_in_one_call(harness):
+    client = harness.client()
+    known = harness.imported(client, 1, 2, 3)
+
+    client.deliver(known)
+
+    assert harness.calls("/api/auth/users", method="GET") == 1

