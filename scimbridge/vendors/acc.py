@@ -2,39 +2,58 @@
 
 Contract: seed ``autodesk-acc-users-import.txt``; Autodesk's OpenAPI
 ``vendor-specs/acc/accountadmin.yaml`` (``importProjectUsers``, the v1 project-user
-GET/PATCH/DELETE) and ``authentication.yaml``; vendor-research.md §2.
+GET/PATCH/DELETE and listing) and ``authentication.yaml``; vendor-research.md §2.
 
 - Token: APS 2-legged client credentials at ``/authentication/v2/token`` (HTTP
   Basic client_id:client_secret, scope ``account:write account:read``). Writes
   impersonate an admin with ``User-Id``; ``Region`` is sent when configured.
-- New users: ``POST /construction/admin/v2/projects/{projectId}/users:import``,
-  at most 200 a request, answered 202 with a ``jobId`` that may be absent and has
-  no status endpoint; so each user is confirmed with ``GET
-  /construction/admin/v1/projects/{projectId}/users?filter[email]=`` (which also
-  gives its ACC user id, the vendor id), polled until it shows or the polls run out.
-- Known users: ``PATCH …/users/{userId}``. The spec lets a PATCH change only
-  ``companyId``, ``roleIds`` and ``products`` (201 with the changed fields); names
-  and email belong to the Autodesk account. A 404 (the user left the project)
-  imports the user again.
-- DISABLE: PATCH every product of the record to ``access: none`` (research §2:
-  "to strip one product, set access none"); REMOVE: ``DELETE …/users/{userId}`` (204).
-- A 429 carries ``Retry-After`` (APS rate-limit blog): :meth:`HttpVendorClient.retry_after`.
+- Who is a project member is read from ``GET
+  /construction/admin/v1/projects/{projectId}/users`` (the documented listing,
+  ``limit`` ≤ 200 with ``offset``): the whole listing when it takes fewer pages than
+  there are emails to look up, else one ``filter[email]`` GET per email. Reads are
+  limited to 600 a minute, writes to 100 (research §2), so lookups are batched.
+- New users: ``POST /construction/admin/v2/projects/{projectId}/users:import``, at
+  most 200 a request, answered 202 "not yet acted upon", with a ``jobId`` that may
+  be absent and has no status endpoint. The import never updates a member (the
+  emulator's reading; the documents are silent), so only emails the listing does
+  not show are imported; the others are updated. An import is confirmed by the
+  listing, polled; one still unconfirmed after the polls is retried later (the
+  next round finds the member), never failed for good.
+- Members: ``PATCH …/users/{userId}`` changes only ``companyId``, ``roleIds`` and
+  ``products`` (201); names and email belong to the Autodesk account. ``roleIds``
+  keep the roles set in ACC that the mapping does not manage (design.md).
+- DISABLE: PATCH every product of the record to ``access: none`` (research §2);
+  REMOVE: ``DELETE …/users/{userId}`` (204). A member already gone (404) is done.
+  ACC deletes removed project users: re-provisioning adds the person again, same
+  Autodesk account and email, a new project-user id.
+- A member found by email that the bridge did not create in this call is taken
+  over only when no other user of the bridge holds it (:meth:`unclaimed`).
+- A 429 carries ``Retry-After`` (APS rate-limit blog); a 429 in mid-batch keeps what
+  was applied and postpones the rest.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import requests
 
 from scimbridge.config import Target
-from scimbridge.vendors.base import Action, DeliveryItem, Outcome
+from scimbridge.vendors.base import (
+    Action,
+    DeliveryItem,
+    Outcome,
+    VendorUnavailable,
+    merge_managed,
+)
 from scimbridge.vendors.http import (
     compact,
     failed,
     json_object,
     nothing_to_deprovision,
     poll,
+    postponed,
     send_isolating,
     succeeded,
 )
@@ -42,6 +61,15 @@ from scimbridge.vendors.oauth import OAuthClientCredentialsClient
 
 PATCHABLE = ("companyId", "roleIds", "products")
 """The fields the v1 project-user PATCH accepts (accountadmin.yaml)."""
+PAGE = 200
+"""The largest ``limit`` of the project-user listing (accountadmin.yaml)."""
+
+Members = dict[str, dict[str, Any]]
+"""Project members by lower-case email."""
+
+
+def email_of(item: DeliveryItem) -> str:
+    return str(item.record.get("email") or (item.previous or {}).get("email") or "").lower()
 
 
 class AccClient(OAuthClientCredentialsClient):
@@ -79,42 +107,93 @@ class AccClient(OAuthClientCredentialsClient):
     # -- delivery --------------------------------------------------------------------------------
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
-        outcomes, to_import = self.settle_or_defer(items, self.apply)
-        outcomes.update(self.import_members(to_import))
+        members = self.members({email_of(item) for item in items} - {""})
+        outcomes, to_import = self.settle_or_defer(items, lambda item: self.apply(item, members))
+        try:
+            outcomes.update(self.import_members(to_import))
+        except VendorUnavailable as unavailable:
+            if not outcomes:
+                raise
+            # the updates already applied keep their outcomes; only the import waits
+            outcomes.update({item.key: postponed(item, unavailable) for item in to_import})
         return [outcomes[item.key] for item in items]
 
-    def apply(self, item: DeliveryItem) -> Outcome | None:
-        """Update, disable or remove a project member; None when the item needs an import."""
+    def apply(self, item: DeliveryItem, members: Members) -> Outcome | None:
+        """Update, disable or remove the member; None when the user must be imported."""
+        member = members.get(email_of(item))
+        if member is not None and str(member.get("id")) != item.vendor_id:
+            conflict = self.unclaimed(item, str(member["id"]), f"project user {email_of(item)}")
+            if conflict is not None:
+                return (
+                    nothing_to_deprovision(item) if item.action is not Action.IMPORT else conflict
+                )
         if item.action is Action.IMPORT:
-            return self.update_member(item, item.record) if item.vendor_id else None
-        member_id = item.vendor_id or self.find_member_id(str(item.record.get("email", "")))
-        if member_id is None:
+            if member is None:
+                return None
+            if item.previous == item.record and not item.vendor_id:
+                # the import sent earlier, unconfirmed then, shows now: nothing to change
+                return succeeded(item, str(member["id"]))
+            return self.update_member(item, member)
+        if member is None:
             return nothing_to_deprovision(item)
         if item.action is Action.DISABLE:
             without_access = [
                 {**product, "access": "none"} for product in item.record.get("products", [])
             ]
-            return self.update_member(item, {"products": without_access}, member_id) or failed(
-                item, "acc: the user is no longer a project member"
+            self.patch(member, {"products": without_access})
+        else:
+            self.call_unless_gone("DELETE", f"{self.users_path}/{member['id']}", expect=(200, 204))
+        return succeeded(item, str(member["id"]))
+
+    def update_member(self, item: DeliveryItem, member: dict[str, Any]) -> Outcome | None:
+        """PATCH the member with the record; its roles set in ACC outside the mapping stay.
+        None when the member left the project meanwhile (404): it is imported again."""
+        changes = {key: item.record[key] for key in PATCHABLE if item.record.get(key) is not None}
+        if "roleIds" in item.managed:
+            changes["roleIds"] = merge_managed(
+                member.get("roleIds") or [],
+                item.record.get("roleIds") or [],
+                item.managed["roleIds"],
             )
-        return self.remove_member(item, member_id)
+        if self.patch(member, changes) is None:
+            return None
+        return succeeded(item, str(member["id"]))
 
-    def update_member(
-        self, item: DeliveryItem, changes: dict[str, Any], member_id: str | None = None
-    ) -> Outcome | None:
-        """PATCH the member; None when ACC no longer has it (404)."""
-        member_id = member_id or item.vendor_id
-        body = {key: changes[key] for key in PATCHABLE if changes.get(key) is not None}
-        patched = self.call_unless_gone(
-            "PATCH", f"{self.users_path}/{member_id}", json=body, expect=(200, 201)
+    def patch(self, member: dict[str, Any], changes: dict[str, Any]) -> requests.Response | None:
+        return self.call_unless_gone(
+            "PATCH", f"{self.users_path}/{member['id']}", json=changes, expect=(200, 201)
         )
-        return succeeded(item, member_id) if patched is not None else None
 
-    def remove_member(self, item: DeliveryItem, member_id: str) -> Outcome:
-        self.call_unless_gone("DELETE", f"{self.users_path}/{member_id}", expect=(200, 204))
-        return succeeded(item, member_id)
+    # -- who is a member -------------------------------------------------------------------------
 
-    def find_member_id(self, email: str) -> str | None:
+    def members(self, emails: set[str]) -> Members:
+        """The project members among these emails: the whole listing in pages when that
+        takes fewer calls than one filtered GET per email, else the filtered GETs."""
+        if not emails:
+            return {}
+        first = self.page(0)
+        total = int((first.get("pagination") or {}).get("totalResults") or 0)
+        pages = math.ceil(total / PAGE)
+        if pages > len(emails):
+            found = [member for email in sorted(emails) for member in self.filtered(email)]
+        else:
+            found = list(first.get("results") or [])
+            for offset in range(PAGE, total, PAGE):
+                found += self.page(offset).get("results") or []
+        return {
+            str(member.get("email", "")).lower(): member
+            for member in found
+            if isinstance(member, dict)
+            and member.get("id")
+            and str(member.get("email", "")).lower() in emails
+        }
+
+    def page(self, offset: int) -> dict[str, Any]:
+        return json_object(
+            self.call("GET", self.users_path, params={"limit": PAGE, "offset": offset})
+        )
+
+    def filtered(self, email: str) -> list[Any]:
         answer = json_object(
             self.call(
                 "GET",
@@ -122,14 +201,7 @@ class AccClient(OAuthClientCredentialsClient):
                 params={"filter[email]": email, "filterTextMatch": "equals"},
             )
         )
-        for member in answer.get("results") or []:
-            if (
-                isinstance(member, dict)
-                and member.get("id")
-                and str(member.get("email", "")).lower() == email.lower()
-            ):
-                return str(member["id"])
-        return None
+        return list(answer.get("results") or [])
 
     # -- import ----------------------------------------------------------------------------------
 
@@ -139,33 +211,35 @@ class AccClient(OAuthClientCredentialsClient):
         sent = send_isolating(items, self.post_import)
         outcomes = {item.key: failed(item, str(rejection)) for item, rejection in sent.rejected}
         unconfirmed = {
-            str(item.record.get("email", "")).lower(): (item, job_id)
-            for batch, job_id in sent.accepted
-            for item in batch
+            email_of(item): (item, job_id) for batch, job_id in sent.accepted for item in batch
         }
 
         def confirm_round() -> dict[str, tuple[DeliveryItem, str | None]]:
-            for email, (item, job_id) in list(unconfirmed.items()):
-                member_id = self.find_member_id(email)
-                if member_id is not None:
-                    outcomes[item.key] = succeeded(item, member_id, **job(job_id))
-                    del unconfirmed[email]
+            for email, member in self.members(set(unconfirmed)).items():
+                item, job_id = unconfirmed.pop(email)
+                outcomes[item.key] = succeeded(item, str(member["id"]), **job(job_id))
             return unconfirmed
 
-        poll(confirm_round, lambda left: not left, self.poll_interval, self.max_polls)
+        try:
+            poll(confirm_round, lambda left: not left, self.poll_interval, self.max_polls)
+        except VendorUnavailable as unavailable:
+            for item, _ in unconfirmed.values():
+                outcomes[item.key] = postponed(item, unavailable)
+            return outcomes
         for item, job_id in unconfirmed.values():
             outcomes[item.key] = failed(
                 item,
-                f"acc: the import was accepted but {item.record.get('email')} is not a project "
-                f"member after {self.max_polls} checks",
+                f"acc: the import was accepted but {email_of(item)} is not a project member "
+                f"after {self.max_polls} checks; checking again later",
+                retryable=True,
                 **job(job_id),
             )
         return outcomes
 
     @staticmethod
     def import_record(item: DeliveryItem) -> dict[str, Any]:
-        """The record without ``userId``: a user is only imported when ACC does not have it
-        (no id yet, or a stale one from before a removal), so any id there is wrong."""
+        """The record without ``userId``: a user is only imported when ACC does not have it,
+        so any id there is stale."""
         return compact({**item.record, "userId": None})
 
     def post_import(self, items: list[DeliveryItem]) -> str | None:
