@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from pathlib import Path
 
 from flask import Flask, Response, jsonify
 from scim2_models import NotFoundException, Resource
@@ -31,6 +32,14 @@ from scimbridge.store import Database
 from scimbridge.vendors import client_for
 
 
+def mapping_label(target: Target) -> str:
+    """How messages name a target's mapping file: as the configuration wrote it, or by its
+    file name alone when that is an absolute path, since refusals reach identity providers
+    in SCIM error details and must never show a server path."""
+    path = Path(target.mapping_file)
+    return path.name if path.is_absolute() else str(path)
+
+
 def load_mappings(config: BridgeConfig) -> dict[str, Mapping]:
     """Every target's mapping file, checked against its vendor.
 
@@ -39,7 +48,7 @@ def load_mappings(config: BridgeConfig) -> dict[str, Mapping]:
     mappings = {}
     for target in config.targets:
         try:
-            mapping = load_mapping(target.mapping_file)
+            mapping = load_mapping(target.mapping_file, mapping_label(target))
         except MappingFileError as error:
             raise ConfigError(f"target {target.name}: {error}") from None
         if mapping.vendor != target.vendor:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from scimbridge.config import ConfigError, load_config
-from scimbridge.mapping.context import MappedRecord, MappingContext
+from scimbridge.mapping.context import MappingContext
 from scimbridge.mapping.errors import MappingFileError, UnmappableUser
 from scimbridge.mapping.mapping import Mapping, load_mapping
 
@@ -58,15 +58,16 @@ def check(files: tuple[str, ...]) -> None:
     help="Bridge configuration file. Default: $SCIMBRIDGE_CONFIG.",
 )
 def preview(target: str, resource_json: str, groups: str, config_path: str | None) -> None:
-    """Print the vendor record TARGET's mapping makes of the SCIM User (or Group) in USER_JSON.
+    """Print the vendor record TARGET's mapping makes of the SCIM User in USER_JSON.
 
     Passwords in the record are masked.
     """
     loaded = _target_mapping(target, config_path)
-    resource = _read_resource(resource_json)
+    user = _read_user(resource_json)
     memberships = [name.strip() for name in groups.split(",") if name.strip()]
+    context = MappingContext(stable_id=str(user.get("id") or "preview"))
     try:
-        mapped = _map(loaded, resource, memberships)
+        mapped = loaded.apply(user, memberships, context)
     except UnmappableUser as refusal:
         raise click.ClickException(
             f"the bridge would refuse this user (400): {refusal.detail}"
@@ -91,7 +92,7 @@ def _target_mapping(target: str, config_path: str | None) -> Mapping:
         raise click.ClickException(str(error)) from None
 
 
-def _read_resource(path: str) -> dict[str, Any]:
+def _read_user(path: str) -> dict[str, Any]:
     try:
         resource = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
@@ -99,16 +100,14 @@ def _read_resource(path: str) -> dict[str, Any]:
     except ValueError as error:
         raise click.ClickException(f"{path}: not valid JSON: {error}") from None
     if not isinstance(resource, dict):
-        raise click.ClickException(f"{path}: a SCIM resource is a JSON object")
-    return resource
-
-
-def _map(loaded: Mapping, resource: dict[str, Any], groups: list[str]) -> MappedRecord:
-    context = MappingContext(stable_id=str(resource.get("id") or "preview"))
+        raise click.ClickException(f"{path}: a SCIM User is a JSON object")
     schemas = resource.get("schemas")
     if isinstance(schemas, list) and GROUP_SCHEMA in schemas:
-        return loaded.apply_group(resource, context)
-    return loaded.apply(resource, groups, context)
+        raise click.ClickException(
+            f"{path}: a SCIM Group is not mapped: the bridge provisions the users the identity "
+            "provider assigns; name the user's groups with --groups (docs/mapping.md)"
+        )
+    return resource
 
 
 def _masked(record: dict[str, Any]) -> dict[str, Any]:

@@ -7,15 +7,16 @@ class MappingFileError(Exception):
     """A mapping file that cannot be used; the message names the file, the line and the key.
 
     Start-up stops on it, so that a typo in a mapping never surfaces as a
-    failed delivery hours later.
+    failed delivery hours later. The file is named by its ``label`` (see
+    :func:`scimbridge.mapping.load_mapping`), never by a server path.
     """
 
-    def __init__(self, file: str, line: int | None, key: str, message: str):
-        self.file = file
+    def __init__(self, label: str, line: int | None, key: str, message: str):
+        self.label = label
         self.line = line
         self.key = key
         self.message = message
-        where = f"{file}, line {line}" if line is not None else file
+        where = f"{label}, line {line}" if line is not None else label
         super().__init__(f"{where}, key {key}: {message}")
 
 

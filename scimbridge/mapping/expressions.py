@@ -2,7 +2,10 @@
 
 Every expression answers ``evaluate(resource, groups, context)`` with a value,
 or None when the user has nothing to give; an empty string or list counts as
-nothing, so that ``fallback`` and ``default`` take over. The forms are
+nothing, so that ``fallback`` and ``default`` take over. One exception: a
+``from_groups`` field with ``as: list`` answers ``[]`` when no listed group
+matches, so that the record states the revocation (design.md, "External IDs
+and re-import": "leaving a group revokes what it granted"). The forms are
 documented, with examples, in docs/mapping.md.
 """
 
@@ -12,8 +15,6 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any
-
-from scim2_models.path import Path
 
 from scimbridge.mapping.context import MappingContext
 from scimbridge.mapping.paths import InvalidSourcePath, SourcePath
@@ -27,6 +28,14 @@ BRIDGE_PREFIX = "bridge."
 BRIDGE_FACTS = ("stable_id", "vendor_id", "first_import")
 SOURCES = ("path", "const", "template", "value_of", "from_groups", "object")
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+NEEDS_DEFAULT = (
+    "from_groups needs a default: the value a user in none of these groups gets, "
+    "so that leaving a group revokes what it granted"
+)
+LIST_TAKES_NO = (
+    "a from_groups list manages exactly the values of its table, and revokes them when the "
+    "user leaves the group: write each value as the vendor wants it, without {key}"
+)
 
 
 class ExpressionError(ValueError):
@@ -55,6 +64,16 @@ class Expression(ABC):
     @abstractmethod
     def source(self) -> str:
         """What the value comes from, in the admin's words, for error messages."""
+
+    @property
+    def managed(self) -> tuple[Any, ...] | None:
+        """Every value this expression manages in a vendor list, or None if it manages no list.
+
+        Only a ``from_groups`` list manages values: the vendor client replaces
+        those and keeps the values the vendor owns (design.md, "External IDs
+        and re-import").
+        """
+        return None
 
 
 class Constant(Expression):
@@ -134,26 +153,36 @@ class Template(Expression):
 class FromGroups(Expression):
     """Values chosen by group membership: the first listed group the user is in, or all of them."""
 
-    __slots__ = ("choices", "collect")
+    __slots__ = ("choices", "collect", "table_values")
 
     def __init__(self, choices: dict[str, Any], collect: bool):
         self.choices = [(name.casefold(), value) for name, value in choices.items()]
         self.collect = collect
+        self.table_values = tuple(_distinct(choices.values()))
+        """Every value of the table, list values flattened, once each, in file order."""
 
     def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        granted = (value for name, value in self.choices if name in groups)
         if not self.collect:
-            return fresh_copy(next((value for name, value in self.choices if name in groups), None))
-        found: list[Any] = []
-        for name, value in self.choices:
-            if name in groups:
-                for item in value if isinstance(value, list) else [value]:
-                    if item not in found:
-                        found.append(fresh_copy(item))
-        return found or None
+            return fresh_copy(next(granted, None))
+        return _distinct(granted) or None
 
     @property
     def source(self) -> str:
         return "membership of a group"
+
+
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    """The values, a list contributing each of its items, once each, in order, as fresh copies.
+
+    Compared by equality, not hashing: Aria's role permissions are objects.
+    """
+    found: list[Any] = []
+    for value in values:
+        for item in value if isinstance(value, list) else [value]:
+            if item not in found:
+                found.append(fresh_copy(item))
+    return found
 
 
 class ObjectOf(Expression):
@@ -200,9 +229,13 @@ class Shaped(Expression):
     Order: the conditions decide whether the field exists at all; then the
     source, else the fallback; the transforms; the default; finally the
     shape: ``as: list`` makes a list, otherwise a list gives its first value.
+    A ``from_groups`` list that still has nothing is ``[]``, never left out:
+    that empty list is what revokes the values of a group the user left.
     """
 
-    __slots__ = ("as_list", "default", "fallback", "inner", "transforms", "unless", "when")
+    __slots__ = (
+        "_managed", "as_list", "default", "fallback", "inner", "transforms", "unless", "when",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -222,6 +255,9 @@ class Shaped(Expression):
         self.as_list = as_list
         self.when = when
         self.unless = unless
+        self._managed = inner.table_values if as_list and isinstance(inner, FromGroups) else None
+        """The table of a ``from_groups`` list, not its ``default``: the default is the
+        baseline a user outside every group gets, which joining a group does not take away."""
 
     def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
         if self.when is not None and not _holds(self.when.evaluate(resource, groups, context)):
@@ -237,15 +273,19 @@ class Shaped(Expression):
             value = transform(value)
         if _nothing(value):
             value = fresh_copy(self.default)
-        if self.as_list:
-            return value if isinstance(value, list) or value is None else [value]
-        if isinstance(value, list):
-            return value[0] if value else None
-        return value
+        if not self.as_list and isinstance(value, list):
+            value = value[0] if value else None
+        if _nothing(value):
+            return [] if self._managed is not None else None
+        return [value] if self.as_list and not isinstance(value, list) else value
 
     @property
     def source(self) -> str:
         return self.inner.source
+
+    @property
+    def managed(self) -> tuple[Any, ...] | None:
+        return self._managed
 
 
 def _holds(value: Any) -> bool:
@@ -258,20 +298,20 @@ def evaluate_fields(
     groups: Groups,
     context: MappingContext,
 ) -> dict[str, Any]:
-    """The object the fields describe; a field that gives nothing is left out."""
+    """The object the fields describe; a field that gives nothing (None) is left out.
+
+    A ``from_groups`` list gives ``[]`` rather than nothing, so it stays (see Shaped).
+    """
     built = {}
     for name, expression in fields:
         value = expression.evaluate(resource, groups, context)
-        if not _nothing(value):
+        if value is not None:
             built[name] = value
     return built
 
 
 class ExpressionCompiler:
-    """Compiles the (schema-validated) expressions of one mapping file, for one resource type."""
-
-    def __init__(self, path_type: type[Path[Any]]):
-        self.path_type = path_type
+    """Compiles the (schema-validated) expressions of one mapping file."""
 
     def fields(self, spec: dict[str, Any], location: Location) -> list[tuple[str, Expression]]:
         return [(name, self.expression(value, (*location, name))) for name, value in spec.items()]
@@ -294,7 +334,7 @@ class ExpressionCompiler:
                 raise ExpressionError(location, f"unknown bridge fact {text!r}; known: {known}")
             return BridgeFact(name)
         try:
-            return Attribute(SourcePath(text, self.path_type))
+            return Attribute(SourcePath(text))
         except InvalidSourcePath as error:
             raise ExpressionError(location, str(error)) from None
 
@@ -305,6 +345,8 @@ class ExpressionCompiler:
                 location,
                 f"give exactly one of {', '.join(SOURCES)} (found {', '.join(named) or 'none'})",
             )
+        if named[0] == "from_groups":
+            _check_revocable(spec, location)
         inner = self._source(named[0], spec, location)
         transforms = spec.get("transform", [])
         return Shaped(
@@ -369,6 +411,23 @@ class ExpressionCompiler:
                 location, "a template names no attribute: write a constant instead"
             )
         return Template(text, [part for part in parts if part != ""])
+
+
+def _check_revocable(spec: dict[str, Any], location: Location) -> None:
+    """Refuse a ``from_groups`` form that could not revoke what a group granted.
+
+    A single value needs a ``default`` (what a user outside every listed group
+    gets); a list gives ``[]`` then, and manages the values of its table, so a
+    ``fallback`` or ``transform`` would send values the bridge could never
+    revoke (design.md, "External IDs and re-import").
+    """
+    if spec.get("as") != "list":
+        if _nothing(spec.get("default")):
+            raise ExpressionError(location, NEEDS_DEFAULT)
+        return
+    for key in ("fallback", "transform"):
+        if key in spec:
+            raise ExpressionError((*location, key), LIST_TAKES_NO.format(key=key))
 
 
 def fresh_copy(value: Any) -> Any:

@@ -33,7 +33,7 @@ def validate_mapping_document(source: MappingSource) -> None:
     """
     if not isinstance(source.document, dict):
         raise MappingFileError(
-            source.file,
+            source.label,
             1,
             "(top level)",
             "a mapping file is a YAML mapping with vendor, record and deprovision",

@@ -1,4 +1,10 @@
-"""A loaded mapping file: SCIM User (with its groups) in, vendor record and action out."""
+"""A loaded mapping file: SCIM User (with its groups) in, vendor record and action out.
+
+Groups are never imported as such: a group import (CloudShell's ``GroupName``)
+brings in every member of the *directory* group, people the identity provider
+never assigned included, whom the bridge can neither see nor revoke. The
+bridge provisions exactly the users the IdP assigns (docs/mapping.md).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,6 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from scimbridge.mapping.context import MappedRecord, MappingContext
-from scimbridge.mapping.errors import UnmappableUser
 from scimbridge.mapping.expressions import (
     Expression,
     ExpressionCompiler,
@@ -18,7 +23,6 @@ from scimbridge.mapping.expressions import (
     fresh_copy,
 )
 from scimbridge.mapping.file_schema import validate_mapping_document
-from scimbridge.mapping.paths import GROUP_PATH, USER_PATH
 from scimbridge.mapping.shapes import RecordShape, record_shape
 from scimbridge.mapping.source import MappingSource, read_mapping_source
 from scimbridge.vendors.base import Action
@@ -43,26 +47,29 @@ class Mapping:
 
     def __init__(
         self,
-        file: str,
+        label: str,
         vendor: str,
         fields: Fields,
-        group_fields: Fields | None,
         on_deactivate: DeprovisionRule,
         on_delete: DeprovisionRule,
         shape: RecordShape,
     ):
-        self.file = file
+        self.label = label
+        """The file's name in every message (never a server path: refusals reach the IdP)."""
         self.vendor = vendor
         self.fields = fields
-        self.group_fields = group_fields
         self.on_deactivate = on_deactivate
         self.on_delete = on_delete
         self.shape = shape
         self._sources = {name: expression.source for name, expression in fields}
-        self._group_sources = {name: expression.source for name, expression in group_fields or []}
+        self._managed = {
+            name: expression.managed
+            for name, expression in fields
+            if expression.managed is not None
+        }
 
     def __repr__(self) -> str:
-        return f"Mapping(vendor={self.vendor!r}, file={self.file!r})"
+        return f"Mapping(vendor={self.vendor!r}, label={self.label!r})"
 
     def rule_for(self, user: dict[str, Any], context: MappingContext) -> DeprovisionRule | None:
         """The deprovision rule that applies, or None for an import (re-activation included)."""
@@ -77,6 +84,10 @@ class Mapping:
     ) -> MappedRecord:
         """The vendor record for ``user``, a member of the groups named ``groups``.
 
+        ``managed`` names, per list field of the record driven by ``from_groups``,
+        every value the mapping manages there; a field the record leaves out (a
+        ``when`` that does not hold) manages nothing, so the vendor keeps its values.
+
         :raises UnmappableUser: when the record would not have the vendor's documented shape.
         """
         memberships = frozenset(name.casefold() for name in groups if isinstance(name, str))
@@ -84,8 +95,9 @@ class Mapping:
         rule = self.rule_for(user, context)
         if rule is not None:
             record.update(fresh_copy(rule.overrides))
-        self.shape.check(record, self._sources, self.file)
-        return MappedRecord(rule.action if rule else Action.IMPORT, record)
+        self.shape.check(record, self._sources, self.label)
+        managed = {name: values for name, values in self._managed.items() if name in record}
+        return MappedRecord(rule.action if rule else Action.IMPORT, record, managed)
 
     def check(self, user: dict[str, Any], groups: Iterable[str]) -> None:
         """Refuse, at SCIM write time, a user this mapping cannot turn into a valid record.
@@ -93,23 +105,6 @@ class Mapping:
         :raises UnmappableUser: naming the SCIM attribute to fix.
         """
         self.apply(user, groups, CHECK_CONTEXT)
-
-    def apply_group(
-        self, group: dict[str, Any], context: MappingContext | None = None
-    ) -> MappedRecord:
-        """The vendor record importing the SCIM Group ``group`` as a whole.
-
-        :raises UnmappableUser: when the file has no ``group_record``, or the record is not valid.
-        """
-        if self.group_fields is None:
-            raise UnmappableUser(
-                "displayName",
-                f"{self.file} has no group_record: {self.vendor} does not import groups",
-            )
-        context = context or MappingContext(stable_id=str(group.get("id", "")))
-        record = evaluate_fields(self.group_fields, group, frozenset(), context)
-        self.shape.check(record, self._group_sources, self.file)
-        return MappedRecord(Action.IMPORT, record)
 
 
 class _MappingBuilder:
@@ -122,30 +117,24 @@ class _MappingBuilder:
 
     def build(self) -> Mapping:
         try:
-            fields = self._fields("record", USER_PATH)
-            group_fields = (
-                self._fields("group_record", GROUP_PATH)
-                if "group_record" in self.document
-                else None
-            )
+            fields = self._fields()
         except ExpressionError as error:
             raise self.source.error(error.location, error.message) from None
         deprovision = self.document["deprovision"]
         return Mapping(
-            file=self.source.file,
+            label=self.source.label,
             vendor=self.document["vendor"],
             fields=fields,
-            group_fields=group_fields,
             on_deactivate=self._rule(deprovision["on_deactivate"], "on_deactivate"),
             on_delete=self._rule(deprovision["on_delete"], "on_delete"),
             shape=self.shape,
         )
 
-    def _fields(self, section: str, path_type: type) -> Fields:
-        spec = self.document[section]
+    def _fields(self) -> Fields:
+        spec = self.document["record"]
         for name in spec:
-            self._require_vendor_field(name, (section, name))
-        return ExpressionCompiler(path_type).fields(spec, (section,))
+            self._require_vendor_field(name, ("record", name))
+        return ExpressionCompiler().fields(spec, ("record",))
 
     def _require_vendor_field(self, name: str, location: tuple[str, ...]) -> None:
         if name not in self.shape.fields:
@@ -168,11 +157,14 @@ class _MappingBuilder:
         return DeprovisionRule(Action(spec["action"]), overrides, spec["note"])
 
 
-def load_mapping(path: str) -> Mapping:
-    """Read, validate and compile a mapping file.
+def load_mapping(path: str, label: str | None = None) -> Mapping:
+    """Read, validate and compile the mapping file at ``path``.
 
-    :raises MappingFileError: naming the file, the line and the key of the problem.
+    :param label: the file's name in every message, ``path`` as given by default. Refusals
+        reach identity providers in SCIM 400 details, so a server passes a name that shows
+        no server path (e.g. relative to its configuration).
+    :raises MappingFileError: naming the file (by ``label``), the line and the key of the problem.
     """
-    source = read_mapping_source(str(path))
+    source = read_mapping_source(str(path), str(path) if label is None else label)
     validate_mapping_document(source)
     return _MappingBuilder(source).build()

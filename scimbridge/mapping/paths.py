@@ -2,7 +2,7 @@
 
 A mapping reads the same few paths for every user, so the expensive part
 (parsing RFC 7644 §3.5.2 paths, resolving attribute names case-insensitively
-against the User or Group schema, checking the names in value filters) is done
+against the User schema with the enterprise extension, checking the names in value filters) is done
 when the file is loaded. What remains per user is a handful of ``dict.get``
 calls on the JSON the store keeps (camelCase keys, extension attributes under
 their schema URN), which is what keeps mapping in microseconds.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import EnterpriseUser, Group, User
+from scim2_models import EnterpriseUser, User
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import (
     AttrPath,
@@ -32,8 +32,6 @@ from scim2_models.path import (
 Predicate = Callable[[dict[str, Any]], bool]
 
 USER_PATH = Path[User[EnterpriseUser]]
-GROUP_PATH = Path[Group]
-CORE_SCHEMAS = frozenset({User.__schema__, Group.__schema__})
 
 
 class InvalidSourcePath(ValueError):
@@ -52,15 +50,15 @@ class _Attribute:
     case_exact: bool
 
 
-def _attribute(path_type: type[Path[Any]], text: str) -> _Attribute:
+def _attribute(text: str) -> _Attribute:
     """Resolve ``text`` against the schema, giving the canonical (stored) spelling of its names."""
     try:
-        path = path_type(text)
+        path = USER_PATH(text)
         binding = path.resolve()
     except SCIMException as error:
         raise InvalidSourcePath(f"{text!r} is not a SCIM attribute path: {error.detail}") from None
     if binding is None:
-        raise InvalidSourcePath(f"{text!r} is not an attribute of the SCIM resource")
+        raise InvalidSourcePath(f"{text!r} is not an attribute of the SCIM User")
     schema, _, attribute = binding.urn.rpartition(":")
     name, _, sub_name = attribute.partition(".")
     if ".".join(path.parts).casefold() != attribute.casefold():
@@ -69,7 +67,7 @@ def _attribute(path_type: type[Path[Any]], text: str) -> _Attribute:
             f"{text!r} is not a SCIM attribute name; did you mean {attribute!r}?"
         )
     return _Attribute(
-        container=None if schema in CORE_SCHEMAS else schema,
+        container=None if schema == User.__schema__ else schema,
         name=name,
         sub_name=sub_name or None,
         multi_valued=binding.is_multivalued,
@@ -117,8 +115,7 @@ COMPARATORS: dict[CompareOperator, Callable[[Any, Any], bool]] = {
 class _FilterCompiler:
     """Turns the filter of a value selection (``emails[type eq "work"]``) into a predicate on one entry."""
 
-    def __init__(self, path_type: type[Path[Any]], attribute: str):
-        self.path_type = path_type
+    def __init__(self, attribute: str):
         self.attribute = attribute
 
     def compile(self, node: FilterNode) -> Predicate:
@@ -138,7 +135,7 @@ class _FilterCompiler:
 
     def _reader(self, attr_path: AttrPath) -> tuple[Callable[[dict[str, Any]], Any], bool]:
         names = [attr_path.attr, *([attr_path.sub_attr] if attr_path.sub_attr else [])]
-        resolved = _attribute(self.path_type, ".".join([self.attribute, *names]))
+        resolved = _attribute(".".join([self.attribute, *names]))
         key = resolved.sub_name or resolved.name
         return (lambda entry: entry.get(key)), resolved.case_exact
 
@@ -165,12 +162,12 @@ class SourcePath:
 
     __slots__ = ("_attribute", "_select", "text")
 
-    def __init__(self, text: str, path_type: type[Path[Any]] = USER_PATH):
+    def __init__(self, text: str):
         self.text = text
-        self._attribute = _attribute(path_type, text)
-        value_filter = path_type(text).value_filter
+        self._attribute = _attribute(text)
+        value_filter = USER_PATH(text).value_filter
         self._select: Predicate | None = (
-            _FilterCompiler(path_type, self._attribute.name).compile(value_filter)
+            _FilterCompiler(self._attribute.name).compile(value_filter)
             if value_filter is not None
             else None
         )

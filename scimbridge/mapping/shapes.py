@@ -56,10 +56,11 @@ class RecordShape:
         self.fields: frozenset[str] = frozenset(schema.get("properties", {}))
         self.required: frozenset[str] = frozenset(schema.get("required", ()))
 
-    def check(self, record: dict[str, Any], sources: Lookup[str, str], file: str) -> None:
+    def check(self, record: dict[str, Any], sources: Lookup[str, str], label: str) -> None:
         """Raise UnmappableUser for the first way ``record`` breaks the shape.
 
         :param sources: per record field, the SCIM attribute (or other source) it is mapped from.
+        :param label: the mapping file's name in the message (the SCIM 400 ``detail``).
         """
         try:
             self._fast_check(record)
@@ -74,7 +75,7 @@ class RecordShape:
             attribute = sources.get(field, field)
             raise UnmappableUser(
                 attribute,
-                f"{attribute} is required by {file} ({field}) but the user has none",
+                f"{attribute} is required by {label} ({field}) but the user has none",
             )
         if error.absolute_path:
             field = str(error.absolute_path[0])
@@ -85,12 +86,12 @@ class RecordShape:
             )
             raise UnmappableUser(
                 attribute,
-                f"{attribute} gives {file} a {field}{where} that {self.vendor} refuses: it {_problem(error)}",
+                f"{attribute} gives {label} a {field}{where} that {self.vendor} refuses: it {_problem(error)}",
             )
         attributes = ", ".join(sorted(set(sources.values())))
         raise UnmappableUser(
             attributes,
-            f"{attributes} give {file} a record that {self.vendor} refuses: it {_problem(error)}",
+            f"{attributes} give {label} a record that {self.vendor} refuses: it {_problem(error)}",
         )
 
 

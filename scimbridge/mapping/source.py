@@ -24,7 +24,8 @@ def key_name(location: Location) -> str:
 class MappingSource:
     """A parsed mapping file and the YAML node tree it came from."""
 
-    file: str
+    label: str
+    """The name messages give the file (never a server path: they reach identity providers)."""
     document: Any
     root: yaml.Node | None
 
@@ -40,7 +41,7 @@ class MappingSource:
         return line
 
     def error(self, location: Location, message: str) -> MappingFileError:
-        return MappingFileError(self.file, self.line_of(location), key_name(location), message)
+        return MappingFileError(self.label, self.line_of(location), key_name(location), message)
 
 
 def _child(node: yaml.Node | None, step: str | int) -> tuple[yaml.Node | None, yaml.Node] | None:
@@ -72,14 +73,17 @@ def _duplicate_key(node: yaml.Node, location: Location = ()) -> tuple[Location, 
     return None
 
 
-def read_mapping_source(path: str) -> MappingSource:
-    """Parse the file; a file that cannot be read or is not YAML raises MappingFileError."""
+def read_mapping_source(path: str, label: str) -> MappingSource:
+    """Parse the file at ``path``, named ``label`` in every message.
+
+    :raises MappingFileError: when the file cannot be read or is not YAML.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as error:
         raise MappingFileError(
-            path, None, "(file)", f"cannot read the file: {error.strerror}"
+            label, None, "(file)", f"cannot read the file: {error.strerror}"
         ) from None
     loader = yaml.SafeLoader(text)
     try:
@@ -88,14 +92,16 @@ def read_mapping_source(path: str) -> MappingSource:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else None
-        raise MappingFileError(path, line, "(syntax)", f"not valid YAML: {error.problem}") from None
+        raise MappingFileError(
+            label, line, "(syntax)", f"not valid YAML: {error.problem}"
+        ) from None
     except yaml.YAMLError as error:
-        raise MappingFileError(path, None, "(syntax)", f"not valid YAML: {error}") from None
+        raise MappingFileError(label, None, "(syntax)", f"not valid YAML: {error}") from None
     finally:
         loader.dispose()
     if root is not None:
         duplicate = _duplicate_key(root)
         if duplicate:
             location, line = duplicate
-            raise MappingFileError(path, line, key_name(location), "this key is given twice")
-    return MappingSource(path, document, root)
+            raise MappingFileError(label, line, key_name(location), "this key is given twice")
+    return MappingSource(label, document, root)

@@ -28,6 +28,8 @@ SEED_USER = {
         )
     ],
 }
+DEFAULT_COMPANY = "0d3fa017-c0de-4a11-8000-00000000ac0c"
+"""The placeholder company of mappings/acc.yaml for a user outside every company group."""
 JANE_GROUPS = [
     "ACC Administrators",
     "Contoso Staff",
@@ -66,6 +68,23 @@ def test_a_user_in_no_group_is_imported_without_product_access(mappings, okta_us
     record = mappings["acc"].apply(user, [], first_import).record
 
     assert {product["access"] for product in record["products"]} == {"none"}
+
+
+def test_acc_user_in_no_company_group_gets_the_default_company(mappings, okta_user, reimport):
+    user = okta_user("ann@example.com", "Ann", "Lee", "ann@example.com")
+
+    record = mappings["acc"].apply(user, ["ACC Members"], reimport).record
+
+    assert record["companyId"] == DEFAULT_COMPANY
+
+
+def test_acc_user_in_no_role_group_gets_an_empty_role_list(mappings, okta_user, reimport):
+    user = okta_user("ann@example.com", "Ann", "Lee", "ann@example.com")
+
+    mapped = mappings["acc"].apply(user, ["ACC Members"], reimport)
+
+    assert mapped.record["roleIds"] == []
+    assert mapped.managed == {"roleIds": tuple(SEED_USER["roleIds"])}
 
 
 def test_deactivation_removes_the_user_from_the_project(mappings, okta_user, reimport):

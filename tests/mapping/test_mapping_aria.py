@@ -19,8 +19,10 @@ RESEARCH_EXAMPLE = {
     "enabled": True,
     "role-permissions": [{"roleName": "ReadOnly", "allowAllObjects": True}],
     "roleNames": ["ReadOnly"],
+    "groupIds": [],
 }
-"""The import example of vendor-research.md §3 (without its null password), plus the deprecated roleNames."""
+"""The import example of vendor-research.md §3 (without its null password), plus the
+deprecated roleNames and the user groups the bridge manages (none for this user)."""
 
 
 def alex(build, **more):
@@ -53,6 +55,25 @@ def test_a_fully_mapped_user_fills_every_writable_field_of_the_seed(mappings, en
     record = mappings["aria"].apply(user, groups, reimport).record
 
     assert set(record) == SEED_USER_FIELDS - NEVER_SENT
+
+
+def test_every_managed_list_is_empty_for_a_user_in_no_aria_group(mappings, okta_user, reimport):
+    record = mappings["aria"].apply(alex(okta_user), [], reimport).record
+
+    assert (record["groupIds"], record["roleNames"], record["role-permissions"]) == ([], [], [])
+
+
+def test_the_managed_values_are_every_value_aria_groups_can_grant(mappings, okta_user, reimport):
+    managed = mappings["aria"].apply(alex(okta_user), [], reimport).managed
+
+    assert managed == {
+        "groupIds": ("0f6a1c3e-5d9b-4b8e-9a47-2f1d3c5e7a90",),
+        "roleNames": ("Administrator", "ReadOnly"),
+        "role-permissions": (
+            {"roleName": "Administrator", "allowAllObjects": True},
+            {"roleName": "ReadOnly", "allowAllObjects": True},
+        ),
+    }
 
 
 def test_deactivation_disables_the_user(mappings, okta_user, reimport):

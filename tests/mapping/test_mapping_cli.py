@@ -60,16 +60,14 @@ def test_check_passes_every_shipped_mapping(runner, mappings_dir, monkeypatch):
 
 def test_check_names_file_line_and_key_of_a_broken_mapping(runner, mappings_dir, write_mapping):
     broken = write_mapping(
-        (mappings_dir / "cloudshell.yaml")
-        .read_text()
-        .replace("GroupName: displayName", "GroupName: groupName")
+        (mappings_dir / "cloudshell.yaml").read_text().replace("path: userName", "path: login")
     )
 
     result = runner.invoke(mapping, ["check", broken])
 
     assert result.exit_code == 1
     assert f"{broken}, line " in result.output
-    assert "key group_record.GroupName" in result.output
+    assert "key record.UserName.path" in result.output
 
 
 def test_preview_never_prints_the_password(runner, config_file, write_json, okta_user):
@@ -87,14 +85,25 @@ def test_preview_never_prints_the_password(runner, config_file, write_json, okta
     assert "S3cret-pw!" not in result.output
 
 
-def test_preview_maps_a_scim_group_for_cloudshell(runner, config_file, write_json):
+def test_preview_shows_an_empty_role_list_for_a_user_in_no_group(
+    runner, config_file, write_json, okta_user
+):
+    user = write_json(okta_user("ada", "Ada", "Lovelace", "ada@example.com"))
+
+    result = runner.invoke(mapping, ["preview", "chat", user, "--config", config_file])
+
+    assert json.loads(result.output)["record"]["roles"] == []
+
+
+def test_preview_refuses_a_scim_group_since_groups_are_not_mapped(runner, config_file, write_json):
     group = write_json(
         {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Lab Admins"}
     )
 
     result = runner.invoke(mapping, ["preview", "lab", group, "--config", config_file])
 
-    assert json.loads(result.output)["record"] == {"GroupName": "Lab Admins"}
+    assert result.exit_code == 1
+    assert "a SCIM Group is not mapped" in result.output
 
 
 def test_preview_explains_why_the_bridge_would_refuse_the_user(

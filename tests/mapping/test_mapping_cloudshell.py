@@ -1,14 +1,13 @@
-"""mappings/cloudshell.yaml against the UserName and GroupName samples of seed cloudshell-import-external-users.md."""
+"""mappings/cloudshell.yaml against the UserName sample of seed cloudshell-import-external-users.md.
 
-from scimbridge.mapping import MappingContext
+The seed's GroupName sample is not mapped: a group import brings in directory
+users the identity provider never assigned (docs/mapping.md).
+"""
+
+import pytest
+
+from scimbridge.mapping import MappingContext, MappingFileError, load_mapping
 from scimbridge.vendors.base import Action
-
-GROUP = {
-    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-    "id": "e9e30dba-f08f-4109-8486-d5c6a331660a",
-    "displayName": "Azure_DevOps_Cloud_Admins",
-    "members": [{"value": "2819c223-7f76-453a-919d-413861904646", "display": "James Porter"}],
-}
 
 
 def james(build):
@@ -34,11 +33,24 @@ def test_an_entra_upn_is_imported_by_its_account_name(mappings, entra_user, firs
     assert mappings["cloudshell"].apply(user, [], first_import).record == {"UserName": "jporter"}
 
 
-def test_a_scim_group_is_imported_by_its_name(mappings):
-    mapped = mappings["cloudshell"].apply_group(GROUP)
+def test_a_group_name_cannot_be_mapped(mappings_dir, write_mapping):
+    text = (mappings_dir / "cloudshell.yaml").read_text()
+    path = write_mapping(text.replace("record:\n", "record:\n  GroupName: displayName\n"))
 
-    assert mapped.record == {"GroupName": "Azure_DevOps_Cloud_Admins"}
-    assert mapped.action is Action.IMPORT
+    with pytest.raises(MappingFileError) as caught:
+        load_mapping(path)
+
+    assert caught.value.key == "record.GroupName"
+    assert "not a field of the cloudshell record" in caught.value.message
+
+
+def test_group_memberships_change_nothing_in_the_record(mappings, okta_user, reimport):
+    groups = ["Azure_DevOps_Cloud_Admins", "Chat Admins"]
+
+    mapped = mappings["cloudshell"].apply(james(okta_user), groups, reimport)
+
+    assert mapped.record == {"UserName": "James Porter", "AllowUpdate": True}
+    assert mapped.managed == {}
 
 
 def test_deactivation_disables_the_user(mappings, okta_user, reimport):

@@ -21,9 +21,10 @@ PERMISSIONS = (
     "canGenerateDownloadLinkInShareCenter",
     "canGenerateUploadLinkInShareCenter",
 )
+NO_PERMISSION = dict.fromkeys(PERMISSIONS, False)
 
 
-def test_the_seed_sample_comes_from_a_reimported_coordinator_and_a_new_link_sharer(
+def test_the_seed_sample_with_every_other_permission_false_comes_from_two_users(
     mappings, entra_user, okta_user, first_import, reimport
 ):
     coordinator = entra_user("user1@example.com", "User", "One")
@@ -34,7 +35,25 @@ def test_the_seed_sample_comes_from_a_reimported_coordinator_and_a_new_link_shar
         mappings["confide"].apply(link_sharer, ["Confide Link Sharers"], first_import).record,
     ]
 
-    assert records == SEED_SAMPLE
+    assert records == [{**NO_PERMISSION, **sample} for sample in SEED_SAMPLE]
+
+
+def test_confide_states_every_permission_for_a_user_in_no_group(mappings, okta_user, reimport):
+    user = okta_user("u@example.com", "U", "Ser", "u@example.com")
+
+    record = mappings["confide"].apply(user, [], reimport).record
+
+    assert record == {"email": "u@example.com", **NO_PERMISSION}
+
+
+def test_leaving_the_link_sharers_makes_can_share_link_false(mappings, okta_user, reimport):
+    user = okta_user("u@example.com", "U", "Ser", "u@example.com")
+    confide = mappings["confide"]
+
+    before = confide.apply(user, ["Confide Link Sharers"], reimport).record
+    after = confide.apply(user, [], reimport).record
+
+    assert (before["canShareLink"], after["canShareLink"]) == (True, False)
 
 
 def test_group_names_match_whatever_their_case(mappings, okta_user, reimport):
@@ -56,7 +75,7 @@ def test_deactivation_updates_the_user_with_every_permission_false(mappings, ent
 
     mapped = mappings["confide"].apply(user, ["Confide Coordinators"], reimport)
 
-    assert mapped.action is Action.IMPORT
+    assert mapped.action is Action.DISABLE
     assert all(mapped.record[flag] is False for flag in PERMISSIONS)
 
 
@@ -66,5 +85,5 @@ def test_delete_also_revokes_every_permission(mappings, entra_user):
 
     mapped = mappings["confide"].apply(user, ["Confide Coordinators"], deleted)
 
-    assert mapped.action is Action.IMPORT
+    assert mapped.action is Action.DISABLE
     assert not any(mapped.record[flag] for flag in PERMISSIONS)

@@ -4,7 +4,6 @@ import pytest
 
 from scimbridge.mapping import MappingContext
 from scimbridge.mapping.expressions import ExpressionCompiler, ExpressionError
-from scimbridge.mapping.paths import USER_PATH
 
 USER = {
     "userName": "Ada.Lovelace@Example.com",
@@ -17,7 +16,7 @@ CONTEXT = MappingContext(stable_id="link-7", vendor_id=None, first_import=True)
 
 
 def value(spec, groups=(), context=CONTEXT, user=USER):
-    expression = ExpressionCompiler(USER_PATH).expression(spec, ("record", "field"))
+    expression = ExpressionCompiler().expression(spec, ("record", "field"))
     return expression.evaluate(user, frozenset(name.casefold() for name in groups), context)
 
 
@@ -109,6 +108,15 @@ def test_from_groups_values_are_fresh_copies_for_each_record():
     assert value(spec, groups=["A"]) == [{"roleName": "ReadOnly"}]
 
 
+def test_from_groups_as_list_gives_an_empty_list_to_a_user_in_no_listed_group():
+    assert value({"from_groups": {"A": "x"}, "as": "list"}, groups=["Others"]) == []
+
+
+def test_an_empty_group_list_is_kept_inside_an_object():
+    spec = {"object": {"roles": {"from_groups": {"A": "x"}, "as": "list"}}}
+    assert value(spec) == {"roles": []}
+
+
 def test_when_keeps_the_field_only_if_the_condition_holds():
     spec = {"const": True, "when": "bridge.first_import"}
     reimport = MappingContext(stable_id="s", first_import=False)
@@ -145,6 +153,9 @@ def test_a_list_leaves_out_items_that_give_nothing():
         {"path": "bridge.stable_id"},
         {"template": "no placeholder"},
         {"template": "{}"},
+        {"from_groups": {"Admins": "administrator"}},
+        {"from_groups": {"Admins": "admin"}, "as": "list", "transform": "upper"},
+        {"from_groups": {"Admins": "admin"}, "as": "list", "fallback": "title"},
         "bridge.tenant",
         "notAnAttribute",
     ],

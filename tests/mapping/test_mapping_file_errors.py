@@ -43,7 +43,27 @@ def test_an_unknown_key_in_a_form_is_named_with_its_line(write_mapping):
 def test_the_message_names_file_line_and_key(write_mapping):
     error = broken(write_mapping, "{path: emails.value,", "{pth: emails.value,")
 
-    assert str(error).startswith(f"{error.file}, line 4, key record.emails.pth: ")
+    assert str(error).startswith(f"{error.label}, line 4, key record.emails.pth: ")
+
+
+def test_the_message_names_the_file_by_its_label_never_its_path(write_mapping):
+    path = write_mapping(VALID.replace("{path: emails.value,", "{pth: emails.value,"))
+
+    with pytest.raises(MappingFileError) as caught:
+        load_mapping(path, label="mappings/chat.yaml")
+
+    assert str(caught.value).startswith("mappings/chat.yaml, line 4, key record.emails.pth: ")
+    assert path not in str(caught.value)
+
+
+def test_an_unreadable_file_is_named_by_its_label(tmp_path):
+    with pytest.raises(MappingFileError) as caught:
+        load_mapping(str(tmp_path / "absent.yaml"), label="absent.yaml")
+
+    assert (
+        str(caught.value)
+        == "absent.yaml, key (file): cannot read the file: No such file or directory"
+    )
 
 
 def test_a_path_the_user_schema_does_not_have_is_refused(write_mapping):

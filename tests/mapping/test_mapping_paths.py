@@ -2,7 +2,7 @@
 
 import pytest
 
-from scimbridge.mapping.paths import GROUP_PATH, InvalidSourcePath, SourcePath
+from scimbridge.mapping.paths import InvalidSourcePath, SourcePath
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 USER = {
@@ -76,10 +76,6 @@ def test_a_missing_extension_gives_none():
 
 def test_a_value_of_the_wrong_json_type_gives_none_not_an_error():
     assert SourcePath("name.givenName").read({"name": "Barbara"}) is None
-
-
-def test_a_group_path_reads_a_group():
-    assert SourcePath("displayName", GROUP_PATH).read({"displayName": "Admins"}) == "Admins"
 
 
 @pytest.mark.parametrize(

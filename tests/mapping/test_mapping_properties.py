@@ -85,14 +85,18 @@ def test_a_user_becomes_a_valid_record_or_a_refusal_naming_the_attribute(
         assert record_schema(vendor).is_valid(mapped.record)
 
 
+@pytest.mark.parametrize("vendor", ["confide", "acc", "aria", "rocketchat", "cloudshell"])
 @settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(group=st.fixed_dictionaries({}, optional={"displayName": text, "id": text}))
-def test_a_group_becomes_a_cloudshell_group_import_or_a_refusal(mappings, group):
+@given(user=users, memberships=groups, context=contexts)
+def test_every_managed_field_is_stated_and_grants_only_managed_values(
+    mappings, vendor, user, memberships, context
+):
     try:
-        mapped = mappings["cloudshell"].apply_group(group)
-    except UnmappableUser as refusal:
-        assert refusal.attribute == "displayName"
-    else:
-        assert record_schema("cloudshell").is_valid(mapped.record)
+        mapped = mappings[vendor].apply(user, memberships, context)
+    except UnmappableUser:
+        return
+    for name, values in mapped.managed.items():
+        assert isinstance(mapped.record[name], list)
+        assert all(value in values for value in mapped.record[name])

@@ -2,7 +2,7 @@
 
 import pytest
 
-from scimbridge.mapping import UnmappableUser
+from scimbridge.mapping import UnmappableUser, load_mapping
 
 
 def refusal(mapping, user, groups=()) -> UnmappableUser:
@@ -19,8 +19,18 @@ def test_a_confide_user_without_email_is_refused_naming_the_work_email(mappings,
     assert error.attribute == 'emails[type eq "work"].value'
     assert error.detail == (
         'emails[type eq "work"].value is required by '
-        f"{mappings['confide'].file} (email) but the user has none"
+        f"{mappings['confide'].label} (email) but the user has none"
     )
+
+
+def test_a_refusal_names_the_mapping_by_its_label_never_its_path(mappings_dir, okta_user):
+    path = str(mappings_dir / "confide.yaml")
+    user = okta_user("ada", "Ada", "Lovelace", "ada@example.com", emails=[])
+
+    error = refusal(load_mapping(path, label="confide.yaml"), user)
+
+    assert "required by confide.yaml (email)" in error.detail
+    assert str(mappings_dir) not in error.detail
 
 
 def test_a_rocketchat_user_without_email_is_refused(mappings, okta_user):
@@ -52,15 +62,3 @@ def test_an_acc_name_longer_than_acc_accepts_is_refused(mappings, okta_user):
     user = okta_user("ada@example.com", "A" * 256, "Lovelace", "ada@example.com")
 
     assert refusal(mappings["acc"], user).attribute == "name.givenName"
-
-
-def test_a_mapping_without_group_record_refuses_groups(mappings):
-    with pytest.raises(UnmappableUser, match="no group_record"):
-        mappings["rocketchat"].apply_group({"displayName": "Admins"})
-
-
-def test_a_group_without_display_name_is_refused(mappings):
-    with pytest.raises(UnmappableUser) as caught:
-        mappings["cloudshell"].apply_group({"id": "g1"})
-
-    assert caught.value.attribute == "displayName"

@@ -1,7 +1,9 @@
 """mappings/rocketchat.yaml against the john.doe/jane.doe sample of seed rocketchat-bulk-user-import.md.
 
 The seed's optional ``password`` is left out on purpose: the bridge keeps and
-forwards no password, so Rocket.Chat generates one.
+forwards no password, so Rocket.Chat generates one. ``roles`` is always
+stated (``[]`` for a user in no mapped group), so that leaving "Chat Admins"
+revokes ``admin``.
 """
 
 from scimbridge.mapping import MappingContext
@@ -13,12 +15,14 @@ SEED_USERS = [
         "emails": ["john.doe@example.com"],
         "importIds": ["1523"],
         "name": "John Doe",
+        "roles": [],
     },
     {
         "username": "jane.doe",
         "emails": ["jane.doe@example.com"],
         "importIds": ["1524"],
         "name": "Jane Doe",
+        "roles": [],
     },
 ]
 
@@ -68,6 +72,15 @@ def test_chat_admins_get_the_admin_role(mappings, okta_user, first_import):
     record = mappings["rocketchat"].apply(user, ["Chat Admins"], first_import).record
 
     assert record["roles"] == ["admin"]
+
+
+def test_leaving_chat_admins_gives_no_role_and_admin_stays_managed(mappings, okta_user, reimport):
+    user = okta_user("ada", "Ada", "Lovelace", "ada@example.com")
+
+    mapped = mappings["rocketchat"].apply(user, ["Staff"], reimport)
+
+    assert mapped.record["roles"] == []
+    assert mapped.managed == {"roles": ("admin",)}
 
 
 def test_deactivation_disables_and_flags_the_user_deleted(mappings, okta_user, reimport):

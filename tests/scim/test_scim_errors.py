@@ -8,6 +8,7 @@ a sentence, not as a pydantic report; and the store must be as it was before.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -406,3 +407,21 @@ def test_no_patch_body_produces_a_server_error(
     )
 
     assert response.status_code < 500, response.get_data(as_text=True)
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+"""Where the test configuration's mapping files are, by absolute paths."""
+
+
+class TestVendorRefusals:
+    """A user valid in SCIM that the target's vendor would refuse (RFC 7644 §3.12 invalidValue)."""
+
+    def test_the_refusal_names_the_mapping_file_without_a_server_path(
+        self, okta: ScimClient
+    ) -> None:
+        response = okta.post("/Users", new_user("has a space"))
+
+        assert_scim_error(response, 400, "invalidValue")
+        detail = response.get_json()["detail"]
+        assert "aria.yaml" in detail
+        assert str(REPOSITORY) not in detail
