@@ -7,27 +7,11 @@ from typing import Any
 
 import pytest
 import yaml
-from outbox_doubles import AUTH, TOKEN, Clock, ScriptedVendor, user
+from outbox_doubles import AUTH, Clock, ScriptedVendor, config_document, user
 
 from scimbridge.app import Bridge
 from scimbridge.config import parse_config
 from scimbridge.delivery.worker import Worker
-
-
-def config_document(database_url: str, **delivery: Any) -> dict[str, Any]:
-    return {
-        "database": database_url,
-        "targets": [
-            {
-                "name": "chat",
-                "vendor": "rocketchat",
-                "base_url": "http://127.0.0.1:9",
-                "credentials": {"user_id": "u", "auth_token": "t"},
-                "inbound": {"bearer_tokens": [TOKEN]},
-                "delivery": {"backoff_seconds": 1, "max_backoff_seconds": 8, **delivery},
-            }
-        ],
-    }
 
 
 @pytest.fixture
@@ -98,5 +82,15 @@ def live(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     from live_bridge import start_live
 
     running, stop = start_live(tmp_path, request.param)
+    yield running
+    stop()
+
+
+@pytest.fixture
+def live_on(tmp_path: Any, request: pytest.FixtureRequest, database_url: str) -> Iterator[Any]:
+    """The same, on each database the store runs on (SQLite, and PostgreSQL when available)."""
+    from live_bridge import start_live
+
+    running, stop = start_live(tmp_path, request.param, database_url)
     yield running
     stop()

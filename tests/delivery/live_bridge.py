@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,18 +24,37 @@ TOKEN = "live-scim-token-0123456789"
 SCIM = "application/scim+json"
 
 
-def live_config(tmp_path: Any, emulator: RunningEmulator, vendor: str) -> dict[str, Any]:
+def live_config(
+    tmp_path: Any,
+    emulator: RunningEmulator,
+    vendor: str,
+    database_url: str | None = None,
+    **delivery: Any,
+) -> dict[str, Any]:
     return {
-        "database": f"sqlite:///{tmp_path / 'bridge.db'}",
+        "database": database_url or f"sqlite:///{tmp_path / 'bridge.db'}",
         "targets": [
             {
                 "name": vendor,
                 "vendor": vendor,
                 "base_url": emulator.url,
                 "credentials": emulator.credentials,
-                "options": {**DEMO_OPTIONS.get(vendor, {}), "poll_interval_seconds": 0.01},
+                "options": {
+                    **DEMO_OPTIONS.get(vendor, {}),
+                    # 100 polls 0.01 s apart outlast ACC's asynchronous import (0.5 s)
+                    "poll_interval_seconds": 0.01,
+                    "max_polls": 100,
+                },
                 "inbound": {"bearer_tokens": [TOKEN]},
-                "delivery": {"backoff_seconds": 1, "max_backoff_seconds": 4, "timeout_seconds": 1},
+                "delivery": {
+                    "backoff_seconds": 1,
+                    "max_backoff_seconds": 4,
+                    "timeout_seconds": 1,
+                    # drain() jumps the clock 60 s per idle round: an hour of it lets the
+                    # emulators' real-time asynchronous imports land before it runs out
+                    "unconfirmed_import_seconds": 3600,
+                    **delivery,
+                },
             }
         ],
     }
@@ -66,18 +86,39 @@ class LiveBridge:
             ).scalar_one()
 
     def drain(self, rounds: int = 200) -> None:
-        """Deliver until nothing is pending, jumping the clock over backoffs instead of waiting."""
+        """Deliver until nothing is pending, jumping the clock over backoffs instead of waiting.
+
+        An idle round also lets a little real time pass, for what the emulators do in
+        real time (ACC's asynchronous import, a rate-limit window).
+        """
         for _ in range(rounds):
             if not self.worker.run_once():
                 if not self.pending():
                     return
                 self.clock.advance(60)
+                time.sleep(0.05)
         raise AssertionError("the outbox never drained")
 
+    def drain_in_real_time(self, seconds: float = 60.0) -> None:
+        """Deliver until nothing is pending, waiting out every backoff for real: the way
+        through a vendor's rate limit, whose window only real time frees."""
+        deadline = time.monotonic() + seconds
+        while self.pending():
+            assert time.monotonic() < deadline, "the outbox never drained"
+            if not self.worker.run_once():
+                time.sleep(0.1)
 
-def start_live(tmp_path: Any, vendor: str, **emulator_options: Any) -> tuple[LiveBridge, Any]:
+
+def start_live(
+    tmp_path: Any,
+    vendor: str,
+    database_url: str | None = None,
+    delivery: dict[str, Any] | None = None,
+    **emulator_options: Any,
+) -> tuple[LiveBridge, Any]:
     emulator = run_in_thread(vendor, **emulator_options)
-    bridge = Bridge(parse_config(yaml.safe_dump(live_config(tmp_path, emulator, vendor))))
+    document = live_config(tmp_path, emulator, vendor, database_url, **(delivery or {}))
+    bridge = Bridge(parse_config(yaml.safe_dump(document)))
     app = Flask("live")
     bridge.init_app(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)

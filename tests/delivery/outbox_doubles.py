@@ -76,6 +76,22 @@ def unavailable(retry_after: float | None = None) -> Callable[[list[DeliveryItem
     return fail
 
 
+def config_document(database_url: str, **delivery: Any) -> dict[str, Any]:
+    return {
+        "database": database_url,
+        "targets": [
+            {
+                "name": "chat",
+                "vendor": "rocketchat",
+                "base_url": "http://127.0.0.1:9",
+                "credentials": {"user_id": "u", "auth_token": "t"},
+                "inbound": {"bearer_tokens": [TOKEN]},
+                "delivery": {"backoff_seconds": 1, "max_backoff_seconds": 8, **delivery},
+            }
+        ],
+    }
+
+
 def user(name: str, **attributes: Any) -> dict[str, Any]:
     return {
         "schemas": [USER_SCHEMA],

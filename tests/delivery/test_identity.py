@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from conftest import config_document
-from outbox_doubles import AUTH, delivery_state, unavailable, user
+from outbox_doubles import AUTH, config_document, delivery_state, unavailable, user
 from sqlalchemy import select
 
 from scimbridge.app import Bridge
