@@ -47,10 +47,12 @@ def load_mappings(config: BridgeConfig) -> dict[str, Mapping]:
     """
     mappings = {}
     for target in config.targets:
+        label = mapping_label(target)
         try:
-            mapping = load_mapping(target.mapping_file, mapping_label(target))
+            mapping = load_mapping(target.mapping_file, label)
         except MappingFileError as error:
-            raise ConfigError(f"target {target.name}: {error}") from None
+            where = f" (the file {target.mapping_file})" if label != target.mapping_file else ""
+            raise ConfigError(f"target {target.name}: {error}{where}") from None
         if mapping.vendor != target.vendor:
             raise ConfigError(
                 f"target {target.name}: {target.mapping_file} maps for {mapping.vendor!r}, "

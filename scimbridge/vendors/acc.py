@@ -9,21 +9,25 @@ GET/PATCH/DELETE and listing) and ``authentication.yaml``; vendor-research.md §
   impersonate an admin with ``User-Id``; ``Region`` is sent when configured.
 - Who is a project member is read from ``GET
   /construction/admin/v1/projects/{projectId}/users`` (the documented listing,
-  ``limit`` ≤ 200 with ``offset``): the whole listing when it takes fewer pages than
-  there are emails to look up, else one ``filter[email]`` GET per email. Reads are
-  limited to 600 a minute, writes to 100 (research §2), so lookups are batched.
+  ``limit`` ≤ 200 with ``offset``), for every import and every deprovision without
+  a stored id: the whole listing when it takes fewer pages than there are emails to
+  look up, else one ``filter[email]`` GET per email. Reads are limited to 600 a
+  minute, writes to 100 (research §2), so lookups are batched.
 - New users: ``POST /construction/admin/v2/projects/{projectId}/users:import``, at
   most 200 a request, answered 202 "not yet acted upon", with a ``jobId`` that may
   be absent and has no status endpoint. The import never updates a member (the
   emulator's reading; the documents are silent), so only emails the listing does
-  not show are imported; the others are updated. An import is confirmed by the
+  not show are imported; the others are PATCHed, with only what they lack (a
+  member that holds the record costs no write). An import is confirmed by the
   listing, polled; one still unconfirmed after the polls is retried later (the
   next round finds the member), never failed for good.
 - Members: ``PATCH …/users/{userId}`` changes only ``companyId``, ``roleIds`` and
   ``products`` (201); names and email belong to the Autodesk account. ``roleIds``
   keep the roles set in ACC that the mapping does not manage (design.md).
 - DISABLE: PATCH every product of the record to ``access: none`` (research §2);
-  REMOVE: ``DELETE …/users/{userId}`` (204). A member already gone (404) is done.
+  REMOVE: ``DELETE …/users/{userId}`` (204), of the stored id, else of the member
+  found by email. A member already gone (404) is done; without a stored id, only
+  a listing that does not show the email means there is nothing to deprovision.
   ACC deletes removed project users: re-provisioning adds the person again, same
   Autodesk account and email, a new project-user id.
 - A member found by email that the bridge did not create in this call is taken
@@ -72,6 +76,43 @@ def email_of(item: DeliveryItem) -> str:
     return str(item.record.get("email") or (item.previous or {}).get("email") or "").lower()
 
 
+def looked_up(item: DeliveryItem) -> bool:
+    """Whether the item needs the listing: every import (the import never updates a member,
+    so an existing one is PATCHed instead), and a deprovision without a stored id."""
+    return item.action is Action.IMPORT or not item.vendor_id
+
+
+def missing_changes(item: DeliveryItem, member: dict[str, Any]) -> dict[str, Any]:
+    """The PATCH that makes the member hold the record, without the fields it holds already.
+
+    ``roleIds`` are merged into the member's (:func:`merge_managed`), so roles set in ACC
+    that the mapping does not manage stay; products the record does not name are left as
+    they are, since the PATCH changes only the keys it names (research §2, "set access:none").
+    """
+    wanted = {key: item.record[key] for key in PATCHABLE if item.record.get(key) is not None}
+    if "roleIds" in wanted:
+        wanted["roleIds"] = merge_managed(
+            member.get("roleIds") or [], wanted["roleIds"], item.managed.get("roleIds", ())
+        )
+    return {key: value for key, value in wanted.items() if not holds(member, key, value)}
+
+
+def holds(member: dict[str, Any], key: str, value: Any) -> bool:
+    """Whether the member already holds this PATCH value (a product it does not list has no access)."""
+    if key == "products":
+        access = {
+            product.get("key"): product.get("access")
+            for product in member.get("products") or []
+            if isinstance(product, dict)
+        }
+        return all(
+            access.get(product.get("key"), "none") == product.get("access") for product in value
+        )
+    if key == "roleIds":
+        return sorted(member.get("roleIds") or []) == sorted(value)
+    return member.get(key) == value
+
+
 class AccClient(OAuthClientCredentialsClient):
     vendor = "acc"
     max_batch = 200
@@ -107,7 +148,7 @@ class AccClient(OAuthClientCredentialsClient):
     # -- delivery --------------------------------------------------------------------------------
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
-        members = self.members({email_of(item) for item in items} - {""})
+        members = self.members({email_of(item) for item in items if looked_up(item)} - {""})
         outcomes, to_import = self.settle_or_defer(items, lambda item: self.apply(item, members))
         try:
             outcomes.update(self.import_members(to_import))
@@ -120,48 +161,56 @@ class AccClient(OAuthClientCredentialsClient):
 
     def apply(self, item: DeliveryItem, members: Members) -> Outcome | None:
         """Update, disable or remove the member; None when the user must be imported."""
+        if item.action is not Action.IMPORT:
+            return self.deprovision(item, members)
         member = members.get(email_of(item))
-        if member is not None and str(member.get("id")) != item.vendor_id:
+        if member is None:
+            return None
+        if str(member["id"]) != item.vendor_id:
             conflict = self.unclaimed(item, str(member["id"]), f"project user {email_of(item)}")
             if conflict is not None:
-                return (
-                    nothing_to_deprovision(item) if item.action is not Action.IMPORT else conflict
-                )
-        if item.action is Action.IMPORT:
-            if member is None:
-                return None
-            if item.previous == item.record and not item.vendor_id:
-                # the import sent earlier, unconfirmed then, shows now: nothing to change
-                return succeeded(item, str(member["id"]))
-            return self.update_member(item, member)
-        if member is None:
+                return conflict
+        return self.update_member(item, member)
+
+    def deprovision(self, item: DeliveryItem, members: Members) -> Outcome:
+        """DISABLE strips every product of the record (``access: none``, research §2), REMOVE
+        deletes the project user; a member already gone (404) is as deprovisioned as it gets.
+        Without a stored id the member is found by email, and only when no other user of the
+        bridge holds it; only the listing's "no such member" means nothing to deprovision."""
+        member_id = item.vendor_id or self.own_member(item, members)
+        if member_id is None:
             return nothing_to_deprovision(item)
         if item.action is Action.DISABLE:
             without_access = [
-                {**product, "access": "none"} for product in item.record.get("products", [])
+                {**product, "access": "none"} for product in item.record.get("products") or []
             ]
-            self.patch(member, {"products": without_access})
+            self.patch(member_id, {"products": without_access})
         else:
-            self.call_unless_gone("DELETE", f"{self.users_path}/{member['id']}", expect=(200, 204))
-        return succeeded(item, str(member["id"]))
+            self.call_unless_gone("DELETE", f"{self.users_path}/{member_id}", expect=(200, 204))
+        return succeeded(item, member_id)
+
+    def own_member(self, item: DeliveryItem, members: Members) -> str | None:
+        """The id of the member of the item's email, unless another user of the bridge holds it."""
+        member = members.get(email_of(item))
+        if member is None or self.unclaimed(
+            item, str(member["id"]), f"project user {email_of(item)}"
+        ):
+            return None
+        return str(member["id"])
 
     def update_member(self, item: DeliveryItem, member: dict[str, Any]) -> Outcome | None:
-        """PATCH the member with the record; its roles set in ACC outside the mapping stay.
-        None when the member left the project meanwhile (404): it is imported again."""
-        changes = {key: item.record[key] for key in PATCHABLE if item.record.get(key) is not None}
-        if "roleIds" in item.managed:
-            changes["roleIds"] = merge_managed(
-                member.get("roleIds") or [],
-                item.record.get("roleIds") or [],
-                item.managed["roleIds"],
-            )
-        if self.patch(member, changes) is None:
+        """PATCH what the member does not hold yet (nothing when it holds the record, as
+        after an import confirmed late); None when the member left the project meanwhile
+        (404): it is imported again."""
+        changes = missing_changes(item, member)
+        if changes and self.patch(str(member["id"]), changes) is None:
             return None
         return succeeded(item, str(member["id"]))
 
-    def patch(self, member: dict[str, Any], changes: dict[str, Any]) -> requests.Response | None:
+    def patch(self, member_id: str, changes: dict[str, Any]) -> requests.Response | None:
+        """The v1 PATCH (201); None when the member is not in the project (404)."""
         return self.call_unless_gone(
-            "PATCH", f"{self.users_path}/{member['id']}", json=changes, expect=(200, 201)
+            "PATCH", f"{self.users_path}/{member_id}", json=changes, expect=(200, 201)
         )
 
     # -- who is a member -------------------------------------------------------------------------

@@ -6,31 +6,63 @@ Contract: seed ``rocketchat-bulk-user-import.md``; vendor-research.md §4
 - Every call sends ``X-User-Id`` and ``X-Auth-Token`` (a personal access token
   of a user with ``run-import``, ``view-full-other-user-info``,
   ``edit-other-user-info``, ``edit-other-user-active-status``, ``delete-user``).
-- Users are first looked up by import id (``users.info?importId=``). The import
-  never updates an existing user, so a user Rocket.Chat has is updated with
-  ``users.update``, (de)activated with ``users.setActiveStatus`` and removed with
-  ``users.delete``.
+- Every user is first looked up by import id (``users.info?importId=``, one call
+  each: there is no batch lookup). The import never updates an existing user, so
+  a user Rocket.Chat has is updated with ``users.update`` (only what it does not
+  hold yet), re-activated with ``users.setActiveStatus``, deactivated with
+  ``users.setActiveStatus`` (its roles untouched) and removed with ``users.delete``.
+- Idempotent: the lookup comes before any write, so a first import repeated after a
+  crash, a timeout or a dropped connection (the run had created the user) finds the
+  user by its import id and ends as an update, with nothing to send when the user
+  holds the record: one Rocket.Chat user, an ok outcome.
+- ``users.update`` replaces the user's ``roles``, so it sends the user's roles
+  with the managed ones replaced by the granted ones (:func:`merge_managed`):
+  roles granted inside Rocket.Chat (moderator, livechat-agent) and the default
+  roles every user got (seed note 4) are the user's own and stay; ``admin`` goes
+  when no longer granted.
 - The others are imported: ``import.new`` → ``import.addUsers`` → ``import.run``
   → ``import.status`` until done. One bad user fails a whole ``addUsers`` (seed
-  note 1 and 3): a refused batch is bisected so the others still go in. The
-  import returns no per-user errors, so each user is looked up again after the
-  run; one still missing (its email or user name taken) failed. A DISABLE of a
-  user Rocket.Chat never had is imported ``deleted``, which creates it deactivated.
+  note 1 and 3): a refused batch is bisected so the others still go in. New users
+  carry the granted roles; the import adds the default ones (seed note 4).
+- The run returns no per-user errors and creates nobody whose email or user name is
+  taken (run note 2), so each user is looked up again after the run. One still
+  missing failed for good, and ``users.info?username=`` names the holder of its user
+  name: the user of the bridge one of the holder's import ids belongs to, else the
+  Rocket.Chat ``_id`` of a user the bridge does not manage.
+- A DISABLE or REMOVE of a user Rocket.Chat does not have ("User not found.") is
+  done: there is nothing to deprovision, and nothing is imported.
 - The vendor id is the **import id**, the bridge's stable id (design.md): it
   survives a user deleted and re-created in Rocket.Chat, and ``users.info``
   finds the user by it; the Rocket.Chat ``_id`` goes in the outcome's details.
-- A 429 carries no ``Retry-After``: the wait comes from ``X-RateLimit-Reset``
-  (epoch milliseconds).
+  A user found by import id for an item without a vendor id is taken over only
+  when no other user of the bridge holds that import id (:meth:`unclaimed`).
+- Every route is limited per client, 10 calls a minute by default, refused calls
+  counted too (research §4; the service account should hold
+  ``api-bypass-rate-limit``). A 429 carries no ``Retry-After``: the wait comes from
+  ``X-RateLimit-Reset`` (epoch milliseconds). A 429 while looking users up or
+  updating them keeps what was done and postpones the rest; one on ``import.*``
+  postpones the users to import (the whole call waits when nothing was settled
+  before); one while verifying an import postpones the users not verified yet (the
+  import was applied: the next round finds them by import id). No call is made that
+  the outcome does not need: no update of a user holding the record, no
+  deactivation of an inactive user.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 
-from scimbridge.vendors.base import Action, DeliveryItem, Outcome, VendorUnavailable
+from scimbridge.vendors.base import (
+    Action,
+    DeliveryItem,
+    Outcome,
+    VendorUnavailable,
+    merge_managed,
+)
 from scimbridge.vendors.http import (
     HttpVendorClient,
     VendorRejected,
@@ -39,6 +71,7 @@ from scimbridge.vendors.http import (
     json_object,
     nothing_to_deprovision,
     poll,
+    postponed,
     retry_after_seconds,
     send_isolating,
     succeeded,
@@ -46,15 +79,51 @@ from scimbridge.vendors.http import (
 
 API = "/api/v1"
 FINISHED_STATES = frozenset({"done", "error", "canceled"})
-UPDATABLE = ("username", "name", "password")
+NOT_FOUND = "User not found."
+"""The end of ``users.info``'s 400 when no user matches (research §4)."""
+PROFILE = ("username", "name")
 """Record fields ``users.update`` takes as they are (its ``data`` object, research §4)."""
-DEFAULT_ROLES = ("user",)
-"""The roles Rocket.Chat gives every new user (seed note 4); ``options.default_roles``."""
+
+User = dict[str, Any]
+"""A user as ``users.info`` answers it."""
+T = TypeVar("T")
 
 
 def import_id(item: DeliveryItem) -> str:
+    """The user's import id: the record's (the mapping puts the bridge's stable id there),
+    else the vendor id the bridge keeps, which is the same id."""
     ids = item.record.get("importIds") or []
     return str(ids[0]) if ids else item.vendor_id or item.key
+
+
+def first_email(user: User) -> str | None:
+    emails = user.get("emails") or []
+    return emails[0].get("address") if emails and isinstance(emails[0], dict) else None
+
+
+def changes(item: DeliveryItem, user: User) -> dict[str, Any]:
+    """The ``users.update`` data that makes the user hold the record, without what it holds.
+
+    ``roles`` replace the user's, so they are the user's own with the managed values
+    replaced by the granted ones (design.md, "What the vendor holds is what the IdP
+    says"); a password cannot be read back, so one in the record is always sent.
+    """
+    record = item.record
+    data = {
+        name: record[name] for name in PROFILE if record.get(name) not in (None, user.get(name))
+    }
+    emails = record.get("emails") or []
+    if emails and str(emails[0]).lower() != str(first_email(user) or "").lower():
+        data["email"] = emails[0]
+    if record.get("roles") is not None:
+        roles = merge_managed(
+            user.get("roles") or [], record["roles"], item.managed.get("roles", ())
+        )
+        if sorted(roles) != sorted(user.get("roles") or []):
+            data["roles"] = roles
+    if record.get("password"):
+        data["password"] = record["password"]
+    return data
 
 
 class RocketChatClient(HttpVendorClient):
@@ -87,48 +156,92 @@ class RocketChatClient(HttpVendorClient):
     # -- delivery --------------------------------------------------------------------------------
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
-        outcomes, to_import = self.settle_or_defer(items, self.apply_to_existing)
-        outcomes.update(self.import_users(to_import))
+        """Look every user up, settle those Rocket.Chat has one by one, import the others.
+        A 429 or an outage keeps what each phase settled (design.md, "a 429 in mid-batch
+        keeps what was applied") and postpones the rest."""
+        users, outcomes = self.look_up(items)
+        settled, to_import = self.settle_or_defer(
+            [item for item in items if item.key in users],
+            lambda item: self.apply(item, users[item.key]),
+        )
+        outcomes.update(settled)
+        outcomes.update(self.import_or_postpone(to_import, settled_before=bool(outcomes)))
         return [outcomes[item.key] for item in items]
 
-    def find(self, import_id: str) -> dict[str, Any] | None:
-        """The user with this import id; Rocket.Chat answers 400 "User not found." when none."""
+    def import_or_postpone(
+        self, items: list[DeliveryItem], settled_before: bool
+    ) -> dict[str, Outcome]:
+        """The import's outcomes. When the vendor is unavailable for the import operation
+        itself (``import.new`` … ``import.status``), the whole call is retried, unless items
+        were settled before it: they keep their outcomes and only these items wait."""
         try:
-            answer = json_object(
-                self.call("GET", f"{API}/users.info", params={"importId": import_id})
-            )
+            return self.import_users(items)
+        except VendorUnavailable as unavailable:
+            if not settled_before:
+                raise
+            return {item.key: postponed(item, unavailable) for item in items}
+
+    def look_up(
+        self, items: list[DeliveryItem]
+    ) -> tuple[dict[str, User | None], dict[str, Outcome]]:
+        """Each item's user by import id (None: Rocket.Chat has none), as far as the
+        ``users.info`` limit allows; the items left are postponed, and an item whose lookup
+        is refused (a 403: the token lacks ``view-full-other-user-info``) fails with the
+        vendor's words. When not even the first can be looked up, the whole call waits
+        (:class:`VendorUnavailable`)."""
+        first, *rest = items
+        found = {first.key: self.found(first)}
+        more, outcomes = until_unavailable(rest, self.found)
+        found.update(more)
+        users = {key: user for key, user in found.items() if not isinstance(user, Outcome)}
+        refused = {key: outcome for key, outcome in found.items() if isinstance(outcome, Outcome)}
+        return users, {**outcomes, **refused}
+
+    def found(self, item: DeliveryItem) -> User | Outcome | None:
+        """The item's user by import id, or the failure of a refused lookup."""
+        return self.per_item(item, lambda: self.user_where("importId", import_id(item)))
+
+    def user_where(self, parameter: str, value: str) -> User | None:
+        """``users.info`` by ``importId`` or ``username``; None only on Rocket.Chat's own
+        "User not found." (research §4, ASSUMPTION from the source): any other refusal,
+        a 404 of a wrong base URL included, must never pass for a user to import or for
+        nothing to deprovision."""
+        try:
+            answer = json_object(self.call("GET", f"{API}/users.info", params={parameter: value}))
         except VendorRejected as rejection:
-            if rejection.status in (400, 404):
+            if rejection.status == 400 and str(rejection).endswith(NOT_FOUND):
                 return None
             raise
         user = answer.get("user")
         return user if isinstance(user, dict) and user.get("_id") else None
 
-    def apply_to_existing(self, item: DeliveryItem) -> Outcome | None:
-        """Update, deactivate or delete the user Rocket.Chat has; None when it must be imported."""
-        user = self.find(import_id(item))
+    def apply(self, item: DeliveryItem, user: User | None) -> Outcome | None:
+        """Update, deactivate or delete the user Rocket.Chat has; None when it must be
+        imported. Only Rocket.Chat's "User not found." means there is nothing to
+        deprovision; a user found for an item without a vendor id is this user's only
+        when no other user of the bridge holds its import id (design.md, "the same person")."""
         if user is None:
-            return nothing_to_deprovision(item) if item.action is Action.REMOVE else None
+            return None if item.action is Action.IMPORT else nothing_to_deprovision(item)
+        what = f"the user of import id {import_id(item)}"
+        if not item.vendor_id and (conflict := self.unclaimed(item, import_id(item), what)):
+            return conflict if item.action is Action.IMPORT else nothing_to_deprovision(item)
         user_id = str(user["_id"])
         if item.action is Action.IMPORT:
-            self.post("users.update", {"userId": user_id, "data": self.profile(item)})
-            if user.get("active") is False:
-                self.set_active(user_id, True)
+            self.update(item, user)
         elif item.action is Action.DISABLE:
-            self.set_active(user_id, False)
+            if user.get("active") is not False:
+                self.set_active(user_id, False)
         else:
             self.post("users.delete", {"userId": user_id})
         return succeeded(item, import_id(item), userId=user_id)
 
-    def profile(self, item: DeliveryItem) -> dict[str, Any]:
-        """The ``users.update`` data of a record. Its roles replace the user's, so the
-        default roles the import would have added are kept in."""
-        emails = item.record.get("emails") or []
-        data = {field: item.record.get(field) for field in UPDATABLE}
-        if "roles" in item.record:
-            default_roles = self.target.options.get("default_roles", DEFAULT_ROLES)
-            data["roles"] = sorted({*default_roles, *(item.record["roles"] or [])})
-        return compact({**data, "email": emails[0] if emails else None})
+    def update(self, item: DeliveryItem, user: User) -> None:
+        """``users.update`` with what the user lacks, then re-activation (an IMPORT includes it)."""
+        data = changes(item, user)
+        if data:
+            self.post("users.update", {"userId": str(user["_id"]), "data": data})
+        if user.get("active") is False:
+            self.set_active(str(user["_id"]), True)
 
     def set_active(self, user_id: str, active: bool) -> None:
         self.post("users.setActiveStatus", {"userId": user_id, "activeStatus": active})
@@ -138,11 +251,6 @@ class RocketChatClient(HttpVendorClient):
 
     # -- import ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def import_record(item: DeliveryItem) -> dict[str, Any]:
-        record = compact(item.record)
-        return record if item.action is Action.IMPORT else {**record, "deleted": True}
-
     def import_users(self, items: list[DeliveryItem]) -> dict[str, Outcome]:
         if not items:
             return {}
@@ -150,19 +258,21 @@ class RocketChatClient(HttpVendorClient):
         sent = send_isolating(
             items,
             lambda batch: self.post(
-                "import.addUsers", {"users": [self.import_record(item) for item in batch]}
+                "import.addUsers", {"users": [compact(item.record) for item in batch]}
             ),
         )
         outcomes = {item.key: failed(item, str(rejection)) for item, rejection in sent.rejected}
         staged = [item for batch, _ in sent.accepted for item in batch]
         if staged:
             self.run_import()
-            outcomes.update(self.verify(staged))
+            verified, unverified = until_unavailable(
+                staged, lambda item: self.per_item(item, lambda: self.verified(item))
+            )
+            outcomes.update({**verified, **unverified})
         return outcomes
 
     def run_import(self) -> None:
         self.post("import.run")
-
         final = poll(
             lambda: json_object(self.call("GET", f"{API}/import.status")),
             lambda s: s.get("state") in FINISHED_STATES,
@@ -176,18 +286,51 @@ class RocketChatClient(HttpVendorClient):
         if final["state"] != "done":
             raise VendorUnavailable(f"rocketchat: the import operation ended {final['state']}")
 
-    def verify(self, items: list[DeliveryItem]) -> dict[str, Outcome]:
-        """Per-user import errors are not returned: a user not found after the run failed."""
-        outcomes = {}
-        for item in items:
-            user = self.find(import_id(item))
-            outcomes[item.key] = (
-                succeeded(item, import_id(item), userId=str(user["_id"]))
-                if user
-                else failed(
-                    item,
-                    "rocketchat: the import did not create the user "
-                    "(its email or username is probably taken)",
-                )
+    def verified(self, item: DeliveryItem) -> Outcome:
+        """The run returns no per-user errors (research §4): a user it did not create failed."""
+        user = self.user_where("importId", import_id(item))
+        if user is not None:
+            return succeeded(item, import_id(item), userId=str(user["_id"]))
+        return failed(item, self.why_not_created(item))
+
+    def why_not_created(self, item: DeliveryItem) -> str:
+        """Who holds the item's user name (run note 2: a taken email or user name is not
+        created), so the admin knows whom to settle it with. The failure is permanent: the
+        import would refuse it again. An email cannot be looked up (``users.info`` takes
+        ``userId``, ``username`` or ``importId``)."""
+        username = str(item.record.get("username") or "")
+        holder = self.user_where("username", username) if username else None
+        if holder is None:
+            return (
+                "rocketchat: the import did not create the user, and its user name is free: "
+                "its email is probably taken (Rocket.Chat gives no reason)"
             )
-        return outcomes
+        return f"rocketchat: the user name {username} is taken by {self.described(item, holder)}"
+
+    def described(self, item: DeliveryItem, holder: User) -> str:
+        """The holder as the bridge user one of its import ids belongs to, else by its ``_id``."""
+        bridge_user = next(
+            (
+                found
+                for value in holder.get("importIds") or []
+                if (found := self.claims.holder(str(value), item.key))
+            ),
+            None,
+        )
+        if bridge_user:
+            return f"another user of the bridge ({bridge_user})"
+        return f"a Rocket.Chat user the bridge does not manage (_id {holder['_id']})"
+
+
+def until_unavailable(
+    items: list[DeliveryItem], act: Callable[[DeliveryItem], T]
+) -> tuple[dict[str, T], dict[str, Outcome]]:
+    """``act`` on each item in turn until the vendor asks to wait (a route's limit is
+    reached): the results so far by key, and the items left postponed with that wait."""
+    done: dict[str, T] = {}
+    for position, item in enumerate(items):
+        try:
+            done[item.key] = act(item)
+        except VendorUnavailable as unavailable:
+            return done, {left.key: postponed(left, unavailable) for left in items[position:]}
+    return done, {}

@@ -63,7 +63,8 @@ def test_serve_refuses_a_broken_mapping_file_naming_file_line_and_key(runner, tm
     config = write_config(tmp_path, mapping=str(mapping))
     result = runner.invoke(main, ["serve", "--config", str(config)])
     assert result.exit_code == 1
-    assert f"{mapping}, line {record + 2}, key record.nickname" in result.output
+    assert f"chat.yaml, line {record + 2}, key record.nickname" in result.output
+    assert f"(the file {mapping})" in result.output
 
 
 def test_a_missing_vendor_option_is_refused_at_start(runner, tmp_path):

@@ -120,7 +120,7 @@ def test_a_deactivation_that_no_longer_maps_is_accepted_and_deprovisions_the_sen
     deprovision = vendor.delivered()[-1]
     assert deprovision.action is Action.DISABLE
     assert deprovision.record["emails"] == ["ada@example.com"]
-    assert deprovision.record["deleted"] is True
+    assert deprovision.record["importIds"] == [deprovision.key]
     assert delivery_state(client, ada["id"])["status"] == "delivered"
 
 

@@ -17,6 +17,7 @@ import pytest
 from live_bridge import LiveBridge, start_live
 from test_end_to_end import PATCH, scim_user
 
+from scimbridge.emulators.confide import PERMISSIONS as CONFIDE_PERMISSIONS
 from scimbridge.scim.provider import DELIVERY_STATE
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -37,16 +38,6 @@ class Account:
     import_path: str
     """A fragment of the path of the call that creates users, for faults."""
 
-
-CONFIDE_PERMISSIONS = (
-    "isShareCoordinator",
-    "canConfigureScan",
-    "canGenerateAccessCodeLinkInShareCenter",
-    "canShareLink",
-    "canGenerateUploadLink",
-    "canGenerateDownloadLinkInShareCenter",
-    "canGenerateUploadLinkInShareCenter",
-)
 
 ACCOUNTS = {
     "confide": Account(

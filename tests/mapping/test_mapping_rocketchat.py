@@ -83,13 +83,13 @@ def test_leaving_chat_admins_gives_no_role_and_admin_stays_managed(mappings, okt
     assert mapped.managed == {"roles": ("admin",)}
 
 
-def test_deactivation_disables_and_flags_the_user_deleted(mappings, okta_user, reimport):
+def test_deactivation_disables_the_user_it_names_by_import_id(mappings, okta_user, reimport):
     user = okta_user("ada", "Ada", "Lovelace", "ada@example.com", active=False)
 
     mapped = mappings["rocketchat"].apply(user, [], reimport)
 
     assert mapped.action is Action.DISABLE
-    assert mapped.record["deleted"] is True
+    assert mapped.record["importIds"] == [reimport.stable_id]
 
 
 def test_delete_disables_the_user_so_that_it_can_come_back(mappings, okta_user):
@@ -98,4 +98,3 @@ def test_delete_disables_the_user_so_that_it_can_come_back(mappings, okta_user):
     mapped = mappings["rocketchat"].apply(user, [], MappingContext("link-1", deleted=True))
 
     assert mapped.action is Action.DISABLE
-    assert mapped.record["deleted"] is True

@@ -88,7 +88,7 @@ KITS = {
             "importIds": [f"link-{n}"],
         },
         identity=lambda user: user["username"],
-        import_path="import.addUsers",
+        import_path="import.run",  # the call that applies the import (addUsers only stages)
         disabled=lambda user: user["active"] is False,
     ),
     "cloudshell": Kit(

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
-from scimbridge.vendors.base import Action, VendorUnavailable
+from scimbridge.vendors.base import Action
 
 VENDOR = "aria"
 READ_ONLY = {"roleName": "ReadOnly", "allowAllObjects": True}
@@ -92,17 +90,6 @@ def test_a_user_deleted_in_aria_since_is_imported_again_despite_its_stale_id(har
     assert outcomes[1].vendor_id == harness.user(1)["id"] != known.vendor_id
 
 
-def test_aria_a_first_import_delivered_twice_leaves_one_user(harness):
-    client = harness.client()
-    [first] = client.deliver([harness.item(1)])
-
-    [again] = client.deliver([harness.item(1)])
-
-    assert again.ok
-    assert again.vendor_id == first.vendor_id == harness.user(1)["id"]
-    assert len(harness.emu.users()) == 1
-
-
 def test_aria_the_username_lookup_takes_the_exact_name_only(harness):
     client = harness.client()
     harness.imported(client, 11, 1)
@@ -111,41 +98,6 @@ def test_aria_the_username_lookup_takes_the_exact_name_only(harness):
 
     assert again.vendor_id == harness.user(1)["id"]
     assert len(harness.emu.users()) == 2
-
-
-def test_aria_a_timed_out_first_import_then_a_deactivation_disables_the_user(harness):
-    harness.emu.fault(path=harness.kit.import_path, after="timeout", delay=1.0)
-    client = harness.client(delivery={"timeout_seconds": 0.3})
-    with pytest.raises(VendorUnavailable):
-        client.deliver([harness.item(1)])
-
-    [outcome] = client.deliver([harness.item(1, Action.DISABLE)])
-
-    assert outcome.ok
-    assert outcome.vendor_id == harness.user(1)["id"]
-    assert harness.user(1)["enabled"] is False
-
-
-def test_aria_an_account_held_by_another_user_is_never_taken_over(harness, held_by):
-    client = harness.client()
-    [former] = harness.imported(client, 1)
-    client.deliver([replace(former, action=Action.DISABLE)])
-    client.claims = held_by(former.vendor_id)
-
-    [outcome] = client.deliver([replace(harness.item(1), key="link-newcomer")])
-
-    assert not outcome.ok
-    assert held_by(former.vendor_id).description in outcome.error
-    assert harness.user(1)["enabled"] is False
-    assert len(harness.emu.users()) == 1
-
-
-def test_aria_a_deactivation_of_a_user_the_vendor_never_had_is_done(harness):
-    [outcome] = harness.client().deliver([harness.item(1, Action.DISABLE)])
-
-    assert outcome.ok
-    assert outcome.vendor_id is None
-    assert harness.emu.users() == []
 
 
 def test_aria_a_deactivation_of_a_user_aria_deleted_since_is_done(harness):

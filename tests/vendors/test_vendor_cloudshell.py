@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 from scimbridge.vendors import cloudshell
-from scimbridge.vendors.base import Action, VendorUnavailable
+from scimbridge.vendors.base import Action
 
 VENDOR = "cloudshell"
 
@@ -79,54 +77,6 @@ def test_cloudshell_a_repeated_first_import_reactivates_the_user(harness):
 
     assert again.vendor_id == known.vendor_id
     assert harness.user(1)["IsActive"] is True
-
-
-def test_cloudshell_a_timed_out_first_import_then_a_deactivation_disables_the_user(harness):
-    harness.emu.fault(path=harness.kit.import_path, after="timeout", delay=1.0)
-    client = harness.client(delivery={"timeout_seconds": 0.3})
-    with pytest.raises(VendorUnavailable):
-        client.deliver([harness.item(1)])
-
-    [outcome] = client.deliver([harness.item(1, Action.DISABLE)])
-
-    assert outcome.ok
-    assert outcome.vendor_id == str(harness.user(1)["Id"])
-    assert harness.user(1)["IsActive"] is False
-
-
-def test_cloudshell_an_account_held_by_another_user_is_never_taken_over(harness, held_by):
-    client = harness.client()
-    [former] = harness.imported(client, 1)
-    client.deliver([replace(former, action=Action.DISABLE)])
-    client.claims = held_by(former.vendor_id)
-
-    [outcome] = client.deliver([replace(harness.item(1), key="link-newcomer")])
-
-    assert not outcome.ok
-    assert held_by(former.vendor_id).description in outcome.error
-    assert harness.user(1)["IsActive"] is False
-
-
-def test_cloudshell_a_deactivation_of_an_account_held_by_another_user_leaves_it_alone(
-    harness, held_by
-):
-    client = harness.client()
-    [former] = harness.imported(client, 1)
-    client.claims = held_by(former.vendor_id)
-
-    [outcome] = client.deliver([replace(harness.item(1, Action.DISABLE), key="link-newcomer")])
-
-    assert outcome.ok
-    assert outcome.vendor_id is None
-    assert harness.user(1)["IsActive"] is True
-
-
-def test_cloudshell_a_deactivation_of_a_user_the_vendor_never_had_is_done(harness):
-    [outcome] = harness.client().deliver([harness.item(1, Action.DISABLE)])
-
-    assert outcome.ok
-    assert outcome.vendor_id is None
-    assert harness.emu.users() == []
 
 
 def test_cloudshell_disabling_a_user_that_is_gone_is_done(harness):

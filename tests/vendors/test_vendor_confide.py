@@ -84,54 +84,6 @@ def test_confide_a_first_import_delivered_twice_leaves_one_user(harness):
     assert harness.user(1)["canShareLink"] is False
 
 
-def test_confide_a_timed_out_first_import_then_a_deactivation_disables_the_user(harness):
-    harness.emu.fault(path=harness.kit.import_path, after="timeout", delay=1.0)
-    client = harness.client(delivery={"timeout_seconds": 0.3})
-    with pytest.raises(VendorUnavailable):
-        client.deliver([harness.item(1)])
-
-    [outcome] = client.deliver([harness.item(1, Action.DISABLE)])
-
-    assert outcome.ok
-    assert outcome.vendor_id == "user1@example.com"
-    assert harness.kit.disabled(harness.user(1))
-
-
-def test_confide_an_account_held_by_another_user_is_never_taken_over(harness, held_by):
-    client = harness.client()
-    [former] = harness.imported(client, 1)
-    client.deliver([replace(former, action=Action.DISABLE)])
-    client.claims = held_by(former.vendor_id)
-
-    [outcome] = client.deliver([replace(harness.item(1), key="link-newcomer")])
-
-    assert not outcome.ok
-    assert held_by(former.vendor_id).description in outcome.error
-    assert not any(permissions(harness.user(1)).values())
-
-
-def test_confide_a_deactivation_of_an_address_held_by_another_user_leaves_it_alone(
-    harness, held_by
-):
-    client = harness.client()
-    [former] = harness.imported(client, 1)
-    client.claims = held_by(former.vendor_id)
-
-    [outcome] = client.deliver([replace(harness.item(1, Action.DISABLE), key="link-newcomer")])
-
-    assert outcome.ok
-    assert outcome.vendor_id is None
-    assert harness.user(1)["isShareCoordinator"] is True
-
-
-def test_confide_a_deactivation_of_a_user_the_vendor_never_had_is_done(harness):
-    [outcome] = harness.client().deliver([harness.item(1, Action.DISABLE)])
-
-    assert outcome.ok
-    assert outcome.vendor_id is None
-    assert harness.emu.users() == []
-
-
 def test_confide_an_email_change_revokes_the_old_address_and_imports_the_new(harness):
     client = harness.client()
     [known] = harness.imported(client, 1)
