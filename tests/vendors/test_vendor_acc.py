@@ -123,17 +123,6 @@ def test_acc_an_unconfirmed_import_is_retryable(own_emulator):
     assert outcome.details["jobId"]
 
 
-def test_acc_a_disable_of_a_removed_member_is_done(harness):
-    client = harness.client()
-    [known] = harness.imported(client, 1)
-    client.deliver([harness.item(1, Action.REMOVE, known.vendor_id, first_import=False)])
-
-    [outcome] = client.deliver([harness.item(1, Action.DISABLE, known.vendor_id, False)])
-
-    assert outcome.ok and outcome.vendor_id == known.vendor_id
-    assert harness.user(1) is None
-
-
 def test_acc_a_removal_with_a_stored_id_deletes_it_without_a_lookup(harness):
     client = harness.client()
     [known] = harness.imported(client, 1)

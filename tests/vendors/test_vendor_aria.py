@@ -100,17 +100,6 @@ def test_aria_the_username_lookup_takes_the_exact_name_only(harness):
     assert len(harness.emu.users()) == 2
 
 
-def test_aria_a_deactivation_of_a_user_aria_deleted_since_is_done(harness):
-    client = harness.client()
-    [known] = harness.imported(client, 1)
-    client.deliver([replace(known, action=Action.REMOVE)])
-
-    [outcome] = client.deliver([replace(known, action=Action.DISABLE)])
-
-    assert outcome.ok
-    assert harness.emu.users() == []
-
-
 def test_aria_a_deactivation_keeps_the_users_roles(harness):
     client = harness.client()
     [known] = harness.imported(client, 1)

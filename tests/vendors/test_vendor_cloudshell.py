@@ -79,17 +79,6 @@ def test_cloudshell_a_repeated_first_import_reactivates_the_user(harness):
     assert harness.user(1)["IsActive"] is True
 
 
-def test_cloudshell_disabling_a_user_that_is_gone_is_done(harness):
-    client = harness.client()
-    [known] = harness.imported(client, 1)
-    client.deliver([replace(known, action=Action.REMOVE)])
-
-    [outcome] = client.deliver([replace(known, action=Action.DISABLE)])
-
-    assert outcome.ok
-    assert harness.emu.users() == []
-
-
 def test_cloudshell_a_user_deleted_in_cloudshell_since_is_imported_again(harness):
     client = harness.client()
     [known] = harness.imported(client, 1)

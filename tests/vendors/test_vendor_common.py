@@ -123,6 +123,18 @@ def test_an_account_held_by_another_user_is_never_taken_over(vendor_harness, hel
     assert len(vendor_harness.emu.users()) == 1
 
 
+def test_disabling_a_user_removed_since_is_done(vendor_harness):
+    client = vendor_harness.client()
+    [known] = vendor_harness.imported(client, 1)
+    client.deliver([replace(known, action=Action.REMOVE)])
+
+    [outcome] = client.deliver([replace(known, action=Action.DISABLE)])
+
+    assert outcome.ok
+    user = vendor_harness.user(1)
+    assert user is None or vendor_harness.kit.disabled(user)
+
+
 def test_deprovisioning_leaves_an_account_another_user_holds_alone(vendor_harness, held_by):
     """A new person's deactivation finds the former user's account by name: not theirs."""
     client = vendor_harness.client()
