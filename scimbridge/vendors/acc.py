@@ -150,13 +150,9 @@ class AccClient(OAuthClientCredentialsClient):
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
         members = self.members({email_of(item) for item in items if looked_up(item)} - {""})
         outcomes, to_import = self.settle_or_defer(items, lambda item: self.apply(item, members))
-        try:
-            outcomes.update(self.import_members(to_import))
-        except VendorUnavailable as unavailable:
-            if not outcomes:
-                raise
-            # the updates already applied keep their outcomes; only the import waits
-            outcomes.update({item.key: postponed(item, unavailable) for item in to_import})
+        outcomes.update(
+            self.import_or_postpone(to_import, self.import_members, settled_before=bool(outcomes))
+        )
         return [outcomes[item.key] for item in items]
 
     def apply(self, item: DeliveryItem, members: Members) -> Outcome | None:

@@ -372,6 +372,26 @@ class HttpVendorClient(VendorClient):
                 outcomes[item.key] = outcome
         return outcomes, deferred
 
+    @staticmethod
+    def import_or_postpone(
+        items: list[DeliveryItem],
+        deliver: Callable[[list[DeliveryItem]], dict[str, Outcome]],
+        settled_before: bool,
+    ) -> dict[str, Outcome]:
+        """The import's outcomes, after :meth:`settle_or_defer` settled the others.
+
+        When the vendor is unavailable for the import itself, the whole call is retried
+        (:class:`VendorUnavailable`), unless items were settled before it: those keep
+        their outcomes (design.md, "a 429 in mid-batch keeps what was applied") and only
+        the items to import wait.
+        """
+        try:
+            return deliver(items)
+        except VendorUnavailable as unavailable:
+            if not settled_before:
+                raise
+            return {item.key: postponed(item, unavailable) for item in items}
+
     def unclaimed(self, item: DeliveryItem, vendor_id: str, what: str) -> Outcome | None:
         """None when the existing vendor account ``vendor_id`` may become this user's; else
         the conflict that fails the item.

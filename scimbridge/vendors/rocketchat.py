@@ -165,21 +165,10 @@ class RocketChatClient(HttpVendorClient):
             lambda item: self.apply(item, users[item.key]),
         )
         outcomes.update(settled)
-        outcomes.update(self.import_or_postpone(to_import, settled_before=bool(outcomes)))
+        outcomes.update(
+            self.import_or_postpone(to_import, self.import_users, settled_before=bool(outcomes))
+        )
         return [outcomes[item.key] for item in items]
-
-    def import_or_postpone(
-        self, items: list[DeliveryItem], settled_before: bool
-    ) -> dict[str, Outcome]:
-        """The import's outcomes. When the vendor is unavailable for the import operation
-        itself (``import.new`` … ``import.status``), the whole call is retried, unless items
-        were settled before it: they keep their outcomes and only these items wait."""
-        try:
-            return self.import_users(items)
-        except VendorUnavailable as unavailable:
-            if not settled_before:
-                raise
-            return {item.key: postponed(item, unavailable) for item in items}
 
     def look_up(
         self, items: list[DeliveryItem]
