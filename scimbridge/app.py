@@ -20,7 +20,12 @@ from sqlalchemy import text
 
 from scimbridge.config import BridgeConfig, ConfigError, Target, load_config
 from scimbridge.delivery.outbox import Outbox
-from scimbridge.delivery.state import VISIBLE_STATES, delivery_counts
+from scimbridge.delivery.state import (
+    VISIBLE_STATES,
+    TargetHealth,
+    delivery_counts,
+    target_health,
+)
 from scimbridge.delivery.storage import DeliveryStateStorage
 from scimbridge.delivery.worker import Worker
 from scimbridge.mapping import Mapping, MappingFileError, load_mapping
@@ -127,23 +132,42 @@ class Bridge:
         self.worker = Worker(self.config, self.database, self.mappings).start(poll_seconds)
 
     def stop_worker(self) -> None:
+        """Stop the worker thread: it gives back the batch in hand and exits, within the
+        longest vendor timeout (a call in flight is let finish or time out)."""
         if self.worker is not None:
             thread, stop = self.worker
             stop.set()
-            thread.join(timeout=30)
+            thread.join(timeout=self.stop_bound_seconds())
             self.worker = None
 
+    def stop_bound_seconds(self) -> float:
+        """How long a stopping worker may take: a vendor call in flight, then the settle."""
+        return max(target.delivery.timeout_seconds for target in self.config.targets) + 5
+
     def health(self) -> Response:
-        """Ready once the database answers; the counts show a stuck delivery at a glance."""
+        """Ready once the database answers. ``degraded`` names the targets whose vendor
+        is unavailable or asked to wait, so a dashboard shows an outage the moment the
+        bridge meets it, before anybody's delivery is given up."""
         with self.database.transaction():
             self.database.session.execute(text("SELECT 1"))
             counts = delivery_counts(self.database.session)
-        return jsonify(status="ok", targets=sorted(self.endpoints), outbox=counts)
+            health = target_health(self.database.session, self.database.now())
+        degraded = sorted(name for name, state in health.items() if state.degraded)
+        return jsonify(
+            status="degraded" if degraded else "ok",
+            targets=sorted(self.endpoints),
+            degraded=degraded,
+            outbox=counts,
+            oldest_pending_seconds={
+                name: round(state.oldest_pending_seconds, 1) for name, state in health.items()
+            },
+        )
 
     def metrics(self) -> Response:
-        """The same counts for Prometheus (text exposition format 0.0.4), as design.md asks."""
+        """The delivery state for Prometheus (text exposition format 0.0.4), as design.md asks."""
         with self.database.transaction():
             counts = delivery_counts(self.database.session)
+            health = target_health(self.database.session, self.database.now())
         lines = [
             "# HELP scimbridge_outbox_entries Outbox entries waiting (pending), held for a paused "
             "user (held) or parked (failed).",
@@ -155,6 +179,23 @@ class Bridge:
                 lines.append(
                     f'scimbridge_outbox_entries{{target="{target}",state="{state}"}} {count}'
                 )
+        lines += [
+            "# HELP scimbridge_outbox_oldest_pending_seconds Age of the oldest entry not "
+            "delivered yet (0: none).",
+            "# TYPE scimbridge_outbox_oldest_pending_seconds gauge",
+        ]
+        idle = TargetHealth(degraded=False, oldest_pending_seconds=0.0)
+        for target in sorted(self.endpoints):
+            age = health.get(target, idle).oldest_pending_seconds
+            lines.append(f'scimbridge_outbox_oldest_pending_seconds{{target="{target}"}} {age:.1f}')
+        lines += [
+            "# HELP scimbridge_target_degraded 1 while entries of the target wait on an "
+            "unavailable vendor.",
+            "# TYPE scimbridge_target_degraded gauge",
+        ]
+        for target in sorted(self.endpoints):
+            degraded = int(health.get(target, idle).degraded)
+            lines.append(f'scimbridge_target_degraded{{target="{target}"}} {degraded}')
         return Response("\n".join(lines) + "\n", mimetype="text/plain; version=0.0.4")
 
 

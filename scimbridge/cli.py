@@ -13,6 +13,7 @@ import click
 
 from scimbridge.app import Bridge, create_app
 from scimbridge.config import BridgeConfig, ConfigError, load_config
+from scimbridge.delivery.retention import purge
 from scimbridge.delivery.state import STATES, VISIBLE_STATES, list_entries, retry_failed
 from scimbridge.emulators.cli import emulate
 from scimbridge.mapping.cli import mapping
@@ -59,11 +60,18 @@ def serve_app(config: BridgeConfig, host: str, port: int, threads: int, worker: 
     bridge: Bridge = app.extensions["scimbridge"]
     if worker:
         bridge.start_worker()
+    # SIGTERM (docker stop, systemd) stops the server as Ctrl-C does: waitress closes
+    # on SystemExit, then the worker thread gives its batch back (Bridge.stop_worker).
+    signal.signal(signal.SIGTERM, raise_system_exit)
     click.echo(f"scimbridge: SCIM endpoints at http://{host}:{port}/scim/v2/<target>", err=True)
     try:
         waitress_serve(app, host=host, port=port, threads=threads, ident="scimbridge")
     finally:
         bridge.stop_worker()
+
+
+def raise_system_exit(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @click.group()
@@ -99,12 +107,11 @@ def worker(config_path: str | None, poll: float) -> None:
     configure_logging(config.log_level)
     bridge = open_bridge(config)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo("scimbridge worker: delivering; Ctrl-C to stop", err=True)
-    try:
-        Worker(config, bridge.database, bridge.mappings).run(stop, poll)
-    except KeyboardInterrupt:
-        stop.set()
+    for stopping_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stopping_signal, lambda *_: stop.set())
+    click.echo("scimbridge worker: delivering; Ctrl-C or SIGTERM to stop", err=True)
+    Worker(config, bridge.database, bridge.mappings).run(stop, poll)
+    click.echo("scimbridge worker: stopped", err=True)
 
 
 @main.command()
@@ -187,6 +194,35 @@ def outbox_retry(config_path: str | None, target: str | None, seqs: tuple[int, .
     with bridge.database.transaction():
         count = retry_failed(bridge.database.session, target, list(seqs))
     click.echo(f"{count} entr{'y' if count == 1 else 'ies'} queued again")
+
+
+@outbox.command("purge")
+@config_option
+@click.option("--target", help="Only this target.")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    help="Seconds since the entry was finished. Default: each target's delivery.retention_seconds.",
+)
+def outbox_purge(config_path: str | None, target: str | None, older_than: float | None) -> None:
+    """Drop the user snapshots of delivered and superseded entries past their retention.
+
+    The worker does this on its own once an hour; run it to apply a shorter period now
+    (``--older-than 0`` after a user asked to be forgotten).
+    """
+    config = read_config(config_path)
+    if target and config.target(target) is None:
+        raise click.ClickException(f"no target named {target!r} in the configuration")
+    bridge = open_bridge(config)
+    for chosen in config.targets:
+        if target and chosen.name != target:
+            continue
+        with bridge.database.transaction() as session:
+            purged = purge(session, chosen, bridge.database.now(), older_than)
+        click.echo(
+            f"{chosen.name}: {purged.entries} entr{'y' if purged.entries == 1 else 'ies'} and "
+            f"{purged.tombstones} former user{'' if purged.tombstones == 1 else 's'} purged"
+        )
 
 
 main.add_command(mapping)

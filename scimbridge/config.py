@@ -51,13 +51,34 @@ class Inbound(_Strict):
 
 
 class Delivery(_Strict):
+    """How one target's outbox is delivered (README, "Operations").
+
+    Two kinds of failure are told apart. A vendor that is unavailable (connection
+    refused, timeout, 5xx, 429, a token it will not issue now) fails nobody: the entry
+    backs off, up to ``max_backoff_seconds`` between tries, for up to
+    ``give_up_after_seconds``. A failure of the user itself (the vendor refuses the
+    record, or an unexpected error) is counted, and the entry is parked as failed at
+    ``max_attempts``.
+    """
+
     batch_size: int | None = Field(default=None, ge=1)
-    max_attempts: int = Field(default=12, ge=1)
+    max_attempts: int = Field(default=5, ge=1)
+    """Refusals and errors of one entry before it is parked as failed (``outbox retry``
+    queues it again); an unavailable vendor never counts."""
     backoff_seconds: float = Field(default=2.0, gt=0)
     max_backoff_seconds: float = Field(default=900.0, gt=0)
+    give_up_after_seconds: float = Field(default=259_200.0, gt=0)
+    """How long an entry keeps being tried while its vendor stays unavailable (3 days, from
+    its first failed try) before it is parked as failed: long enough for a weekend
+    outage, short enough to be noticed. A newer write of the user starts afresh."""
     timeout_seconds: float = Field(default=30.0, gt=0)
     lease_seconds: float = Field(default=300.0, gt=0)
-    """How long a worker may hold a claimed batch before another worker takes it over."""
+    """How long a worker may hold a claimed batch without renewing it before another
+    worker takes it over; a worker waiting on the vendor renews it."""
+    retention_seconds: float = Field(default=604_800.0, gt=0)
+    """How long a delivered or superseded entry keeps its snapshot of the user (7 days):
+    after that only its bookkeeping stays, so the outbox keeps no personal data of users
+    long gone (``scimbridge outbox purge``)."""
     unconfirmed_import_seconds: float = Field(default=900.0, ge=0)
     """How long a deprovision keeps looking for a user whose import the vendor never
     confirmed (a timeout, an asynchronous import still running) before it believes the

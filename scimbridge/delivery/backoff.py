@@ -1,8 +1,10 @@
 """When to try a failed delivery again: exponential backoff with full jitter, bounded.
 
 Jitter spreads the retries of many users that failed together (a vendor
-outage) so that they do not hit the vendor again in the same second; a
-``Retry-After`` the vendor sent is a floor, never shortened by the jitter.
+outage) so that they do not hit the vendor again in the same second. A wait the
+vendor named (``Retry-After``, a rate limit's reset) replaces the exponential
+one: it is when the vendor takes calls again, however often it was asked to
+wait before, and the jitter only ever lengthens it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ def retry_delay(
 
     :param attempts: the attempts made so far (1 after the first failure).
     """
-    ceiling = min(policy.max_backoff_seconds, policy.backoff_seconds * 2 ** max(attempts - 1, 0))
-    delay = (rng or random).uniform(ceiling / 2, ceiling)
+    rng = rng or random
     if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
+        return retry_after * rng.uniform(1.0, 1.1)
+    ceiling = min(policy.max_backoff_seconds, policy.backoff_seconds * 2 ** max(attempts - 1, 0))
+    return rng.uniform(ceiling / 2, ceiling)

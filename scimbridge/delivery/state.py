@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from scimbridge.store import utc
 from scimbridge.store.delivery_tables import links, outbox
+
+UNAVAILABLE = "unavailable"
+FAILED = "failed"
+"""The two kinds of ``outbox.error_kind``: the vendor was unavailable (not counted), or
+the user failed (counted toward ``delivery.max_attempts``); see ``delivery.settling``."""
 
 VISIBLE_STATES = ("pending", "held", "failed")
 """The states of entries still open: waiting, held for a paused user, or parked."""
@@ -28,6 +35,35 @@ def delivery_counts(session: Session) -> dict[str, dict[str, int]]:
     return counts
 
 
+@dataclass(frozen=True)
+class TargetHealth:
+    """How a target's delivery is doing, as ``/healthz`` and ``/metrics`` show it."""
+
+    degraded: bool
+    """Entries are waiting on the vendor: its last answer to them was an outage or a 429."""
+    oldest_pending_seconds: float
+    """The age of the oldest entry not delivered yet (0 when none): how far behind it is."""
+
+
+def target_health(session: Session, now: datetime) -> dict[str, TargetHealth]:
+    """The health of every target with pending entries (the others are healthy and idle)."""
+    rows = session.execute(
+        select(
+            outbox.c.target,
+            func.min(outbox.c.created_at),
+            func.max(case((outbox.c.error_kind == UNAVAILABLE, 1), else_=0)),
+        )
+        .where(outbox.c.state == "pending")
+        .group_by(outbox.c.target)
+    )
+    return {
+        target: TargetHealth(
+            degraded=bool(waiting), oldest_pending_seconds=(now - utc(oldest)).total_seconds()
+        )
+        for target, oldest, waiting in rows
+    }
+
+
 def list_entries(
     session: Session, target: str | None = None, states: tuple[str, ...] = VISIBLE_STATES
 ) -> list[dict[str, Any]]:
@@ -38,8 +74,10 @@ def list_entries(
             outbox.c.state,
             outbox.c.event,
             outbox.c.attempts,
+            outbox.c.failures,
             outbox.c.next_attempt_at,
             outbox.c.last_error,
+            outbox.c.error_kind,
             outbox.c.vendor_ref,
             links.c.scim_id,
             links.c.user_name,
@@ -63,7 +101,12 @@ def retry_failed(session: Session, target: str | None = None, seqs: list[int] | 
         statement = statement.where(outbox.c.seq.in_(seqs))
     result = session.execute(
         statement.values(
-            state="pending", attempts=0, next_attempt_at=datetime.now(UTC), done_at=None
+            state="pending",
+            attempts=0,
+            failures=0,
+            failing_since=None,
+            next_attempt_at=datetime.now(UTC),
+            done_at=None,
         )
     )
     return result.rowcount

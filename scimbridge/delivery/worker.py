@@ -3,17 +3,25 @@
 The worker is safe to run as several threads or processes at once, and to
 kill at any moment:
 
-- entries are *claimed* with a lease (``claimed_until``); a worker killed
-  mid-batch leaves a lease that expires, and the next worker delivers the
-  entry again: every vendor client looks a user up before creating it, or on
-  the vendor's "already exists", so a repeated import updates the user it
-  created (tests/vendors, "delivered twice");
+- entries are *claimed* with a lease (:mod:`~scimbridge.delivery.claiming`),
+  renewed while the vendor keeps the worker waiting; a worker killed mid-batch
+  leaves a lease that runs out, and the next worker delivers the entry again:
+  every vendor client looks a user up before creating it, or on the vendor's
+  "already exists", so a repeated import updates the user it created
+  (tests/vendors, "delivered twice");
 - per user, only the newest pending entry is delivered: it carries the whole
-  user, so it supersedes the older ones (never the other way round), and a
-  user with an entry in flight is left alone until that entry is settled, so
-  one user's changes are never reordered;
-- on PostgreSQL the claim uses ``SELECT … FOR UPDATE SKIP LOCKED``, so
-  concurrent workers never claim the same entries (design.md, "Scale");
+  user, so it supersedes the older ones (never the other way round), and a user
+  with an entry in flight is left alone until that entry is settled, so one
+  user's changes are never reordered, across workers too;
+- every outcome is recorded only while the batch's claim still holds
+  (:mod:`~scimbridge.delivery.settling`): a worker that comes back after its
+  lease was taken over never overwrites the newer outcome;
+- a vendor that is unavailable fails nobody: its entries back off until it is
+  back (or until ``give_up_after_seconds``); a user the vendor refuses, or whose
+  delivery raises an unexpected error, fails alone and is parked at
+  ``max_attempts``, never holding back the others;
+- a worker asked to stop (SIGTERM) stops waiting on the vendor, gives its batch
+  back uncounted and exits;
 - a vendor that runs one import at a time per tenant (Rocket.Chat) gets one
   batch at a time: no claim while another batch of the target is in flight.
 """
@@ -21,50 +29,38 @@ kill at any moment:
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
-
 from scimbridge.config import BridgeConfig, Target
-from scimbridge.delivery.backoff import retry_delay
-from scimbridge.delivery.claims import LinkClaims, release_taken_over
-from scimbridge.delivery.outbox import supersede_older
+from scimbridge.delivery.claiming import Batch, Claimed, Lease, claim_due
+from scimbridge.delivery.claims import LinkClaims
+from scimbridge.delivery.retention import purge
+from scimbridge.delivery.settling import Settlement
+from scimbridge.delivery.state import FAILED, UNAVAILABLE
 from scimbridge.mapping import MappedRecord, Mapping, MappingContext, UnmappableUser
 from scimbridge.store import Database, utc
-from scimbridge.store.delivery_tables import links, outbox
 from scimbridge.vendors import client_for
-from scimbridge.vendors.base import DeliveryItem, Outcome, VendorClient, VendorUnavailable
+from scimbridge.vendors.base import (
+    DeliveryItem,
+    Interrupted,
+    Outcome,
+    VendorClient,
+    VendorUnavailable,
+)
 
 log = logging.getLogger("scimbridge.delivery")
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """One claimed entry with the link it belongs to."""
-
-    seq: int
-    attempts: int
-    event: str
-    document: dict[str, Any]
-    groups: list[str]
-    link_id: str
-    vendor_id: str | None
-    delivered_once: bool
-    vendor_record: dict[str, Any] | None
-    sent_at: datetime | None
+PURGE_INTERVAL_SECONDS = 3600.0
+"""How often a worker drops the user snapshots past their retention (``delivery.retention_seconds``)."""
 
 
 class Worker:
@@ -76,14 +72,20 @@ class Worker:
         database: Database,
         mappings: dict[str, Mapping],
         clients: dict[str, VendorClient] | None = None,
-        clock: Clock = utcnow,
+        clock: Clock | None = None,
     ):
+        """:param clock: the time leases and retries are reckoned in; by default the
+        database's clock, which every host running a worker shares."""
         self.config = config
         self.database = database
         self.mappings = mappings
         self.clients = clients if clients is not None else {}
-        self.clock = clock
+        self.clock = clock or database.now
         self.name = f"worker-{uuid.uuid4().hex[:8]}"
+        self.stopping = threading.Event()
+        """Set to stop: the worker claims nothing more and gives back the batch in hand."""
+        self._batches = itertools.count(1)
+        self._next_purge = 0.0
 
     def client(self, target: Target) -> VendorClient:
         """The target's client, answering its questions about account holders from the links."""
@@ -98,147 +100,128 @@ class Worker:
     def run_once(self) -> int:
         """Deliver one batch per target; return how many entries were settled or rescheduled.
 
-        A target whose round fails unexpectedly is logged and skipped, so that
-        it never holds back the others; its claimed entries are retried when
-        their lease expires.
+        A target whose round fails unexpectedly (its database unreachable) is logged
+        and skipped, so that it never holds back the others; its claimed entries are
+        retried when their lease runs out.
         """
         settled = 0
         for target in self.config.targets:
+            if self.stopping.is_set():
+                break
             try:
                 settled += self.deliver_due(target)
             except Exception:
                 log.exception("%s: delivery round failed", target.name)
+        self._purge_when_due()
         return settled
 
-    def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+    def run(self, stop: threading.Event | None = None, poll_seconds: float = 1.0) -> None:
         """Deliver until ``stop`` is set; sleep only when there was nothing to do."""
-        while not stop.is_set():
-            if not self.run_once():
-                stop.wait(poll_seconds)
-        for client in self.clients.values():
-            client.close()
+        if stop is not None:
+            self.stopping = stop
+        try:
+            while not self.stopping.is_set():
+                if not self.run_once():
+                    self.stopping.wait(poll_seconds)
+        finally:
+            for client in self.clients.values():
+                client.close()
 
     def start(self, poll_seconds: float = 1.0) -> tuple[threading.Thread, threading.Event]:
         """Run in a daemon thread of the serving process (``scimbridge serve``'s default)."""
-        stop = threading.Event()
         thread = threading.Thread(
-            target=self.run, args=(stop, poll_seconds), name=self.name, daemon=True
+            target=self.run, args=(None, poll_seconds), name=self.name, daemon=True
         )
         thread.start()
-        return thread, stop
+        return thread, self.stopping
+
+    def _purge_when_due(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
+        for target in self.config.targets:
+            try:
+                with self.database.transaction() as session:
+                    purge(session, target, self.clock())
+            except Exception:
+                log.exception("%s: purging old outbox snapshots failed", target.name)
 
     # -- One batch --------------------------------------------------------
 
     def deliver_due(self, target: Target) -> int:
         client = self.client(target)
-        claimed = self._claim(target, client.max_batch, client.one_batch_at_a_time)
-        if not claimed:
+        batch = self._claim(target, client.max_batch, client.one_batch_at_a_time)
+        if not batch.entries:
             return 0
-        items, refused = self._items(target, claimed)
-        outcomes = list(refused)
+        items, outcomes = self._items(target, batch.entries)
         for item in items:
             log.debug("%s: sending %s %s", target.name, item.action, json.dumps(item.record))
         sent = {item.key: item.record for item in items}
-        if items:
-            try:
-                outcomes += client.deliver(items)
-            except VendorUnavailable as unavailable:
-                log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
-                self._reschedule(target, claimed, sent, unavailable)
-                return len(claimed)
-        self._record(target, claimed, outcomes, sent)
-        return len(claimed)
+        lease = Lease(self.database, target, batch, self.clock, self.stopping)
+        client.keep_alive = lease.keep_alive
+        try:
+            outcomes += self._send(client, items)
+        except Interrupted as interruption:
+            log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
+            self._give_back(target, batch, sent)
+            return len(batch.entries)
+        except VendorUnavailable as unavailable:
+            log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
+            outcomes += [unavailable_outcome(item, unavailable) for item in items]
+        self._record(target, batch, outcomes, sent)
+        return len(batch.entries)
 
-    def _claim(self, target: Target, limit: int, exclusive: bool = False) -> list[Claimed]:
-        now = self.clock()
-        lease = timedelta(seconds=target.delivery.lease_seconds)
-        free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
-        postgresql = self.database.engine.dialect.name == "postgresql"
-        with self.database.transaction():
-            session = self.database.session
-            in_flight = select(outbox.c.link_id).where(
-                outbox.c.target == target.name,
-                outbox.c.state == "pending",
-                outbox.c.claimed_until >= now,
-            )
-            if exclusive:
-                if postgresql:
-                    # Serialise the claims of this target, so that two workers never
-                    # both find nothing in flight (released when the claim commits).
-                    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(target.name))))
-                if session.execute(in_flight.limit(1)).first() is not None:
-                    return []
-            query = (
-                select(
-                    outbox,
-                    links.c.vendor_id,
-                    links.c.delivered_once,
-                    links.c.vendor_record,
-                    links.c.sent_at,
-                )
-                .join(links, links.c.id == outbox.c.link_id)
-                .where(
-                    outbox.c.target == target.name,
-                    outbox.c.state == "pending",
-                    outbox.c.next_attempt_at <= now,
-                    free,
-                    outbox.c.link_id.not_in(in_flight),
-                )
-                .order_by(outbox.c.seq)
-                .limit(limit * 4)
-            )
-            if postgresql:
-                query = query.with_for_update(skip_locked=True, of=outbox)
-            newest: dict[str, Row[Any]] = {}
-            for row in session.execute(query):
-                newest[row.link_id] = row
-            chosen = sorted(newest.values(), key=lambda row: row.seq)[:limit]
-            for row in chosen:
-                supersede_older(
-                    session, row.link_id, row.seq, now, outbox.c.state == "pending", free
-                )
-            session.execute(
-                update(outbox)
-                .where(outbox.c.seq.in_([row.seq for row in chosen]))
-                .values(claimed_by=self.name, claimed_until=now + lease)
-            )
-        return [
-            Claimed(
-                seq=row.seq,
-                attempts=row.attempts,
-                event=row.event,
-                document=row.document,
-                groups=row.groups,
-                link_id=row.link_id,
-                vendor_id=row.vendor_id,
-                delivered_once=row.delivered_once,
-                vendor_record=row.vendor_record,
-                sent_at=row.sent_at,
-            )
-            for row in chosen
-        ]
+    def _claim(self, target: Target, limit: int, exclusive: bool = False) -> Batch:
+        limit = min(limit, target.delivery.batch_size or limit)
+        token = f"{self.name}/{next(self._batches)}"
+        return claim_due(self.database, target, limit, exclusive, token, self.clock())
+
+    def _send(self, client: VendorClient, items: list[DeliveryItem]) -> list[Outcome]:
+        """The client's outcomes; an unexpected error fails only the item that raises it.
+
+        A batch that raises is halved until the item that raises stands alone (the
+        clients are idempotent, so the others may be sent again): a bug triggered by
+        one user's data never holds back the rest of the target.
+        """
+        try:
+            return client.deliver(items)
+        except (VendorUnavailable, Interrupted):
+            raise
+        except Exception as error:
+            if len(items) == 1:
+                log.exception("%s: delivering user %s raised", client.vendor, items[0].key)
+                return [unexpected_outcome(client, items[0], error)]
+        middle = len(items) // 2
+        outcomes: list[Outcome] = []
+        for half in (items[:middle], items[middle:]):
+            try:
+                outcomes += self._send(client, half)
+            except VendorUnavailable as unavailable:
+                if not outcomes:
+                    raise
+                outcomes += [unavailable_outcome(item, unavailable) for item in half]
+        return outcomes
 
     def _items(
         self, target: Target, claimed: list[Claimed]
     ) -> tuple[list[DeliveryItem], list[Outcome]]:
-        """Map every claimed entry; an import the mapping refuses fails for good."""
+        """Map every claimed entry. An import the mapping refuses fails; so does an entry
+        whose mapping raises an unexpected error (a mapping bug), alone."""
         mapping = self.mappings[target.name]
         items, settled = [], []
         for entry in claimed:
-            context = MappingContext(
-                stable_id=entry.link_id,
-                vendor_id=entry.vendor_id,
-                first_import=not entry.delivered_once,
-                deleted=entry.event == "delete",
-            )
             try:
-                mapped = mapping.apply(entry.document, entry.groups, context)
-            except UnmappableUser as refusal:
-                fallback = self._unmapped_deprovision(mapping, entry, context, refusal)
-                if isinstance(fallback, Outcome):
-                    settled.append(fallback)
-                    continue
-                mapped = fallback
+                mapped = self._mapped(mapping, entry)
+            except Exception as error:
+                log.exception("%s: mapping outbox #%d raised", target.name, entry.seq)
+                mapped = Outcome(
+                    key=entry.link_id,
+                    ok=False,
+                    error=f"unexpected error while mapping the user: {type(error).__name__}: {error}",
+                )
+            if isinstance(mapped, Outcome):
+                settled.append(mapped)
+                continue
             items.append(
                 DeliveryItem(
                     key=entry.link_id,
@@ -251,6 +234,18 @@ class Worker:
                 )
             )
         return items, settled
+
+    def _mapped(self, mapping: Mapping, entry: Claimed) -> MappedRecord | Outcome:
+        context = MappingContext(
+            stable_id=entry.link_id,
+            vendor_id=entry.vendor_id,
+            first_import=not entry.delivered_once,
+            deleted=entry.event == "delete",
+        )
+        try:
+            return mapping.apply(entry.document, entry.groups, context)
+        except UnmappableUser as refusal:
+            return self._unmapped_deprovision(mapping, entry, context, refusal)
 
     @staticmethod
     def _unmapped_deprovision(
@@ -276,38 +271,42 @@ class Worker:
     def _record(
         self,
         target: Target,
-        claimed: list[Claimed],
+        batch: Batch,
         outcomes: list[Outcome],
         sent: dict[str, dict[str, Any]],
     ) -> None:
         by_key = {outcome.key: outcome for outcome in outcomes}
-        with self.database.transaction():
-            for entry in claimed:
+        now = self.clock()
+        with self.database.transaction() as session:
+            settle = Settlement(session, target, batch, now)
+            for entry in batch.entries:
                 outcome = by_key.get(entry.link_id) or Outcome(
-                    key=entry.link_id,
-                    ok=False,
-                    retryable=True,
-                    error="the vendor client reported nothing",
+                    key=entry.link_id, ok=False, error="the vendor client reported nothing"
                 )
                 record = sent.get(entry.link_id)
-                waiting = self._import_unconfirmed(target, entry, outcome)
+                waiting = self._import_unconfirmed(target, entry, outcome, now)
                 if waiting:
-                    self._failed(target, entry, waiting, True, None, counted=False)
+                    settle.failed(entry, waiting, UNAVAILABLE)
                 elif outcome.ok:
-                    self._delivered(target, entry, outcome, record)
-                else:
-                    if outcome.retryable:
-                        self._may_hold(entry, record)
-                    self._failed(
-                        target,
-                        entry,
-                        outcome.error or "failed",
-                        outcome.retryable,
-                        outcome.retry_after,
-                        counted=outcome.retry_after is None,
+                    settle.delivered(entry, outcome, record)
+                elif outcome.retryable:
+                    settle.failed(
+                        entry, outcome.error or "failed", UNAVAILABLE, outcome.retry_after, record
                     )
+                else:
+                    settle.failed(entry, outcome.error or "failed", FAILED)
 
-    def _import_unconfirmed(self, target: Target, entry: Claimed, outcome: Outcome) -> str | None:
+    def _give_back(self, target: Target, batch: Batch, sent: dict[str, dict[str, Any]]) -> None:
+        """Release what the batch still holds, uncounted; what was sent may be at the vendor."""
+        with self.database.transaction() as session:
+            settle = Settlement(session, target, batch, self.clock())
+            for entry in batch.entries:
+                settle.released(entry, sent.get(entry.link_id))
+
+    @staticmethod
+    def _import_unconfirmed(
+        target: Target, entry: Claimed, outcome: Outcome, now: datetime
+    ) -> str | None:
         """Why a deprovision that found no user must look again, or None.
 
         The vendor's "no such user" is believed only once no import of the user can
@@ -319,7 +318,7 @@ class Worker:
             return None
         if entry.delivered_once or entry.sent_at is None:
             return None
-        age = (self.clock() - utc(entry.sent_at)).total_seconds()
+        age = (now - utc(entry.sent_at)).total_seconds()
         if age >= target.delivery.unconfirmed_import_seconds:
             return None
         return (
@@ -327,135 +326,25 @@ class Worker:
             "was never confirmed; looking again before deprovisioning is called done"
         )
 
-    def _may_hold(self, entry: Claimed, record: dict[str, Any] | None) -> None:
-        """Remember a record whose outcome is unknown: the vendor may hold it now."""
-        if record is not None:
-            self.database.session.execute(
-                update(links)
-                .where(links.c.id == entry.link_id)
-                .values(vendor_record=record, sent_at=self.clock())
-            )
 
-    def _reschedule(
-        self,
-        target: Target,
-        claimed: list[Claimed],
-        sent: dict[str, dict[str, Any]],
-        unavailable: VendorUnavailable,
-    ) -> None:
-        with self.database.transaction():
-            for entry in claimed:
-                self._may_hold(entry, sent.get(entry.link_id))
-                self._failed(target, entry, str(unavailable), True, unavailable.retry_after)
+def unavailable_outcome(item: DeliveryItem, unavailable: VendorUnavailable) -> Outcome:
+    """The item could not be delivered now: the vendor is unavailable or asked to wait."""
+    return Outcome(
+        key=item.key,
+        ok=False,
+        vendor_id=item.vendor_id,
+        error=str(unavailable),
+        retryable=True,
+        retry_after=unavailable.retry_after,
+    )
 
-    def _delivered(
-        self, target: Target, entry: Claimed, outcome: Outcome, record: dict[str, Any] | None
-    ) -> None:
-        now = self.clock()
-        session = self.database.session
-        reference = next(iter(outcome.details.values()), None) if outcome.details else None
-        session.execute(
-            update(outbox)
-            .where(outbox.c.seq == entry.seq)
-            .values(
-                state="delivered",
-                done_at=now,
-                claimed_until=None,
-                last_error=None,
-                attempts=entry.attempts + 1,
-                vendor_ref=str(reference) if reference is not None else None,
-            )
-        )
-        supersede_older(session, entry.link_id, entry.seq, now, outbox.c.state == "failed")
-        vendor_id = outcome.vendor_id or entry.vendor_id
-        skipped = "skipped" in outcome.details
-        held = {} if record is None or skipped else {"vendor_record": record, "sent_at": now}
-        session.execute(
-            update(links)
-            .where(links.c.id == entry.link_id)
-            .values(
-                vendor_id=vendor_id,
-                delivered_once=entry.delivered_once or not skipped,
-                status=self._status_after(entry, "delivered"),
-                last_attempt=now,
-                last_error=None,
-                **held,
-            )
-        )
-        if vendor_id:
-            release_taken_over(session, target.name, entry.link_id, vendor_id)
-        log.info(
-            "%s: delivered %s %s (outbox #%d, vendor id %s)",
-            target.name,
-            entry.event,
-            entry.document.get("userName"),
-            entry.seq,
-            vendor_id,
-        )
 
-    def _failed(
-        self,
-        target: Target,
-        entry: Claimed,
-        error: str,
-        retryable: bool,
-        retry_after: float | None,
-        counted: bool = True,
-    ) -> None:
-        """Reschedule the entry, or park it once it failed for good.
-
-        :param counted: False when nothing failed: the vendor asked to wait before the
-            item was tried (a 429 in mid-batch), or a deprovision waits for an import to
-            show; neither uses up an attempt.
-        """
-        now = self.clock()
-        attempts = entry.attempts + 1 if counted else entry.attempts
-        parked = not retryable or attempts >= target.delivery.max_attempts
-        delay = retry_delay(max(attempts, 1), target.delivery, retry_after)
-        session = self.database.session
-        session.execute(
-            update(outbox)
-            .where(outbox.c.seq == entry.seq)
-            .values(
-                state="failed" if parked else "pending",
-                attempts=attempts,
-                next_attempt_at=now + timedelta(seconds=delay),
-                claimed_until=None,
-                last_error=error,
-                done_at=now if parked else None,
-            )
-        )
-        session.execute(
-            update(links)
-            .where(links.c.id == entry.link_id)
-            .values(
-                status=self._status_after(entry, "failed" if parked else "pending"),
-                last_attempt=now,
-                last_error=error,
-            )
-        )
-        level = logging.ERROR if parked else logging.WARNING
-        log.log(
-            level,
-            "%s: user %s (outbox #%d) attempt %d failed: %s",
-            target.name,
-            entry.document.get("userName"),
-            entry.seq,
-            attempts,
-            error,
-        )
-
-    def _status_after(self, entry: Claimed, status: str) -> str:
-        """A newer pending or held entry decides the user's status, whatever happened to this one."""
-        newer = self.database.session.execute(
-            select(outbox.c.state)
-            .where(
-                and_(
-                    outbox.c.link_id == entry.link_id,
-                    outbox.c.seq > entry.seq,
-                    outbox.c.state.in_(("pending", "held")),
-                )
-            )
-            .order_by(outbox.c.seq.desc())
-        ).first()
-        return newer.state if newer is not None else status
+def unexpected_outcome(client: VendorClient, item: DeliveryItem, error: Exception) -> Outcome:
+    """The item failed on an error nobody foresaw (a bug): counted, and shown to the admin."""
+    detail = client.redact(f"{type(error).__name__}: {error}")
+    return Outcome(
+        key=item.key,
+        ok=False,
+        vendor_id=item.vendor_id,
+        error=f"unexpected error while delivering to {client.vendor}: {detail}",
+    )

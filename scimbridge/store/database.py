@@ -17,7 +17,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -124,6 +124,15 @@ class Database:
         finally:
             self._session.reset(token)
             session.close()
+
+    def now(self) -> datetime:
+        """The time on the database's clock, which every worker host shares: leases and
+        retry times written by one host are read by the others (PostgreSQL's
+        ``clock_timestamp()``; an SQLite database has one host, whose clock it is)."""
+        if self.engine.dialect.name == "sqlite":
+            return datetime.now(UTC)
+        with self.transaction() as session:
+            return utc(session.execute(select(func.clock_timestamp())).scalar_one())
 
     @property
     def session(self) -> Session:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from scimbridge.store.tables import metadata
@@ -66,14 +67,45 @@ outbox = Table(
         nullable=False,
         comment="pending | delivered | failed | superseded",
     ),
-    Column("attempts", Integer, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0, comment="every try, failed or not"),
+    Column(
+        "failures",
+        Integer,
+        nullable=False,
+        default=0,
+        comment="refusals and errors: what counts toward delivery.max_attempts",
+    ),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
     Column("claimed_by", String(64)),
     Column("claimed_until", DateTime(timezone=True)),
     Column("last_error", Text),
+    Column(
+        "error_kind",
+        String(16),
+        comment="of last_error: unavailable (the vendor; not counted) | failed (the user; counted)",
+    ),
+    Column(
+        "failing_since",
+        DateTime(timezone=True),
+        comment="the first failed try: how long the vendor has been unavailable to this entry",
+    ),
     Column("vendor_ref", String(255), comment="the vendor's taskId / jobId of the delivery"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("done_at", DateTime(timezone=True)),
+    Column(
+        "purged_at",
+        DateTime(timezone=True),
+        comment="set: the user snapshot was dropped (delivery.retention_seconds)",
+    ),
     Index("ix_outbox_due", "target", "state", "next_attempt_at"),
     Index("ix_outbox_link_state", "link_id", "state"),
+    # At most one claimed entry per user, whatever the workers do: one user's changes are
+    # never delivered side by side (delivery.claiming); claimed_by is cleared on settling.
+    Index(
+        "uq_outbox_one_claim_per_user",
+        "link_id",
+        unique=True,
+        postgresql_where=text("state = 'pending' AND claimed_by IS NOT NULL"),
+        sqlite_where=text("state = 'pending' AND claimed_by IS NOT NULL"),
+    ),
 )

@@ -13,8 +13,9 @@ is reported per item with ``retryable=False``.
 from __future__ import annotations
 
 import enum
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -85,6 +86,19 @@ class VendorUnavailable(VendorError):
         self.retry_after = retry_after
 
 
+class Interrupted(Exception):
+    """The worker will not settle the batch in hand: it is stopping (SIGTERM), or its lease
+    on the batch ran out and another worker may have taken the entries over.
+
+    Raised from :attr:`VendorClient.keep_alive` while a client waits; clients let it
+    through, and the worker abandons the batch without recording an outcome.
+    """
+
+
+def still_wanted() -> None:
+    """The :attr:`VendorClient.keep_alive` of a client used on its own: nothing to renew."""
+
+
 class Claims(Protocol):
     """Who, among the bridge's users of a target, holds a vendor account (design.md, "the same person")."""
 
@@ -145,6 +159,24 @@ class VendorClient(ABC):
         self.timeout = target.delivery.timeout_seconds
         self.claims: Claims = NoClaims()
         """Set by the worker: who else holds a vendor account this client finds."""
+        self.keep_alive: Callable[[], None] = still_wanted
+        """Set by the worker: called while the client waits on the vendor (an asynchronous
+        job's status, a rate-limit window). It renews the worker's lease on the batch, and
+        raises :class:`Interrupted` when the batch must be abandoned."""
+
+    def wait(self, seconds: float) -> None:
+        """Sleep ``seconds``, calling :attr:`keep_alive` at least once a second, so that a
+        long wait neither outlives the worker's lease nor holds up a stopping worker.
+
+        :raises Interrupted: from :attr:`keep_alive`.
+        """
+        deadline = time.monotonic() + seconds
+        while True:
+            self.keep_alive()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, 1.0))
 
     @abstractmethod
     def authenticate(self) -> None:
@@ -161,6 +193,10 @@ class VendorClient(ABC):
 
         :raises VendorUnavailable: when the whole call must be retried later.
         """
+
+    def redact(self, text: str) -> str:
+        """``text`` without any secret the client holds (none here; HTTP clients hold some)."""
+        return text
 
     def close(self) -> None:
         """Release what the client holds (a vendor session token, the HTTP pool)."""

@@ -53,6 +53,10 @@ def live_config(
                     # drain() jumps the clock 60 s per idle round: an hour of it lets the
                     # emulators' real-time asynchronous imports land before it runs out
                     "unconfirmed_import_seconds": 3600,
+                    # a refusal is tried twice before it is parked, not five times: the
+                    # emulators' rate-limit windows (Rocket.Chat's 10 calls a minute) run
+                    # in real time, which drain() does not jump
+                    "max_attempts": 2,
                     **delivery,
                 },
             }

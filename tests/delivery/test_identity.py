@@ -166,7 +166,7 @@ def test_a_deprovision_keeps_looking_while_an_import_is_unconfirmed(
     assert delivery_state(client, ada["id"])["status"] == "delivered"
 
 
-def test_an_item_the_vendor_asked_to_wait_for_keeps_its_attempts(
+def test_an_item_the_vendor_asked_to_wait_for_is_not_counted_as_failed(
     bridge, create, worker, vendor, clock
 ):
     create("ada")
@@ -179,5 +179,5 @@ def test_an_item_the_vendor_asked_to_wait_for_keeps_its_attempts(
     worker.run_once()
     with bridge.database.transaction():
         entry = bridge.database.session.execute(select(outbox)).one()
-    assert entry.attempts == 0
+    assert (entry.state, entry.failures, entry.error_kind) == ("pending", 0, "unavailable")
     assert (utc(entry.next_attempt_at) - clock()).total_seconds() >= 29

@@ -27,13 +27,41 @@ def test_the_user_shows_its_delivery_state_on_request(client, create, drain, ven
     assert delivery_state(client, created["id"]) == {"status": "delivered", "vendorId": vendor_id}
 
 
-def test_a_failed_delivery_shows_its_error(client, create, worker, vendor):
+def refuse_every_user(items):
+    return [Outcome(key=item.key, ok=False, error="email taken") for item in items]
+
+
+def refuse_until_parked(bridge, worker, vendor, clock):
+    """Let the vendor refuse the user ``max_attempts`` times in a row."""
+    for _ in range(bridge.config.target("chat").delivery.max_attempts):
+        vendor.script.append(refuse_every_user)
+        assert worker.run_once() == 1
+        clock.advance(60)
+
+
+def test_a_refused_delivery_shows_its_error_and_is_tried_again(
+    client, create, worker, vendor, clock
+):
     created = create("ada")
-    vendor.script.append(
-        lambda items: [Outcome(key=i.key, ok=False, error="email taken") for i in items]
-    )
+    vendor.script.append(refuse_every_user)
     worker.run_once()
+    assert delivery_state(client, created["id"]) == {
+        "status": "pending",
+        "lastError": "email taken",
+    }
+    clock.advance(60)
+    worker.run_once()
+    assert delivery_state(client, created["id"])["status"] == "delivered"
+
+
+def test_a_user_refused_max_attempts_times_is_parked_as_failed(
+    client, create, worker, vendor, clock, bridge
+):
+    created = create("ada")
+    refuse_until_parked(bridge, worker, vendor, clock)
     assert delivery_state(client, created["id"]) == {"status": "failed", "lastError": "email taken"}
+    assert worker.run_once() == 0
+    assert states(bridge) == ["failed"]
 
 
 def test_later_writes_supersede_undelivered_ones(client, create, drain, vendor, bridge):
@@ -51,7 +79,7 @@ def test_a_user_in_flight_is_not_delivered_again_until_settled(
 ):
     created = create("ada")
     first = new_worker()
-    claimed = first._claim(bridge.config.target("chat"), limit=3)
+    claimed = first._claim(bridge.config.target("chat"), limit=3).entries
     patch(client, created["id"], {"op": "replace", "path": "name.givenName", "value": "Augusta"})
     second = new_worker()
     assert second.run_once() == 0
@@ -113,13 +141,13 @@ def test_an_unavailable_vendor_is_retried_after_the_backoff(create, worker, vend
     assert states(bridge) == ["delivered"]
 
 
-def test_retry_after_is_a_floor_for_the_next_attempt(create, worker, vendor, clock):
+def test_the_wait_the_vendor_asks_for_sets_the_next_attempt(create, worker, vendor, clock):
     create("ada")
     vendor.script.append(unavailable(retry_after=120))
     worker.run_once()
     clock.advance(119)
     assert worker.run_once() == 0
-    clock.advance(2)
+    clock.advance(14)
     assert worker.run_once() == 1
 
 
@@ -137,17 +165,14 @@ def test_a_per_user_refusal_does_not_hold_back_the_others(create, worker, vendor
 
     vendor.script.append(refuse_ada)
     worker.run_once()
-    assert states(bridge) == ["failed", "delivered"]
+    assert states(bridge) == ["pending", "delivered"]
 
 
 def test_a_later_delivery_settles_the_parked_entries_of_the_same_user(
-    client, create, worker, vendor, bridge
+    client, create, worker, vendor, bridge, clock
 ):
     created = create("ada")
-    vendor.script.append(
-        lambda items: [Outcome(key=i.key, ok=False, error="refused") for i in items]
-    )
-    worker.run_once()
+    refuse_until_parked(bridge, worker, vendor, clock)
     patch(client, created["id"], {"op": "replace", "path": "name.givenName", "value": "Augusta"})
     worker.run_once()
     assert states(bridge) == ["superseded", "delivered"]
@@ -155,14 +180,11 @@ def test_a_later_delivery_settles_the_parked_entries_of_the_same_user(
 
 def test_a_parked_entry_is_listed_and_can_be_retried(create, worker, vendor, bridge, clock, drain):
     create("ada")
-    vendor.script += [unavailable()] * 4
-    for _ in range(4):
-        worker.run_once()
-        clock.advance(10)
+    refuse_until_parked(bridge, worker, vendor, clock)
     with bridge.database.transaction():
         [parked] = list_entries(bridge.database.session, "chat", ("failed",))
-    assert parked["attempts"] == 4
-    assert "503" in parked["last_error"]
+    assert (parked["attempts"], parked["failures"]) == (4, 4)
+    assert parked["last_error"] == "email taken"
     with bridge.database.transaction():
         assert retry_failed(bridge.database.session, "chat") == 1
     drain()

@@ -1,0 +1,184 @@
+"""Claiming due outbox entries, and holding the claim while the vendor works on them.
+
+A claim is a lease: ``claimed_by`` names the batch (a token of the worker and a
+counter, never reused) and ``claimed_until`` says until when no other worker may
+take the entries. Times come from the database's clock (:meth:`Database.now`),
+so workers on several hosts agree on them.
+
+Per user, one entry at most is in flight: the newest pending one, which carries
+the whole user and supersedes the older ones. On PostgreSQL the claims of a
+target are serialised by a transaction-scoped advisory lock: the claim's query
+is a statement that starts after the lock is granted, so under READ COMMITTED it
+sees every claim committed before it, and never hands out a user's newer entry
+while an older one is in flight (a snapshot taken before the other claim
+committed would). Claims are short; the deliveries they start run side by side.
+On SQLite every write transaction holds the database's one write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, func, or_, select, update
+
+from scimbridge.config import Target
+from scimbridge.delivery.outbox import supersede_older
+from scimbridge.store import Database
+from scimbridge.store.delivery_tables import links, outbox
+from scimbridge.vendors.base import Interrupted
+
+log = logging.getLogger("scimbridge.delivery")
+
+CLAIM_LOCK = 0x5C1B
+"""The first key of the claims' advisory locks (the second is the target's hash),
+so that they never collide with another application's locks on the same server."""
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed entry with the link it belongs to."""
+
+    seq: int
+    attempts: int
+    failures: int
+    failing_since: datetime | None
+    event: str
+    document: dict[str, Any]
+    groups: list[str]
+    link_id: str
+    vendor_id: str | None
+    delivered_once: bool
+    vendor_record: dict[str, Any] | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The entries one claim took, and the token that proves the claim is still held."""
+
+    token: str
+    entries: list[Claimed]
+
+
+def claim_due(
+    database: Database, target: Target, limit: int, exclusive: bool, token: str, now: datetime
+) -> Batch:
+    """Claim up to ``limit`` due entries of ``target``, the newest pending one per user.
+
+    :param exclusive: the vendor runs one import at a time per tenant (Rocket.Chat):
+        nothing is claimed while another batch of the target is in flight.
+    """
+    lease = timedelta(seconds=target.delivery.lease_seconds)
+    free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+    postgresql = database.engine.dialect.name == "postgresql"
+    with database.transaction() as session:
+        if postgresql:
+            session.execute(
+                select(func.pg_advisory_xact_lock(CLAIM_LOCK, func.hashtext(target.name)))
+            )
+        in_flight = select(outbox.c.link_id).where(
+            outbox.c.target == target.name,
+            outbox.c.state == "pending",
+            outbox.c.claimed_until >= now,
+        )
+        if exclusive and session.execute(in_flight.limit(1)).first() is not None:
+            return Batch(token, [])
+        query = (
+            select(
+                outbox,
+                links.c.vendor_id,
+                links.c.delivered_once,
+                links.c.vendor_record,
+                links.c.sent_at,
+            )
+            .join(links, links.c.id == outbox.c.link_id)
+            .where(
+                outbox.c.target == target.name,
+                outbox.c.state == "pending",
+                outbox.c.next_attempt_at <= now,
+                free,
+                outbox.c.link_id.not_in(in_flight),
+            )
+            .order_by(outbox.c.seq)
+            .limit(limit * 4)
+        )
+        if postgresql:
+            query = query.with_for_update(skip_locked=True, of=outbox)
+        newest: dict[str, Row[Any]] = {}
+        for row in session.execute(query):
+            newest[row.link_id] = row
+        chosen = sorted(newest.values(), key=lambda row: row.seq)[:limit]
+        for row in chosen:
+            supersede_older(session, row.link_id, row.seq, now, outbox.c.state == "pending", free)
+        session.execute(
+            update(outbox)
+            .where(outbox.c.seq.in_([row.seq for row in chosen]))
+            .values(claimed_by=token, claimed_until=now + lease)
+        )
+    return Batch(token, [_claimed(row) for row in chosen])
+
+
+def _claimed(row: Row[Any]) -> Claimed:
+    return Claimed(**{name.name: getattr(row, name.name) for name in fields(Claimed)})
+
+
+def still_held(batch: Batch) -> Any:
+    """The condition of every write settling an entry of ``batch``: the claim is still its own.
+
+    A worker whose lease ran out may come back from the vendor after another worker
+    claimed the entries again; its outcome is then stale, and must not overwrite the
+    newer one (the fence).
+    """
+    return (outbox.c.claimed_by == batch.token) & (outbox.c.state == "pending")
+
+
+class Lease:
+    """The claim on a batch, kept alive while a vendor client waits (``VendorClient.keep_alive``).
+
+    Renewed once a third of the lease has passed, so a status poll or a rate-limit
+    wait of any length never lets the lease run out under a live worker; a worker
+    asked to stop, or one that finds its lease taken over, stops waiting at once.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        target: Target,
+        batch: Batch,
+        clock: Clock,
+        stopping: threading.Event,
+    ):
+        self.database = database
+        self.batch = batch
+        self.clock = clock
+        self.stopping = stopping
+        self.length = timedelta(seconds=target.delivery.lease_seconds)
+        self.renewed = clock()
+
+    def keep_alive(self) -> None:
+        """:raises Interrupted: the worker is stopping, or lost entries of the batch."""
+        if self.stopping.is_set():
+            raise Interrupted("the worker is stopping")
+        now = self.clock()
+        if now - self.renewed < self.length / 3:
+            return
+        seqs = [entry.seq for entry in self.batch.entries]
+        with self.database.transaction() as session:
+            renewed = session.execute(
+                update(outbox)
+                .where(outbox.c.seq.in_(seqs), still_held(self.batch))
+                .values(claimed_until=now + self.length)
+            ).rowcount
+        self.renewed = now
+        if renewed < len(seqs):
+            raise Interrupted(
+                f"the lease of batch {self.batch.token} ran out and another worker "
+                "took entries of it over"
+            )

@@ -1,0 +1,198 @@
+"""Recording what the vendor did with each entry of a batch: delivered, rescheduled or parked.
+
+Two kinds of failure are told apart (config ``Delivery``):
+
+- *unavailable*: the vendor could not be reached or asked to wait (connection,
+  timeout, 5xx, 429, a token it will not issue now, an import not confirmed yet).
+  Nothing is wrong with the user, so nothing is counted: the entry backs off, the
+  wait capped at ``max_backoff_seconds``, and is parked only once it is older than
+  ``give_up_after_seconds``: an outage of hours parks nobody.
+- *failed*: the vendor refused the user, or delivering it raised an unexpected
+  error. Counted in ``failures``; parked at ``max_attempts``.
+
+Every write is fenced by the batch's claim (:func:`~scimbridge.delivery.claiming.still_held`):
+the outcome of a worker whose entries were taken over is discarded and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from scimbridge.config import Target
+from scimbridge.delivery.backoff import retry_delay
+from scimbridge.delivery.claiming import Batch, Claimed, still_held
+from scimbridge.delivery.claims import release_taken_over
+from scimbridge.delivery.outbox import supersede_older
+from scimbridge.delivery.state import FAILED
+from scimbridge.store import utc
+from scimbridge.store.delivery_tables import links, outbox
+from scimbridge.vendors.base import Outcome
+
+log = logging.getLogger("scimbridge.delivery")
+
+
+class Settlement:
+    """The settling of one batch, inside one transaction, at one moment ``now``."""
+
+    def __init__(self, session: Session, target: Target, batch: Batch, now: datetime):
+        self.session = session
+        self.target = target
+        self.batch = batch
+        self.now = now
+
+    def _write(self, entry: Claimed, **values: Any) -> bool:
+        """Update the entry if the batch still holds it; False (and a log line) if not."""
+        written = self.session.execute(
+            update(outbox).where(outbox.c.seq == entry.seq, still_held(self.batch)).values(**values)
+        ).rowcount
+        if not written:
+            log.warning(
+                "%s: outcome for user %s (outbox #%d) discarded: the lease of batch %s ran "
+                "out and another worker took the entry over",
+                self.target.name,
+                entry.document.get("userName"),
+                entry.seq,
+                self.batch.token,
+            )
+        return bool(written)
+
+    def delivered(self, entry: Claimed, outcome: Outcome, record: dict[str, Any] | None) -> None:
+        reference = next(iter(outcome.details.values()), None) if outcome.details else None
+        if not self._write(
+            entry,
+            state="delivered",
+            done_at=self.now,
+            claimed_by=None,
+            claimed_until=None,
+            last_error=None,
+            error_kind=None,
+            attempts=entry.attempts + 1,
+            vendor_ref=str(reference) if reference is not None else None,
+        ):
+            return
+        supersede_older(
+            self.session, entry.link_id, entry.seq, self.now, outbox.c.state == "failed"
+        )
+        vendor_id = outcome.vendor_id or entry.vendor_id
+        skipped = "skipped" in outcome.details
+        held = {} if record is None or skipped else {"vendor_record": record, "sent_at": self.now}
+        self.session.execute(
+            update(links)
+            .where(links.c.id == entry.link_id)
+            .values(
+                vendor_id=vendor_id,
+                delivered_once=entry.delivered_once or not skipped,
+                status=self._status_after(entry, "delivered"),
+                last_attempt=self.now,
+                last_error=None,
+                **held,
+            )
+        )
+        if vendor_id:
+            release_taken_over(self.session, self.target.name, entry.link_id, vendor_id)
+        log.info(
+            "%s: delivered %s %s (outbox #%d, vendor id %s)",
+            self.target.name,
+            entry.event,
+            entry.document.get("userName"),
+            entry.seq,
+            vendor_id,
+        )
+
+    def failed(
+        self,
+        entry: Claimed,
+        error: str,
+        kind: str,
+        retry_after: float | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> None:
+        """Reschedule the entry, or park it once it has failed for good.
+
+        :param kind: :data:`UNAVAILABLE` or :data:`FAILED` (the module docstring).
+        :param record: the record sent, when the vendor may have applied it (a timeout):
+            remembered as what the vendor may hold.
+        """
+        policy = self.target.delivery
+        attempts = entry.attempts + 1
+        failures = entry.failures + (kind == FAILED)
+        failing_since = utc(entry.failing_since) if entry.failing_since else self.now
+        if kind == FAILED:
+            parked = failures >= policy.max_attempts
+        else:
+            failing = (self.now - failing_since).total_seconds()
+            parked = failing >= policy.give_up_after_seconds
+            if parked:
+                error += (
+                    f" (given up: the vendor has been unavailable to this entry for "
+                    f"{failing / 3600:.1f} hours; delivery.give_up_after_seconds)"
+                )
+        delay = retry_delay(attempts, policy, retry_after)
+        if not self._write(
+            entry,
+            state="failed" if parked else "pending",
+            attempts=attempts,
+            failures=failures,
+            failing_since=failing_since,
+            next_attempt_at=self.now + timedelta(seconds=delay),
+            claimed_by=None,
+            claimed_until=None,
+            last_error=error,
+            error_kind=kind,
+            done_at=self.now if parked else None,
+        ):
+            return
+        self._may_hold(entry, record)
+        self.session.execute(
+            update(links)
+            .where(links.c.id == entry.link_id)
+            .values(
+                status=self._status_after(entry, "failed" if parked else "pending"),
+                last_attempt=self.now,
+                last_error=error,
+            )
+        )
+        level = logging.ERROR if parked else logging.WARNING
+        log.log(
+            level,
+            "%s: user %s (outbox #%d) %s: %s",
+            self.target.name,
+            entry.document.get("userName"),
+            entry.seq,
+            "parked as failed" if parked else f"will be tried again in {delay:.0f} s",
+            error,
+        )
+
+    def released(self, entry: Claimed, record: dict[str, Any] | None) -> None:
+        """Give the entry back, due now and uncounted: the worker stopped before an outcome."""
+        if self._write(entry, claimed_until=None, claimed_by=None, next_attempt_at=self.now):
+            self._may_hold(entry, record)
+
+    def _may_hold(self, entry: Claimed, record: dict[str, Any] | None) -> None:
+        """Remember a record whose outcome is unknown: the vendor may hold it now."""
+        if record is not None:
+            self.session.execute(
+                update(links)
+                .where(links.c.id == entry.link_id)
+                .values(vendor_record=record, sent_at=self.now)
+            )
+
+    def _status_after(self, entry: Claimed, status: str) -> str:
+        """A newer pending or held entry decides the user's status, whatever happened to this one."""
+        newer = self.session.execute(
+            select(outbox.c.state)
+            .where(
+                and_(
+                    outbox.c.link_id == entry.link_id,
+                    outbox.c.seq > entry.seq,
+                    outbox.c.state.in_(("pending", "held")),
+                )
+            )
+            .order_by(outbox.c.seq.desc())
+        ).first()
+        return newer.state if newer is not None else status
