@@ -2,38 +2,60 @@
 
 For each vendor, N users are created with one SCIM Bulk request against an
 in-process bridge on a fresh SQLite file, then the outbox is delivered to that
-vendor's emulator on loopback. Prints, per vendor: SCIM Bulk users/s, delivery
-users/s, vendor HTTP requests per user (token calls included), and the peak
-resident memory of the process.
+vendor's emulator on loopback until every user is at the vendor and nothing is
+pending. ACC's import lands 0.5 s after its 202, as the emulator plays it.
 
-The emulators keep their documented limits, but for one: the Rocket.Chat account
-holds ``api-bypass-rate-limit``, as vendors.md advises for the bridge (at 10 calls
-a minute per route, 500 users would take well over an hour, which measures the limit,
-not the bridge). ACC's import lands 0.5 s after its 202, as the emulator plays it.
+Two modes:
+
+- default: throughput. Prints, per vendor, SCIM Bulk users/s, delivery users/s, vendor
+  HTTP requests per user (token calls included) and the peak resident memory. The
+  emulators keep their documented limits, but for one: the Rocket.Chat account holds
+  ``api-bypass-rate-limit`` (the target says so with ``options.rate_limits``), so the
+  figure measures the bridge, not Rocket.Chat's 10 calls a minute.
+- ``--limits``: the documented rate limits, enforced by the emulators and kept by the
+  clients (Rocket.Chat 10 calls per route, ACC 100 writes and 600 reads, per window),
+  with every window divided by ``--scale`` (10 by default) so that the run takes
+  minutes. Prints, per vendor, requests per user, the time to deliver, and beside it the
+  least time the limits allow for the requests made: per limited count (a Rocket.Chat
+  route, ACC's writes or reads), ceil(calls / limit) - 1 whole windows, the longest of
+  them. ACC is run a second time with an update of every member (a group that gives
+  each one access: one PATCH each), where its write limit is what bounds the delivery.
 
     python bench/bench_delivery.py [N]
+    python bench/bench_delivery.py --limits [--scale 10] [N]
 """
 
 from __future__ import annotations
 
+import argparse
+import math
 import resource
-import sys
 import tempfile
 import time
+from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from scimbridge.app import Bridge
 from scimbridge.config import VENDORS, parse_config
 from scimbridge.delivery.worker import Worker
-from scimbridge.emulators import DEMO_OPTIONS, run_in_thread
+from scimbridge.emulators import DEMO_OPTIONS, RunningEmulator, run_in_thread
+from scimbridge.store.delivery_tables import outbox
+from scimbridge.vendors import CLIENTS
+from scimbridge.vendors.pacing import RateLimit
 
 TOKEN = "bench-token-0123456789"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
-def scim_user(n: int) -> dict:
+def scim_user(n: int) -> dict[str, Any]:
     return {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": f"user{n:05d}@example.com",
@@ -43,76 +65,181 @@ def scim_user(n: int) -> dict:
     }
 
 
-EMULATOR_OPTIONS = {"rocketchat": {"bypass_rate_limit": True}}
+@dataclass(frozen=True)
+class Setup:
+    """How a vendor's emulator and target are set up for a run."""
+
+    emulator: dict[str, Any]
+    options: dict[str, Any]
+    limits: tuple[RateLimit, ...]
+    """The limits the emulator enforces and the client keeps (scaled)."""
 
 
-def bench(vendor: str, users: int, directory: Path) -> dict[str, float]:
-    emulator = run_in_thread(vendor, **EMULATOR_OPTIONS.get(vendor, {}))
-    document = {
-        "database": f"sqlite:///{directory / f'{vendor}.db'}",
-        "max_bulk_operations": users,
-        "max_payload_bytes": 1024 * users + 65536,
-        "targets": [
-            {
-                "name": vendor,
-                "vendor": vendor,
-                "base_url": emulator.url,
-                "credentials": emulator.credentials,
-                "options": {
-                    **DEMO_OPTIONS.get(vendor, {}),
-                    "poll_interval_seconds": 0.01,
-                    "max_polls": 200,
-                },
-                "inbound": {"bearer_tokens": [TOKEN]},
-            }
-        ],
-    }
-    bridge = Bridge(parse_config(yaml.safe_dump(document)))
-    app = Flask("bench")
-    bridge.init_app(app)
-    operations = [
-        {"method": "POST", "path": "/Users", "bulkId": str(n), "data": scim_user(n)}
-        for n in range(users)
-    ]
-    started = time.perf_counter()
-    response = app.test_client().post(
-        f"/scim/v2/{vendor}/Bulk",
-        json={
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
-            "Operations": operations,
-        },
-        headers={"Authorization": f"Bearer {TOKEN}"},
+def throughput_setup(vendor: str) -> Setup:
+    if vendor == "rocketchat":
+        return Setup({"bypass_rate_limit": True}, {"rate_limits": {"per_route": False}}, ())
+    return Setup({}, {}, CLIENTS[vendor].rate_limits)
+
+
+def limited_setup(vendor: str, scale: float) -> Setup:
+    """The documented limits with every window divided by ``scale``, on both sides."""
+    limits = tuple(
+        replace(limit, seconds=limit.seconds / scale) for limit in CLIENTS[vendor].rate_limits
     )
-    assert response.status_code == 200, response.json
-    scim_seconds = time.perf_counter() - started
-    worker = Worker(bridge.config, bridge.database, bridge.mappings)
-    started = time.perf_counter()
-    while len(emulator.users()) < users:
-        if not worker.run_once():
-            time.sleep(0.05)
-    delivery_seconds = time.perf_counter() - started
-    delivered = len(emulator.users())
-    requests = sum(emulator.request_counts().values())
-    emulator.stop()
-    assert delivered == users, f"{vendor}: {delivered} of {users} delivered"
-    return {
-        "scim users/s": users / scim_seconds,
-        "delivery users/s": users / delivery_seconds,
-        "requests/user": requests / users,
-    }
+    options = {"rate_limits": {limit.name: {"seconds": limit.seconds} for limit in limits}}
+    emulator: dict[str, Any] = {}
+    if vendor == "rocketchat":
+        emulator = {"rate_limit_seconds": 60 / scale}
+    if vendor == "acc":
+        emulator = {"limit_seconds": 60 / scale}
+    return Setup(emulator, options if limits else {}, limits)
+
+
+class Run:
+    """One vendor's emulator and an in-process bridge in front of it."""
+
+    def __init__(self, vendor: str, users: int, directory: Path, setup: Setup):
+        self.vendor = vendor
+        self.users = users
+        self.setup = setup
+        self.emulator: RunningEmulator = run_in_thread(vendor, **setup.emulator)
+        document = {
+            "database": f"sqlite:///{directory / f'{vendor}-{time.monotonic_ns()}.db'}",
+            "max_bulk_operations": users,
+            "max_payload_bytes": 1024 * users + 65536,
+            "targets": [
+                {
+                    "name": vendor,
+                    "vendor": vendor,
+                    "base_url": self.emulator.url,
+                    "credentials": self.emulator.credentials,
+                    "options": {
+                        **DEMO_OPTIONS.get(vendor, {}),
+                        "poll_interval_seconds": 0.01,
+                        "max_polls": 200,
+                        **setup.options,
+                    },
+                    "inbound": {"bearer_tokens": [TOKEN]},
+                }
+            ],
+        }
+        self.bridge = Bridge(parse_config(yaml.safe_dump(document)))
+        app = Flask("bench")
+        self.bridge.init_app(app)
+        self.scim: FlaskClient = app.test_client()
+        self.worker = Worker(self.bridge.config, self.bridge.database, self.bridge.mappings)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        response = self.scim.post(
+            f"/scim/v2/{self.vendor}{path}", json=body, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert response.status_code in (200, 201), response.json
+        return response.json
+
+    def create(self) -> tuple[float, list[str]]:
+        """Seconds the SCIM Bulk request took, and the SCIM ids of the users."""
+        operations = [
+            {"method": "POST", "path": "/Users", "bulkId": str(n), "data": scim_user(n)}
+            for n in range(self.users)
+        ]
+        started = time.perf_counter()
+        answer = self.post("/Bulk", {"schemas": [BULK], "Operations": operations})
+        ids = [operation["location"].rsplit("/", 1)[1] for operation in answer["Operations"]]
+        return time.perf_counter() - started, ids
+
+    def pending(self) -> int:
+        with self.bridge.database.transaction():
+            return self.bridge.database.session.execute(
+                select(func.count()).where(outbox.c.state == "pending")
+            ).scalar_one()
+
+    def deliver(self) -> float:
+        """Seconds until every user is at the vendor and nothing is pending."""
+        started = time.perf_counter()
+        while len(self.emulator.users()) < self.users or self.pending():
+            if not self.worker.run_once():
+                time.sleep(0.05)
+        return time.perf_counter() - started
+
+    def requests(self) -> int:
+        return sum(self.emulator.request_counts().values())
+
+    def least_seconds(self, since: int = 0) -> float:
+        """The least time the limits allow for the requests logged after the first
+        ``since``: per count, ceil(calls / limit) - 1 whole windows; the longest."""
+        counts: Counter[tuple[RateLimit, str]] = Counter()
+        for logged in self.emulator.requests()[since:]:
+            for limit in self.setup.limits:
+                if limit.covers(logged["method"], logged["path"]):
+                    counts[limit, limit.bucket(logged["method"], logged["path"])] += 1
+        return max(
+            (
+                (math.ceil(calls / limit.calls) - 1) * limit.seconds
+                for (limit, _), calls in counts.items()
+            ),
+            default=0.0,
+        )
+
+    def stop(self) -> None:
+        for client in self.worker.clients.values():
+            client.close()
+        self.emulator.stop()
+        self.bridge.database.dispose()
+
+
+def throughput(users: int, directory: Path) -> None:
+    print(f"{users} users per vendor, one SCIM Bulk request each")
+    print(f"{'vendor':<11} {'scim users/s':>13} {'delivery users/s':>17} {'requests/user':>14}")
+    for vendor in VENDORS:
+        run = Run(vendor, users, directory, throughput_setup(vendor))
+        scim_seconds, _ = run.create()
+        delivery_seconds = run.deliver()
+        print(
+            f"{vendor:<11} {users / scim_seconds:>13.0f} {users / delivery_seconds:>17.0f} "
+            f"{run.requests() / users:>14.3f}"
+        )
+        run.stop()
+
+
+def limited(users: int, directory: Path, scale: float) -> None:
+    print(
+        f"{users} users per vendor, documented rate limits enforced, every window divided "
+        f"by {scale:g} (Rocket.Chat 10 calls per route per {60 / scale:g} s; ACC 100 writes "
+        f"and 600 reads per {60 / scale:g} s)"
+    )
+    print(f"{'vendor':<17} {'requests/user':>14} {'delivery s':>11} {'least s':>8} {'ratio':>6}")
+    for vendor in VENDORS:
+        run = Run(vendor, users, directory, limited_setup(vendor, scale))
+        _, ids = run.create()
+        row(vendor, run.requests(), run.deliver(), run.least_seconds(), users)
+        if vendor == "acc":
+            since = len(run.emulator.requests())
+            members = [{"value": scim_id} for scim_id in ids]
+            run.post(
+                "/Groups", {"schemas": [GROUP], "displayName": "ACC Members", "members": members}
+            )
+            seconds = run.deliver()
+            requests = len(run.emulator.requests()) - since
+            row("acc (update)", requests, seconds, run.least_seconds(since), users)
+        run.stop()
+
+
+def row(name: str, requests: int, seconds: float, least: float, users: int) -> None:
+    ratio = f"{seconds / least:.2f}" if least else "-"
+    print(f"{name:<17} {requests / users:>14.3f} {seconds:>11.1f} {least:>8.1f} {ratio:>6}")
 
 
 def main() -> None:
-    users = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("users", nargs="?", type=int, default=None)
+    parser.add_argument("--limits", action="store_true", help="enforce the documented limits")
+    parser.add_argument("--scale", type=float, default=10.0, help="divide every window by this")
+    arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        print(f"{users} users per vendor, one SCIM Bulk request each")
-        print(f"{'vendor':<11} {'scim users/s':>13} {'delivery users/s':>17} {'requests/user':>14}")
-        for vendor in VENDORS:
-            figures = bench(vendor, users, Path(directory))
-            print(
-                f"{vendor:<11} {figures['scim users/s']:>13.0f} "
-                f"{figures['delivery users/s']:>17.0f} {figures['requests/user']:>14.3f}"
-            )
+        if arguments.limits:
+            limited(arguments.users or 1000, Path(directory), arguments.scale)
+        else:
+            throughput(arguments.users or 500, Path(directory))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:.0f} MiB")
 

@@ -5,7 +5,8 @@ attributes (URL prefix, token lifetime, error body shape), keeps its end state,
 and registers its routes. Everything else happens here, the same way for every
 vendor, in this order for each request:
 
-1. the request is logged (secrets redacted);
+1. the request is logged (secrets redacted), with when it arrived and, once answered,
+   its status and the rate-limit headers of the answer;
 2. a queued fault for its path, if any, plays (delay, then the vendor's error);
 3. the request takes the emulator's lock, so views never race each other or the
    test controls, and time-driven vendor state catches up (:meth:`VendorEmulator.catch_up`);
@@ -36,6 +37,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from scimbridge.emulators.state import (
+    RATE_LIMIT_HEADERS,
     Fault,
     FaultQueue,
     LoggedRequest,
@@ -331,6 +333,9 @@ def _after_request(response: Response) -> Response:
     logged: LoggedRequest | None = g.pop("logged", None)
     if logged is not None:
         logged.status = response.status_code
+        logged.limit_headers = {
+            name: response.headers[name] for name in RATE_LIMIT_HEADERS if name in response.headers
+        }
         emulator = current_emulator()
         with emulator.lock:
             emulator.log.record(logged)

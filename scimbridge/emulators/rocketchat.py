@@ -17,6 +17,18 @@ Contract: seed ``rocketchat-bulk-user-import.md`` and vendor-research.md §4
   users leave staging. ``deleted: true`` creates the user deactivated.
 - ``users.info?importId=``, ``users.update``, ``users.setActiveStatus``,
   ``users.delete`` act on existing users.
+- ``users.list`` (``v1/users.ts``, ``lib/users.ts``, ``helpers/getPaginationItems.ts``,
+  ``helpers/parseJsonQuery.ts``) pages every user with a user name, name or email, by user
+  name: ``count`` defaults to ``API_Default_Count`` (50), is capped at
+  ``API_Upper_Count_Limit`` (100), and 0 means everyone (``API_Allow_Infinite_Count``,
+  on by default); ``offset`` skips. Each user shows ``_id`` and, where set, the default
+  fields ``name``, ``username``, ``emails`` (the caller holds
+  ``view-full-other-user-info``), ``roles``, ``status``, ``active``, ``avatarETag``,
+  ``lastLogin``, ``type``, plus ``nameInsensitive`` (the pipeline's ``$toLower`` of the
+  name); **never** ``importIds`` (``defaultFieldsToExclude``). The answer is
+  ``{users, count, offset, total, success}``. The deprecated ``fields`` and ``query``
+  parameters and ``sort`` are not emulated: a request naming them is refused, so no
+  client comes to rely on them here.
 - Every authenticated route (``import.*``, ``users.*``) is rate limited per route
   (path and method) and client IP: ``rate_limit_calls`` (10,
   ``API_Enable_Rate_Limiter_Limit_Calls_Default``) per ``rate_limit_seconds`` (60,
@@ -139,6 +151,15 @@ SET_ACTIVE_STATUS = {
 }
 USER_ID = {"type": "object", "required": ["userId"], "properties": {"userId": string(minLength=1)}}
 PROFILE_FIELDS = ("name", "bio", "nickname", "statusText", "active", "roles", "username")
+LISTED_FIELDS = (
+    "_id", "name", "username", "emails", "roles", "status", "active", "avatarETag", "lastLogin",
+    "type",
+)  # fmt: skip
+"""What ``users.list`` shows of a user (``getNonEmptyFields``' defaults and the ``_id``)."""
+DEFAULT_COUNT = 50
+UPPER_COUNT_LIMIT = 100
+"""``API_Default_Count`` and ``API_Upper_Count_Limit``, the settings' defaults (general.ts)."""
+UNEMULATED_LIST_PARAMETERS = ("fields", "query", "sort")
 
 
 def meteor_id() -> str:
@@ -149,6 +170,18 @@ def meteor_id() -> str:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def int_parameter(name: str, default: int) -> int:
+    """A paging parameter as ``getPaginationItems`` reads it (``parseInt``; absent: the
+    default). What Rocket.Chat would hand MongoDB as a negative or NaN ``$skip`` or
+    ``$limit`` fails there; here it is refused."""
+    raw = request.args.get(name) or ""
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise Rejection(400, f"{name} must be a whole number")
+    return int(raw)
 
 
 def first_non_empty(values: list[str]) -> str | None:
@@ -239,6 +272,7 @@ class RocketChatEmulator(VendorEmulator):
         self.route(app, "/api/v1/import.status", self.operation_status, ["GET"])
         self.route(app, "/api/v1/import.clear", self.clear_operation, ["POST"])
         self.route(app, "/api/v1/users.info", self.user_info, ["GET"])
+        self.route(app, "/api/v1/users.list", self.list_users, ["GET"])
         self.route(app, "/api/v1/users.update", self.update_user, ["POST"])
         self.route(app, "/api/v1/users.setActiveStatus", self.set_active_status, ["POST"])
         self.route(app, "/api/v1/users.delete", self.delete_user, ["POST"])
@@ -415,6 +449,43 @@ class RocketChatEmulator(VendorEmulator):
         if found is None:
             raise Rejection(400, "User not found.")
         return jsonify({"user": found, "success": True})
+
+    def list_users(self) -> Response:
+        """A page of every user by user name, as an admin sees it (never the import ids)."""
+        unemulated = [name for name in UNEMULATED_LIST_PARAMETERS if name in request.args]
+        if unemulated:
+            raise Rejection(400, f"the emulator does not play users.list's {unemulated[0]}")
+        offset = int_parameter("offset", 0)
+        count = int_parameter("count", DEFAULT_COUNT)
+        listed = sorted(
+            (
+                account
+                for account in self.accounts.values()
+                if account.get("username") or account.get("name") or account.get("emails")
+            ),
+            key=lambda account: account.get("username") or "",
+        )
+        page = (
+            listed[offset:]
+            if count == 0
+            else listed[offset : offset + min(count, UPPER_COUNT_LIMIT)]
+        )
+        users = [
+            {
+                **{name: account[name] for name in LISTED_FIELDS if name in account},
+                "nameInsensitive": str(account.get("name") or "").lower(),
+            }
+            for account in page
+        ]
+        return jsonify(
+            {
+                "users": users,
+                "count": len(users),
+                "offset": offset,
+                "total": len(listed),
+                "success": True,
+            }
+        )
 
     def update_user(self) -> Response:
         body = self.validated(USER_UPDATE)

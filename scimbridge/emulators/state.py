@@ -243,6 +243,15 @@ def redact(document: Any) -> Any:
     return document
 
 
+RATE_LIMIT_HEADERS = (
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+)
+"""The answer headers the request log keeps: what the vendor told the client about its limit."""
+
+
 @dataclass
 class LoggedRequest:
     method: str
@@ -251,7 +260,12 @@ class LoggedRequest:
     """The route that served it, e.g. ``POST /api/v1/import.run``; ``unrouted`` for a 404."""
     query: dict[str, str]
     json: Any
+    at: float = field(default_factory=time.time)
+    """When it arrived (epoch seconds, the clock of ``X-RateLimit-Reset``), before any lock."""
     status: int | None = None
+    limit_headers: dict[str, str] = field(default_factory=dict)
+    """The answer's :data:`RATE_LIMIT_HEADERS` (a 429's reset), so tests can check a client
+    waited it out."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -260,7 +274,9 @@ class LoggedRequest:
             "endpoint": self.endpoint,
             "query": self.query,
             "json": self.json,
+            "at": self.at,
             "status": self.status,
+            "limit_headers": self.limit_headers,
         }
 
 

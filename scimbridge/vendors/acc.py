@@ -32,8 +32,11 @@ GET/PATCH/DELETE and listing) and ``authentication.yaml``; vendor-research.md §
   Autodesk account and email, a new project-user id.
 - A member found by email that the bridge did not create in this call is taken
   over only when no other user of the bridge holds it (:meth:`unclaimed`).
-- A 429 carries ``Retry-After`` (APS rate-limit blog); a 429 in mid-batch keeps what
-  was applied and postpones the rest.
+- Rate limits (:attr:`AccClient.rate_limits`, research §2 "Rate limits and errors"):
+  per client id, 100 writes (POST/PATCH/DELETE/PUT) and 600 GETs a minute on
+  ``construction/admin``; the client paces itself to them (:mod:`.pacing`). A 429
+  carries ``Retry-After`` (APS rate-limit blog); a 429 or a long wait in mid-batch keeps
+  what was applied and postpones the rest.
 """
 
 from __future__ import annotations
@@ -56,17 +59,18 @@ from scimbridge.vendors.http import (
     failed,
     json_object,
     nothing_to_deprovision,
-    poll,
     postponed,
     send_isolating,
     succeeded,
 )
 from scimbridge.vendors.oauth import OAuthClientCredentialsClient
+from scimbridge.vendors.pacing import WRITES, RateLimit
 
 PATCHABLE = ("companyId", "roleIds", "products")
 """The fields the v1 project-user PATCH accepts (accountadmin.yaml)."""
 PAGE = 200
 """The largest ``limit`` of the project-user listing (accountadmin.yaml)."""
+ADMIN = "/construction/admin/"
 
 Members = dict[str, dict[str, Any]]
 """Project members by lower-case email."""
@@ -121,6 +125,12 @@ class AccClient(OAuthClientCredentialsClient):
     default_scope = "account:write account:read"
     default_max_polls = 5
     """Confirmation rounds of a 202: imported users usually show on the first."""
+    rate_limits = (
+        RateLimit("writes", 100, 60.0, methods=WRITES, path_prefix=ADMIN),
+        RateLimit("reads", 600, 60.0, methods=frozenset({"GET"}), path_prefix=ADMIN),
+    )
+    """Per client id on construction/admin (admin-rate-limits page, research §2); the token
+    endpoint's own 500 a minute is authlib's call, never near it (one token an hour)."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
@@ -266,7 +276,7 @@ class AccClient(OAuthClientCredentialsClient):
             return unconfirmed
 
         try:
-            poll(confirm_round, lambda left: not left, self.poll_interval, self.max_polls)
+            self.poll(confirm_round, lambda left: not left)
         except VendorUnavailable as unavailable:
             for item, _ in unconfirmed.values():
                 outcomes[item.key] = postponed(item, unavailable)

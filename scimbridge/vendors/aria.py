@@ -113,6 +113,9 @@ def as_new(item: DeliveryItem) -> DeliveryItem:
 class AriaClient(TokenLoginClient):
     vendor = "aria"
     max_batch = 100
+    rate_limits = ()
+    """None documented (vendor-research.md §3: a 429 "Rate Limit Exceeded", no numbers);
+    a 429 is retried after its ``Retry-After`` like any unavailability."""
     default_token_scheme = "OpsToken"
 
     def __init__(self, target: Target, http: requests.Session | None = None):

@@ -97,6 +97,8 @@ def refused(item: DeliveryItem, errors: Any) -> Outcome:
 class CloudShellClient(TokenLoginClient):
     vendor = "cloudshell"
     max_batch = 1
+    rate_limits = ()
+    """None documented (vendor-research.md §5); a 429 is retried like any unavailability."""
     default_token_scheme = "Basic"
 
     def login(self) -> str:

@@ -45,7 +45,6 @@ from scimbridge.vendors.http import (
     failed,
     json_object,
     nothing_to_deprovision,
-    poll,
     send_isolating,
     succeeded,
 )
@@ -126,6 +125,9 @@ class Result:
 class ConfideClient(OAuthClientCredentialsClient):
     vendor = "confide"
     max_batch = 100
+    rate_limits = ()
+    """None documented (vendor-research.md §1: a 429 shows only in the Elements API
+    docs); a 429 is retried after its ``Retry-After`` like any unavailability."""
     token_endpoint_auth_method = "client_secret_post"
     """The AvePoint sample posts client_id and client_secret in the form (register-app.md)."""
     default_scope = "confide.graph.readwrite.all"
@@ -256,7 +258,7 @@ class ConfideClient(OAuthClientCredentialsClient):
             task = json_object(self.call("GET", f"{SHARE_SETTING}/{kind}/{task_id}")).get("data")
             return task if isinstance(task, dict) else {}
 
-        task = poll(fetch, task_finished, self.poll_interval, self.max_polls)
+        task = self.poll(fetch, task_finished)
         if task is None:
             raise VendorUnavailable(
                 f"confide: {kind} task {task_id} still running after {self.max_polls} polls"

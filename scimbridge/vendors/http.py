@@ -5,9 +5,12 @@ state what differs (their paths, bodies and tokens):
 
 - every call carries a timeout and the client's auth headers;
 - a 401 renews the credentials once and repeats the call once;
+- every call is paced to the vendor's documented rate limits (:mod:`.pacing`):
+  a short wait is waited, a longer one postpones the call without sending it;
 - a 429, a 5xx, a timeout or a refused connection raises
   :class:`~scimbridge.vendors.base.VendorUnavailable`, with the wait the vendor
-  asked for (``Retry-After``, RFC 9110 §10.2.3, or a vendor's own header);
+  asked for (``Retry-After``, RFC 9110 §10.2.3, or a vendor's own header); a 429's
+  reset also holds back the next calls the same limit counts;
 - any other 4xx raises :class:`VendorRejected`, which the clients turn into a
   per-item failure that will not be retried;
 - no message built here ever holds a credential or a token (:meth:`HttpVendorClient.redact`).
@@ -16,13 +19,13 @@ state what differs (their paths, bodies and tokens):
 from __future__ import annotations
 
 import logging
-import time
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urljoin
 
 import requests
@@ -35,6 +38,7 @@ from scimbridge.vendors.base import (
     VendorError,
     VendorUnavailable,
 )
+from scimbridge.vendors.pacing import SHORT_WAIT_SECONDS, Pacer, RateLimit, configured_limits
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +77,12 @@ def retry_after_seconds(response: requests.Response, now: datetime | None = None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+def exhausted(response: requests.Response) -> bool:
+    """Whether the vendor says no call remains before its limit resets (Rocket.Chat's
+    ``X-RateLimit-Remaining: 0``, sent with every counted answer)."""
+    return response.headers.get("X-RateLimit-Remaining", "").strip() == "0"
 
 
 def error_text(response: requests.Response) -> str:
@@ -182,19 +192,6 @@ def send_isolating(
     return Isolated(first.accepted + second.accepted, first.rejected + second.rejected)
 
 
-def poll(
-    fetch: Callable[[], T], finished: Callable[[T], bool], interval: float, attempts: int
-) -> T | None:
-    """Fetch until ``finished`` holds, at most ``attempts`` times; None when it never did."""
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(interval)
-        answer = fetch()
-        if finished(answer):
-            return answer
-    return None
-
-
 class HttpVendorClient(VendorClient):
     """A vendor client speaking JSON over a ``requests`` session, with the shared rules above.
 
@@ -204,9 +201,18 @@ class HttpVendorClient(VendorClient):
 
     default_poll_interval_seconds = 2.0
     default_max_polls = 150
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
+    """The vendor's documented rate limits; a target adjusts them with ``options.rate_limits``."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
+        self.pacer = Pacer(
+            configured_limits(target.name, self.rate_limits, target.options.get("rate_limits")),
+            self.vendor,
+        )
+        """Keeps the calls within :attr:`rate_limits` (:mod:`.pacing`)."""
+        self.longest_wait = SHORT_WAIT_SECONDS
+        """The longest wait for a rate limit a call takes in place (:meth:`finishing_job`)."""
         self.poll_interval = self._number_option(
             "poll_interval_seconds", self.default_poll_interval_seconds
         )
@@ -312,16 +318,31 @@ class HttpVendorClient(VendorClient):
     def _send(
         self, method: str, path: str, public: bool, kwargs: dict[str, Any]
     ) -> requests.Response:
+        """One request, sent when the rate limits allow (:meth:`learn` from its answer)."""
+        self.pacer.admit(method, path, self.wait, self.longest_wait)
         options = {name: value for name, value in kwargs.items() if name != "headers"}
         headers = {**({} if public else self.auth_headers()), **kwargs.get("headers", {})}
         try:
-            return self.http.request(
+            response = self.http.request(
                 method, self.url(path), headers=headers, timeout=self.timeout, **options
             )
         except requests.RequestException as error:
+            self.pacer.sent(method, path)  # a call that timed out may have been served
             raise VendorUnavailable(
                 f"{self.vendor}: {method} {path} failed: {type(error).__name__}"
             ) from None
+        self.learn(method, path, response)
+        return response
+
+    def learn(self, method: str, path: str, response: requests.Response) -> None:
+        """What an answer tells the pacer. A call the vendor handled counts, a refused one
+        too (Rocket.Chat counts before it checks, research §4); a 503 says the vendor could
+        not handle it (RFC 9110 §15.6.4), so an outage's retries do not hold back the calls
+        after it. A 429, or an answer saying no call remains, blocks the limit until its reset."""
+        if response.status_code != 503:
+            self.pacer.sent(method, path)
+        if response.status_code == 429 or exhausted(response):
+            self.pacer.block(method, path, self.retry_after(response))
 
     def _failure(
         self, method: str, path: str, response: requests.Response, renewed: bool
@@ -337,8 +358,35 @@ class HttpVendorClient(VendorClient):
         return VendorRejected(status, message)
 
     def retry_after(self, response: requests.Response) -> float | None:
-        """The wait a 429 or 5xx asks for; vendors with their own header override this."""
+        """The wait a 429 or 5xx asks for, which is also when a rate limit resets; vendors
+        with their own header override this."""
         return retry_after_seconds(response)
+
+    def poll(self, fetch: Callable[[], T], finished: Callable[[T], bool]) -> T | None:
+        """Fetch an asynchronous job's state until ``finished`` holds, :attr:`max_polls` times
+        at most, :attr:`poll_interval` apart; None when it never did. The waits keep the
+        worker's lease alive (:meth:`wait`), and so do a rate limit's (:meth:`finishing_job`)."""
+        with self.finishing_job():
+            for attempt in range(self.max_polls):
+                if attempt:
+                    self.wait(self.poll_interval)
+                answer = fetch()
+                if finished(answer):
+                    return answer
+        return None
+
+    @contextmanager
+    def finishing_job(self) -> Iterator[None]:
+        """Calls made meanwhile finish a job the vendor runs or ran (polling its state,
+        checking what it did): each waits for a rate limit in place, up to the time the
+        polls were given (:attr:`poll_interval` times :attr:`max_polls`), rather than being
+        postponed, since the next round would have to find out again, at a higher cost."""
+        before = self.longest_wait
+        self.longest_wait = max(self.poll_interval * self.max_polls, SHORT_WAIT_SECONDS)
+        try:
+            yield
+        finally:
+            self.longest_wait = before
 
     def per_item(self, item: DeliveryItem, deliver: Callable[[], R]) -> R | Outcome:
         """Run one item's calls; a refusal fails that item alone, for good."""

@@ -7,7 +7,12 @@ Contract: seed ``rocketchat-bulk-user-import.md``; vendor-research.md §4
   of a user with ``run-import``, ``view-full-other-user-info``,
   ``edit-other-user-info``, ``edit-other-user-active-status``, ``delete-user``).
 - Every user is first looked up by import id (``users.info?importId=``, one call
-  each: there is no batch lookup). The import never updates an existing user, so
+  each: no listing shows import ids), except users the bridge never delivered that a
+  listing of every user (``users.list``, 100 a page; :mod:`.rocketchat_directory`) shows
+  nobody's user name or email matches: they have no account, and are imported. The
+  listing is used when it costs fewer calls than the lookups it saves and fits in the
+  route's rate limit now; the bridge's account then needs ``view-d-room`` too (a role
+  ``user`` permission). The import never updates an existing user, so
   a user Rocket.Chat has is updated with ``users.update`` (only what it does not
   hold yet), re-activated with ``users.setActiveStatus``, deactivated with
   ``users.setActiveStatus`` (its roles untouched) and removed with ``users.delete``.
@@ -25,10 +30,12 @@ Contract: seed ``rocketchat-bulk-user-import.md``; vendor-research.md §4
   note 1 and 3): a refused batch is bisected so the others still go in. New users
   carry the granted roles; the import adds the default ones (seed note 4).
 - The run returns no per-user errors and creates nobody whose email or user name is
-  taken (run note 2), so each user is looked up again after the run. One still
-  missing failed for good, and ``users.info?username=`` names the holder of its user
-  name: the user of the bridge one of the holder's import ids belongs to, else the
-  Rocket.Chat ``_id`` of a user the bridge does not manage.
+  taken (run note 2), so each user is checked after the run: a second listing shows the
+  users it created (new since the first, with the record's email and user name), and
+  the others are looked up by import id. One still missing failed for good, and
+  ``users.info?username=`` names the holder of its user name: the user of the bridge
+  one of the holder's import ids belongs to, else the Rocket.Chat ``_id`` of a user the
+  bridge does not manage.
 - A DISABLE or REMOVE of a user Rocket.Chat does not have ("User not found.") is
   done: there is nothing to deprovision, and nothing is imported.
 - The vendor id is the **import id**, the bridge's stable id (design.md): it
@@ -37,21 +44,26 @@ Contract: seed ``rocketchat-bulk-user-import.md``; vendor-research.md §4
   A user found by import id for an item without a vendor id is taken over only
   when no other user of the bridge holds that import id (:meth:`unclaimed`).
 - Every route is limited per client, 10 calls a minute by default, refused calls
-  counted too (research §4; the service account should hold
-  ``api-bypass-rate-limit``). A 429 carries no ``Retry-After``: the wait comes from
-  ``X-RateLimit-Reset`` (epoch milliseconds). A 429 while looking users up or
-  updating them keeps what was done and postpones the rest; one on ``import.*``
-  postpones the users to import (the whole call waits when nothing was settled
-  before); one while verifying an import postpones the users not verified yet (the
-  import was applied: the next round finds them by import id). No call is made that
-  the outcome does not need: no update of a user holding the record, no
-  deactivation of an inactive user.
+  counted too (research §4, :attr:`RocketChatClient.rate_limits`): the client paces
+  itself to it (:mod:`.pacing`), and a target whose account holds
+  ``api-bypass-rate-limit`` turns that off (``options.rate_limits``). A 429 carries no
+  ``Retry-After``: the wait comes from ``X-RateLimit-Reset`` (epoch milliseconds), and so
+  does the pause after an answer with ``X-RateLimit-Remaining: 0``. A 429 (or a wait
+  too long to take in place) while looking users up or updating them keeps what was
+  done and postpones the rest; one on ``import.*`` postpones the users to import (the
+  whole call waits when nothing was settled before); one while verifying an import
+  postpones the users not verified yet (the import was applied: the next round finds
+  them by import id). No call is made that the outcome does not need: no update of a
+  user holding the record, no deactivation of an inactive user.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import requests
@@ -70,22 +82,29 @@ from scimbridge.vendors.http import (
     failed,
     json_object,
     nothing_to_deprovision,
-    poll,
     postponed,
     retry_after_seconds,
     send_isolating,
     succeeded,
 )
+from scimbridge.vendors.pacing import RateLimit
+from scimbridge.vendors.rocketchat_directory import Directory, User, may_rule_out
+
+log = logging.getLogger(__name__)
 
 API = "/api/v1"
+USERS_LIST = f"{API}/users.list"
+PAGE = 100
+"""``users.list``'s ``count``: capped at ``API_Upper_Count_Limit``, 100 by default
+(``getPaginationItems.ts``). ``count=0`` (everyone at once) depends on another deployment
+setting, ``API_Allow_Infinite_Count``, and a whole workspace in one answer can outlast
+the call's timeout."""
 FINISHED_STATES = frozenset({"done", "error", "canceled"})
 NOT_FOUND = "User not found."
 """The end of ``users.info``'s 400 when no user matches (research §4)."""
 PROFILE = ("username", "name")
 """Record fields ``users.update`` takes as they are (its ``data`` object, research §4)."""
 
-User = dict[str, Any]
-"""A user as ``users.info`` answers it."""
 T = TypeVar("T")
 
 
@@ -132,6 +151,10 @@ class RocketChatClient(HttpVendorClient):
     one_batch_at_a_time = True
     """Not documented; the run inserts users 50 at a time (UserConverter.ts), so 100 is two rounds."""
     default_poll_interval_seconds = 1.0
+    rate_limits = (RateLimit("per_route", 10, 60.0, path_prefix=f"{API}/", per_route=True),)
+    """Every REST route (method and path) per client: ``API_Enable_Rate_Limiter_Limit_Calls_Default``
+    (10) calls per ``…_Limit_Time_Default`` (60,000 ms), a deployment's setting
+    (``settings/rate.ts``, ``ApiClass.ts``; research §4)."""
 
     def authenticate(self) -> None:
         """A personal access token needs no login; a 401 means it was revoked or lacks rights."""
@@ -159,28 +182,37 @@ class RocketChatClient(HttpVendorClient):
         """Look every user up, settle those Rocket.Chat has one by one, import the others.
         A 429 or an outage keeps what each phase settled (design.md, "a 429 in mid-batch
         keeps what was applied") and postpones the rest."""
-        users, outcomes = self.look_up(items)
+        before = self.directory([item for item in items if may_rule_out(item)])
+        users, outcomes = self.look_up(items, before)
         settled, to_import = self.settle_or_defer(
             [item for item in items if item.key in users],
             lambda item: self.apply(item, users[item.key]),
         )
         outcomes.update(settled)
         outcomes.update(
-            self.import_or_postpone(to_import, self.import_users, settled_before=bool(outcomes))
+            self.import_or_postpone(
+                to_import, partial(self.import_users, before=before), settled_before=bool(outcomes)
+            )
         )
         return [outcomes[item.key] for item in items]
 
     def look_up(
-        self, items: list[DeliveryItem]
+        self, items: list[DeliveryItem], before: Directory | None
     ) -> tuple[dict[str, User | None], dict[str, Outcome]]:
-        """Each item's user by import id (None: Rocket.Chat has none), as far as the
-        ``users.info`` limit allows; the items left are postponed, and an item whose lookup
-        is refused (a 403: the token lacks ``view-full-other-user-info``) fails with the
-        vendor's words. When not even the first can be looked up, the whole call waits
-        (:class:`VendorUnavailable`)."""
+        """Each item's user by import id (None: Rocket.Chat has none, as the listing
+        ``before`` may prove without a call), as far as the ``users.info`` limit allows;
+        the items left are postponed, and an item whose lookup is refused (a 403: the token
+        lacks ``view-full-other-user-info``) fails with the vendor's words. When not even
+        the first can be looked up, the whole call waits (:class:`VendorUnavailable`)."""
+
+        def lookup(item: DeliveryItem) -> User | Outcome | None:
+            if before is not None and before.rules_out(item):
+                return None
+            return self.found(item)
+
         first, *rest = items
-        found = {first.key: self.found(first)}
-        more, outcomes = until_unavailable(rest, self.found)
+        found = {first.key: lookup(first)}
+        more, outcomes = until_unavailable(rest, lookup)
         found.update(more)
         users = {key: user for key, user in found.items() if not isinstance(user, Outcome)}
         refused = {key: outcome for key, outcome in found.items() if isinstance(outcome, Outcome)}
@@ -189,6 +221,44 @@ class RocketChatClient(HttpVendorClient):
     def found(self, item: DeliveryItem) -> User | Outcome | None:
         """The item's user by import id, or the failure of a refused lookup."""
         return self.per_item(item, lambda: self.user_where("importId", import_id(item)))
+
+    def directory(self, candidates: list[DeliveryItem]) -> Directory | None:
+        """Every user, listed in pages, when the listing can spare the candidates their
+        lookups: the listings before and after the import cost fewer calls than looking
+        each up before and after (the first page tells how many pages there are, as ACC's
+        listing does), and the pages left fit in the route's rate limit with short waits
+        (a listing postponed half-way would start over, every time). None: look each up."""
+        if not candidates:
+            return None
+        try:
+            first = self.users_page(0)
+        except VendorRejected as refusal:
+            log.warning("%s; looking users up one by one", refusal)
+            return None
+        pages = math.ceil(total(first) / PAGE)
+        after = math.ceil((total(first) + len(candidates)) / PAGE)
+        if pages + after > 2 * len(candidates):
+            return None
+        if not self.pacer.fits("GET", USERS_LIST, pages - 1):
+            return None
+        return self.listing(first)
+
+    def listing(self, first: dict[str, Any]) -> Directory | None:
+        """The listing that starts with ``first``; None when users came or went while it was
+        paged (a page's ``total`` differs, or the users do not add up to it), since a user
+        missed could be one the listing is asked about."""
+        users = list(first.get("users") or [])
+        for offset in range(PAGE, total(first), PAGE):
+            page = self.users_page(offset)
+            if total(page) != total(first):
+                return None
+            users += page.get("users") or []
+        directory = Directory.of(users)
+        return directory if directory.total == total(first) else None
+
+    def users_page(self, offset: int) -> dict[str, Any]:
+        """One page of ``users.list``, by user name (its default order)."""
+        return json_object(self.call("GET", USERS_LIST, params={"count": PAGE, "offset": offset}))
 
     def user_where(self, parameter: str, value: str) -> User | None:
         """``users.info`` by ``importId`` or ``username``; None only on Rocket.Chat's own
@@ -240,7 +310,10 @@ class RocketChatClient(HttpVendorClient):
 
     # -- import ----------------------------------------------------------------------------------
 
-    def import_users(self, items: list[DeliveryItem]) -> dict[str, Outcome]:
+    def import_users(
+        self, items: list[DeliveryItem], before: Directory | None
+    ) -> dict[str, Outcome]:
+        """Import the items; ``before`` is the listing taken before, if any."""
         if not items:
             return {}
         self.post("import.new")
@@ -254,19 +327,52 @@ class RocketChatClient(HttpVendorClient):
         staged = [item for batch, _ in sent.accepted for item in batch]
         if staged:
             self.run_import()
-            verified, unverified = until_unavailable(
-                staged, lambda item: self.per_item(item, lambda: self.verified(item))
-            )
-            outcomes.update({**verified, **unverified})
+            outcomes.update(self.confirmed(staged, before))
         return outcomes
+
+    def confirmed(self, staged: list[DeliveryItem], before: Directory | None) -> dict[str, Outcome]:
+        """Each staged user's outcome: created, as a listing after the run shows, else as
+        its lookup by import id says; those the rate limit leaves unchecked are postponed."""
+        created = self.created(staged, before)
+        outcomes = {
+            item.key: succeeded(item, import_id(item), userId=str(created[item.key]["_id"]))
+            for item in staged
+            if item.key in created
+        }
+        verified, unverified = until_unavailable(
+            [item for item in staged if item.key not in created],
+            lambda item: self.per_item(item, lambda: self.verified(item)),
+        )
+        return {**outcomes, **verified, **unverified}
+
+    def created(self, staged: list[DeliveryItem], before: Directory | None) -> dict[str, User]:
+        """The users the run created, by item key, from a listing after it, when there is
+        one from before to compare with and listing costs fewer calls than the lookups.
+        The listing finishes the import (:meth:`finishing_job`): it waits out the route's
+        limit in place when it must, as far as the polls would have. A listing the vendor
+        will not give now leaves the lookups."""
+        if before is None:
+            return {}
+        pages = math.ceil((before.total + len(staged)) / PAGE)
+        with self.finishing_job():
+            if pages > len(staged) or not self.pacer.fits(
+                "GET", USERS_LIST, pages, self.longest_wait
+            ):
+                return {}
+            try:
+                after = self.listing(self.users_page(0))
+            except (VendorUnavailable, VendorRejected) as failure:
+                log.warning("%s; checking the imported users one by one", failure)
+                return {}
+        if after is None:
+            return {}
+        return {item.key: user for item in staged if (user := after.created(item, before))}
 
     def run_import(self) -> None:
         self.post("import.run")
-        final = poll(
+        final = self.poll(
             lambda: json_object(self.call("GET", f"{API}/import.status")),
             lambda s: s.get("state") in FINISHED_STATES,
-            self.poll_interval,
-            self.max_polls,
         )
         if final is None:
             raise VendorUnavailable(
@@ -309,6 +415,12 @@ class RocketChatClient(HttpVendorClient):
         if bridge_user:
             return f"another user of the bridge ({bridge_user})"
         return f"a Rocket.Chat user the bridge does not manage (_id {holder['_id']})"
+
+
+def total(page: dict[str, Any]) -> int:
+    """How many users the listing holds, as a page of it says."""
+    value = page.get("total")
+    return value if isinstance(value, int) and value >= 0 else 0
 
 
 def until_unavailable(

@@ -299,3 +299,58 @@ def test_rocketchat_429_fault_says_to_wait_its_retry_after(rocketchat: Emulated)
     rocketchat.emulator.fault(status=429, retry_after=5)
     error = rocketchat.call("POST", f"{API}/import.new").get_json()["error"]
     assert "You must wait 5 seconds" in error
+
+
+# -- users.list -------------------------------------------------------------------------------
+
+LIST = f"{API}/users.list"
+
+
+def listed(rc: Emulated, **parameters: object) -> dict:
+    response = rc.call("GET", LIST, query_string=parameters)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_users_list_shows_an_admin_the_default_fields_and_never_the_import_ids(
+    rocketchat: Emulated,
+) -> None:
+    run_import(rocketchat, rc_user("ann", name="Ann Lee"))
+    [user] = listed(rocketchat)["users"]
+    assert set(user) == {
+        "_id", "name", "username", "emails", "roles", "active", "type", "nameInsensitive"
+    }  # fmt: skip
+    assert (user["username"], user["nameInsensitive"]) == ("ann", "ann lee")
+    assert user["emails"] == [{"address": "ann@example.com", "verified": False}]
+
+
+def test_users_list_pages_by_user_name_and_tells_the_total(rocketchat: Emulated) -> None:
+    run_import(rocketchat, *(rc_user(name) for name in ("cid", "ann", "bob")))
+    page = listed(rocketchat, count=2, offset=1)
+    assert [user["username"] for user in page["users"]] == ["bob", "cid"]
+    assert (page["count"], page["offset"], page["total"], page["success"]) == (2, 1, 3, True)
+
+
+def test_users_list_counts_50_by_default_and_at_most_100() -> None:
+    rc = signed_in("rocketchat", rate_limit_calls=100)
+    run_import(rc, *(rc_user(f"user{n:03d}") for n in range(120)))
+    assert listed(rc)["count"] == 50
+    assert listed(rc, count=500)["count"] == 100
+    assert listed(rc, count=0)["count"] == 120  # API_Allow_Infinite_Count, on by default
+
+
+def test_users_list_refuses_a_negative_offset(rocketchat: Emulated) -> None:
+    assert rocketchat.call("GET", LIST, query_string={"offset": "-1"}).status_code == 400
+
+
+@pytest.mark.parametrize("parameter", ["query", "fields", "sort"])
+def test_users_list_refuses_the_parameters_it_does_not_emulate(
+    rocketchat: Emulated, parameter: str
+) -> None:
+    response = rocketchat.call("GET", LIST, query_string={parameter: '{"importIds": 1}'})
+    assert response.status_code == 400
+
+
+def test_users_list_is_a_route_of_its_own_under_the_rate_limit(rocketchat: Emulated) -> None:
+    statuses(rocketchat, STATUS, 10)
+    assert statuses(rocketchat, LIST, 11) == [200] * 10 + [429]

@@ -1,0 +1,101 @@
+"""Rocket.Chat: new users found absent, and found created, by listing every user
+(``users.list``) rather than one ``users.info?importId=`` each, where the listing can tell."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from scimbridge.vendors.base import VendorClient
+
+VENDOR = "rocketchat"
+API = "/api/v1"
+
+
+def seed(client: VendorClient, count: int) -> None:
+    """``count`` users the bridge does not manage, imported in one operation."""
+    users = [
+        {"username": f"staff{n}", "emails": [f"staff{n}@example.com"], "importIds": [f"hr-{n}"]}
+        for n in range(count)
+    ]
+    client.call("POST", f"{API}/import.new")
+    client.call("POST", f"{API}/import.addUsers", json={"users": users})
+    client.call("POST", f"{API}/import.run")
+    while client.call("GET", f"{API}/import.status").json()["state"] == "importing":
+        pass
+
+
+def test_new_users_cost_a_listing_before_and_after_the_import_not_a_lookup_each(harness):
+    outcomes = harness.client().deliver([harness.item(n) for n in range(1, 31)])
+
+    assert all(outcome.ok for outcome in outcomes)
+    assert harness.calls("users.list", "GET") == 2
+    assert harness.calls("users.info", "GET") == 0
+    users = {user["username"]: user["_id"] for user in harness.emu.users()}
+    assert [outcome.details["userId"] for outcome in outcomes] == [
+        users[f"user{n}"] for n in range(1, 31)
+    ]
+
+
+def test_a_user_the_bridge_delivered_before_is_looked_up_by_import_id(harness):
+    """An admin renamed the account in Rocket.Chat: only its import id still finds it."""
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    account = harness.user(1)
+    client.call(
+        "POST",
+        f"{API}/users.update",
+        json={"userId": account["_id"], "data": {"username": "renamed", "email": "r@example.com"}},
+    )
+
+    [outcome] = client.deliver([replace(known, record={**known.record, "name": "Updated"})])
+
+    assert outcome.ok and outcome.details["userId"] == account["_id"]
+    assert [(user["username"], user["name"]) for user in harness.emu.users()] == [
+        ("user1", "Updated")
+    ]
+
+
+def test_a_new_user_whose_user_name_is_held_is_looked_up_by_import_id(harness):
+    client = harness.client()
+    client.deliver([harness.item(9, username="user1")])
+
+    [outcome] = client.deliver([harness.item(1)])
+
+    assert not outcome.ok and "user name user1 is taken" in outcome.error
+    assert harness.calls("users.info", "GET") >= 1
+
+
+def test_a_refused_listing_leaves_the_lookups_one_by_one(harness):
+    """The account lacks ``view-d-room``: users.list is 403, and the users still arrive."""
+    harness.emu.fault(status=403, path="users.list")
+
+    outcomes = harness.client().deliver([harness.item(1), harness.item(2)])
+
+    assert all(outcome.ok for outcome in outcomes)
+    assert harness.calls("users.info", "GET") == 4  # before and after the import
+
+
+def test_a_listing_dearer_than_the_lookups_is_not_paged(harness):
+    """250 users: three pages before and three after cost more than two lookups."""
+    client = harness.client()
+    seed(client, 250)
+
+    [outcome] = client.deliver([harness.item(1)])
+
+    assert outcome.ok
+    assert harness.calls("users.list", "GET") == 1  # the first page tells the total
+    assert harness.calls("users.info", "GET") == 2
+
+
+def test_a_listing_that_does_not_fit_in_the_routes_limit_is_not_started(harness):
+    """Two calls a minute per route: the first page leaves room for one more, and the
+    listing needs two; the users are looked up one by one, as far as that limit allows."""
+    seed(harness.client(), 250)
+    client = harness.client(options={"rate_limits": {"per_route": {"calls": 2}}})
+
+    outcomes = client.deliver([harness.item(n) for n in range(1, 11)])
+
+    assert harness.calls("users.list", "GET") == 1
+    assert harness.calls("users.info", "GET") == 2
+    assert harness.user(1) and harness.user(2) and not harness.user(3)
+    assert all(outcome.retryable for outcome in outcomes)  # unverified, or not looked up
