@@ -211,7 +211,8 @@ def limited(users: int, directory: Path, scale: float) -> None:
     for vendor in VENDORS:
         run = Run(vendor, users, directory, limited_setup(vendor, scale))
         _, ids = run.create()
-        row(vendor, run.requests(), run.deliver(), run.least_seconds(), users)
+        seconds = run.deliver()
+        row(vendor, run.requests(), seconds, run.least_seconds(), users)
         if vendor == "acc":
             since = len(run.emulator.requests())
             members = [{"value": scim_id} for scim_id in ids]
