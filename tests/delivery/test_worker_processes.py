@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
 import yaml
 from flask import Flask
 from live_bridge import TOKEN, live_config
@@ -212,15 +214,8 @@ def slow_acc(bench: Any) -> Bench:
 def test_sigterm_during_a_batch_stops_the_worker_within_its_bound_and_loses_nothing(bench):
     """The worker is polling for ACC's import when it is stopped."""
     setup = slow_acc(bench)
-    setup.create(*(f"user{n}" for n in range(10)))
     worker = setup.spawn("-m", "scimbridge", "worker", "--config", str(setup.config))
-    wait_for(lambda: setup.emulator.requests("users:import"))
-    stopped_at = time.monotonic()
-    worker.send_signal(signal.SIGTERM)
-    assert worker.wait(timeout=STOP_BOUND_SECONDS + 10) == 0
-    assert time.monotonic() - stopped_at <= STOP_BOUND_SECONDS
-    setup.deliver_everything()
-    assert sorted(setup.users()) == [f"user{n}" for n in range(10)]
+    stopped_during_a_batch(setup, worker)
 
 
 def test_sigterm_stops_scimbridge_serve_and_its_worker_within_the_bound(bench, unused_port):
@@ -229,19 +224,24 @@ def test_sigterm_stops_scimbridge_serve_and_its_worker_within_the_bound(bench, u
         "-m", "scimbridge", "serve", "--config", str(setup.config), "--port", str(unused_port)
     )
     wait_for(lambda: server.poll() is None and answers(unused_port))
-    setup.create(*(f"user{n}" for n in range(10)))
+    stopped_during_a_batch(setup, server)
+
+
+def stopped_during_a_batch(setup: Bench, process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM while the process polls for ACC's import of 10 users: it exits cleanly
+    within the bound, and a worker after it delivers each user once."""
+    names = [f"user{n}" for n in range(10)]
+    setup.create(*names)
     wait_for(lambda: setup.emulator.requests("users:import"))
     stopped_at = time.monotonic()
-    server.send_signal(signal.SIGTERM)
-    assert server.wait(timeout=STOP_BOUND_SECONDS + 10) == 0
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=STOP_BOUND_SECONDS + 10) == 0
     assert time.monotonic() - stopped_at <= STOP_BOUND_SECONDS
     setup.deliver_everything()
-    assert sorted(setup.users()) == [f"user{n}" for n in range(10)]
+    assert sorted(setup.users()) == names
 
 
 def answers(port: int) -> bool:
-    import requests
-
     try:
         return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except requests.RequestException:
@@ -250,8 +250,6 @@ def answers(port: int) -> bool:
 
 @pytest.fixture
 def unused_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
