@@ -5,8 +5,9 @@ Two kinds of failure are told apart (config ``Delivery``):
 - *unavailable*: the vendor could not be reached or asked to wait (connection,
   timeout, 5xx, 429, a token it will not issue now, an import not confirmed yet).
   Nothing is wrong with the user, so nothing is counted: the entry backs off, the
-  wait capped at ``max_backoff_seconds``, and is parked only once it is older than
-  ``give_up_after_seconds``: an outage of hours parks nobody.
+  wait capped at ``max_backoff_seconds``, and is parked only once the vendor has been
+  unavailable to it for ``give_up_after_seconds`` since its first failed try
+  (``failing_since``): an outage of hours parks nobody.
 - *failed*: the vendor refused the user, or delivering it raised an unexpected
   error. Counted in ``failures``; parked at ``max_attempts``.
 

@@ -55,6 +55,7 @@ from scimbridge.vendors.base import (
     VendorClient,
     VendorUnavailable,
 )
+from scimbridge.vendors.http import failed, postponed
 
 log = logging.getLogger("scimbridge.delivery")
 
@@ -167,7 +168,7 @@ class Worker:
             return len(batch.entries)
         except VendorUnavailable as unavailable:
             log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
-            outcomes += [unavailable_outcome(item, unavailable) for item in items]
+            outcomes += [postponed(item, unavailable) for item in items]
         self._record(target, batch, outcomes, sent)
         return len(batch.entries)
 
@@ -199,7 +200,7 @@ class Worker:
             except VendorUnavailable as unavailable:
                 if not outcomes:
                     raise
-                outcomes += [unavailable_outcome(item, unavailable) for item in half]
+                outcomes += [postponed(item, unavailable) for item in half]
         return outcomes
 
     def _items(
@@ -327,24 +328,7 @@ class Worker:
         )
 
 
-def unavailable_outcome(item: DeliveryItem, unavailable: VendorUnavailable) -> Outcome:
-    """The item could not be delivered now: the vendor is unavailable or asked to wait."""
-    return Outcome(
-        key=item.key,
-        ok=False,
-        vendor_id=item.vendor_id,
-        error=str(unavailable),
-        retryable=True,
-        retry_after=unavailable.retry_after,
-    )
-
-
 def unexpected_outcome(client: VendorClient, item: DeliveryItem, error: Exception) -> Outcome:
     """The item failed on an error nobody foresaw (a bug): counted, and shown to the admin."""
     detail = client.redact(f"{type(error).__name__}: {error}")
-    return Outcome(
-        key=item.key,
-        ok=False,
-        vendor_id=item.vendor_id,
-        error=f"unexpected error while delivering to {client.vendor}: {detail}",
-    )
+    return failed(item, f"unexpected error while delivering to {client.vendor}: {detail}")

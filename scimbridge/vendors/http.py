@@ -146,8 +146,9 @@ def failed(
 
 
 def postponed(item: DeliveryItem, unavailable: VendorUnavailable) -> Outcome:
-    """An item not (fully) sent because the vendor asked to wait in mid-batch (a 429):
-    retried later, while the items settled before it keep their outcomes."""
+    """An item not (fully) sent because the vendor is unavailable or asked to wait (a 429,
+    in mid-batch too): retried later, uncounted, while items settled before it keep
+    their outcomes."""
     return failed(item, str(unavailable), retryable=True, retry_after=unavailable.retry_after)
 
 
