@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from test_end_to_end import PATCH, VIEWS, scim_user, vendor_users
 
 from scimbridge.cli import main
+from scimbridge.delivery.backoff import retry_delay
 from scimbridge.store.delivery_tables import links, outbox
 from scimbridge.vendors.base import Outcome
 
@@ -380,3 +381,12 @@ def test_outbox_purge_drops_snapshots_now(tmp_path, create, drain, bridge, datab
     assert result.exit_code == 0, result.output
     assert result.output == "chat: 1 entry and 0 former users purged\n"
     assert entries(bridge)[0].document == {}
+
+
+def test_a_wait_the_vendor_names_replaces_a_longer_exponential_backoff(bridge):
+    """After many tries the exponential wait is long; a 429's reset says when the vendor
+    takes calls again, so that is when the entry comes due (plus at most 10 % jitter)."""
+    policy = bridge.config.target("chat").delivery
+    for _ in range(100):
+        assert 5.0 <= retry_delay(10, policy, retry_after=5.0) <= 5.5
+        assert retry_delay(10, policy) >= policy.max_backoff_seconds / 2
