@@ -25,3 +25,22 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/bench_mapping.py
+
+## bench-scim: scimbridge beside a bare Flask app and scim2-server, under gunicorn (docs/performance.md)
+## Arguments through BENCH_SCIM_ARGS, e.g. make bench-scim BENCH_SCIM_ARGS=--quick
+.PHONY: bench-scim
+bench-scim: install
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@if ! command -v wrk >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "bench-scim: installing wrk"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; } \
+	  || echo "bench-scim: wrk could not be installed; Python threads will send the load"; \
+	fi
+	@if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "bench-scim: installing PostgreSQL"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 \
+	  || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; } \
+	  || echo "bench-scim: PostgreSQL could not be installed; its run will be skipped"; \
+	fi
+	$(BIN)/python bench/bench_scim.py $(BENCH_SCIM_ARGS)

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from flask import Flask, Response, jsonify
-from scim2_models import NotFoundException, Resource
+from scim2_models import Resource
 from sqlalchemy import text
 
 from scimbridge.config import BridgeConfig, ConfigError, Target, load_config
@@ -31,6 +31,7 @@ from scimbridge.delivery.worker import Worker
 from scimbridge.mapping import Mapping, MappingFileError, load_mapping
 from scimbridge.scim.blueprint import scim
 from scimbridge.scim.endpoint import ScimEndpoint
+from scimbridge.scim.locations import Locations
 from scimbridge.scim.provider import build_provider
 from scimbridge.scim.service import BridgeService
 from scimbridge.store import Database
@@ -91,7 +92,10 @@ class Bridge:
         check_vendor_options(config)
         self.database = database or Database(config.database)
         self.database.upgrade()
-        self.service = BridgeService(build_provider(config))
+        self.service = BridgeService(
+            build_provider(config), max_filter_terms=config.max_filter_terms
+        )
+        self.locations = Locations.of(config)
         self.storages = {target.name: self._storage(target) for target in config.targets}
         self.endpoints = {
             name: ScimEndpoint(
@@ -106,16 +110,16 @@ class Bridge:
         user_type = self.service.get_resource_type("User")
         storage: DeliveryStateStorage
 
-        def groups_of(user_id: str) -> list[str]:
-            return [name for _, name in storage.groups_of(user_id) if name]
+        def groups_of(user_ids: list[str]) -> dict[str, list[str]]:
+            return {
+                user_id: [name for _, name in groups if name]
+                for user_id, groups in storage.groups_of(user_ids).items()
+            }
 
-        def user_by_id(user_id: str) -> Resource | None:
-            try:
-                return storage.get(user_type, user_id)
-            except NotFoundException:
-                return None
+        def users_by_id(user_ids: list[str]) -> dict[str, Resource]:
+            return {user.id: user for user in storage.get_many(user_type, user_ids)}
 
-        outbox = Outbox(target.name, self.mappings[target.name], groups_of, user_by_id)
+        outbox = Outbox(target.name, self.mappings[target.name], groups_of, users_by_id)
         storage = DeliveryStateStorage(
             self.database, target.name, listeners=[outbox], provider=self.service.provider
         )
@@ -124,6 +128,7 @@ class Bridge:
     def init_app(self, app: Flask) -> None:
         app.extensions["scimbridge"] = self
         app.register_blueprint(scim)
+        self.locations.warn_if_host_decides()
         app.add_url_rule("/healthz", "healthz", self.health)
         app.add_url_rule("/metrics", "metrics", self.metrics)
 
@@ -148,7 +153,7 @@ class Bridge:
         """Ready once the database answers. ``degraded`` names the targets whose vendor
         is unavailable or asked to wait, so a dashboard shows an outage the moment the
         bridge meets it, before anybody's delivery is given up."""
-        with self.database.transaction():
+        with self.database.transaction(writing=False):
             self.database.session.execute(text("SELECT 1"))
             counts = delivery_counts(self.database.session)
             health = target_health(self.database.session, self.database.now())
@@ -165,7 +170,7 @@ class Bridge:
 
     def metrics(self) -> Response:
         """The delivery state for Prometheus (text exposition format 0.0.4), as design.md asks."""
-        with self.database.transaction():
+        with self.database.transaction(writing=False):
             counts = delivery_counts(self.database.session)
             health = target_health(self.database.session, self.database.now())
         lines = [

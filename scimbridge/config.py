@@ -13,13 +13,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 VENDORS = ("confide", "acc", "aria", "rocketchat", "cloudshell")
 """The vendor keys a target may name; each has a module in :mod:`scimbridge.vendors`."""
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+PUBLIC_BASE_URL = re.compile(r"^https?://[^/?#@\s]+(/[^?#\s]*)?$")
 
 
 class ConfigError(Exception):
@@ -125,7 +134,37 @@ class BridgeConfig(_Strict):
     """Run the delivery worker as a thread of ``scimbridge serve``."""
     max_payload_bytes: int = Field(default=1_048_576, ge=1024)
     max_bulk_operations: int = Field(default=1000, ge=1)
+    max_filter_terms: int = Field(default=100, ge=1)
+    """The most comparisons and presence tests (``userName eq "x"``, ``title pr``) one
+    filter may hold, in ``?filter=`` or a ``.search`` body; a longer one is refused with
+    400 ``invalidFilter`` (RFC 7644 §3.4.2.2, §3.12). Entra ID and Okta send one-term
+    filters (``userName eq "…"``, ``externalId eq "…"``); a filter of thousands of terms
+    costs the database seconds, and SQLite refuses a thousand."""
+    public_base_url: str | None = None
+    """Where identity providers reach the bridge, e.g. ``https://idm.example.com``: the
+    SCIM base URL of a target is then ``<public_base_url>/scim/v2/<target>``, in every
+    ``Location`` header and ``meta.location`` (RFC 7644 §3.1, RFC 7643 §3.1), whatever
+    ``Host`` a request names. Set it behind a reverse proxy. Without it (and without a
+    forwarding proxy in ``trusted_proxies``) locations follow each request's ``Host``
+    header, which a client chooses; start-up warns about that."""
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    """The reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-Proto``,
+    ``X-Forwarded-Host`` and ``X-Forwarded-Prefix`` headers set the locations of a request
+    they forward, before ``public_base_url``. Only the direct peer is checked, and only the
+    right-most value of each header is read: the one that peer appended. The same headers
+    from any other peer are ignored."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        if not PUBLIC_BASE_URL.match(url):
+            raise ValueError(
+                "the public base URL is http(s)://host[:port][/path], without query or fragment"
+            )
+        return url.rstrip("/")
 
     @field_validator("targets")
     @classmethod

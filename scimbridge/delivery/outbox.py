@@ -27,18 +27,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim2_models import InvalidValueException, Resource
-from sqlalchemy import ColumnElement, Row, and_, func, select, update
+from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.mapping import Mapping, UnmappableUser
 from scimbridge.scim.provider import DELIVERY_STATE
 from scimbridge.store import StoreEvent
 from scimbridge.store.delivery_tables import links, outbox
+from scimbridge.store.storage import chunked
 
-GroupsOf = Callable[[str], list[str]]
-"""The display names of the groups a user (by SCIM id) is a direct member of."""
-UserById = Callable[[str], Resource[Any] | None]
-"""The stored user of a SCIM id, or None; read in the transaction of the write."""
+GroupsOf = Callable[[list[str]], dict[str, list[str]]]
+"""The display names of the groups each user (by SCIM id) is a direct member of."""
+UsersById = Callable[[list[str]], dict[str, Resource[Any]]]
+"""The stored users of some SCIM ids, by id (a missing one is left out); read in the
+transaction of the write."""
 
 
 def now() -> datetime:
@@ -56,17 +58,33 @@ def held_back(event: str, document: dict[str, Any]) -> bool:
     return paused and event == "upsert" and document.get("active") is not False
 
 
+def entry_state(event: str, document: dict[str, Any]) -> str:
+    """The state a new entry starts in: held for a paused user, else pending."""
+    return "held" if held_back(event, document) else "pending"
+
+
 def supersede_older(
-    session: Session, link_id: str, seq: int, at: datetime, *conditions: ColumnElement[bool]
+    session: Session,
+    link_id: str | list[str],
+    seq: int,
+    at: datetime,
+    *conditions: ColumnElement[bool],
 ) -> None:
-    """Mark a user's entries older than ``seq`` (and meeting ``conditions``) superseded.
+    """Mark a user's entries (or several users') older than ``seq`` (and meeting
+    ``conditions``) superseded.
 
     Each entry holds the whole user, so a newer one makes them moot; a parked
     entry keeps the time it was parked.
     """
     session.execute(
         update(outbox)
-        .where(outbox.c.link_id == link_id, outbox.c.seq < seq, *conditions)
+        .where(
+            outbox.c.link_id.in_(link_id)
+            if isinstance(link_id, list)
+            else outbox.c.link_id == link_id,
+            outbox.c.seq < seq,
+            *conditions,
+        )
         .values(state="superseded", done_at=func.coalesce(outbox.c.done_at, at))
     )
 
@@ -95,11 +113,11 @@ def affected_members(event: StoreEvent) -> set[str]:
 class Outbox:
     """Listener for one target's storage (see :class:`scimbridge.store.SqlStorage`)."""
 
-    def __init__(self, target: str, mapping: Mapping, groups_of: GroupsOf, user_by_id: UserById):
+    def __init__(self, target: str, mapping: Mapping, groups_of: GroupsOf, users_by_id: UsersById):
         self.target = target
         self.mapping = mapping
         self.groups_of = groups_of
-        self.user_by_id = user_by_id
+        self.users_by_id = users_by_id
 
     def __call__(self, session: Session, event: StoreEvent) -> None:
         if event.resource_type == "User":
@@ -115,19 +133,35 @@ class Outbox:
                 self._enqueue(session, link.id, "delete", snapshot(event.before), [])
             return
         user = snapshot(event.after)
-        groups = self.groups_of(event.resource_id)
+        # A user just created (its id was drawn for it) is in no group and has no link.
+        created = event.operation == "create"
+        groups = [] if created else self.groups_of([event.resource_id]).get(event.resource_id, [])
         self._check(user, groups)
-        link_id = self._link_for_write(session, event)
-        self._enqueue(session, link_id, "upsert", user, groups)
+        state = entry_state("upsert", user)
+        link = None if created else self._link_of(session, event.resource_id)
+        if link is None:
+            link = self._tombstone_of(session, event.after)
+        if link is None:
+            link_id = self._create_link(session, event.after, state)
+            self._enqueue(session, link_id, "upsert", user, groups, fresh=True)
+            return
+        self._take_over(session, link, event.after, state)
+        self._enqueue(session, link.id, "upsert", user, groups, status_written=True)
 
     def _group_changed(self, session: Session, event: StoreEvent) -> None:
-        for user_id in sorted(affected_members(event)):
-            user = self.user_by_id(user_id)
-            if user is None:
-                continue
-            link = self._link_of(session, user_id)
-            link_id = link.id if link is not None else self._create_link(session, user)
-            self._enqueue(session, link_id, "upsert", snapshot(user), self.groups_of(user_id))
+        """Queue every user whose record the change alters, in a few statements for them all:
+        a renamed group of thousands is thousands of entries, not thousands of queries."""
+        user_ids = sorted(affected_members(event))
+        users = self.users_by_id(user_ids)
+        if not users:
+            return
+        groups = self.groups_of(list(users))
+        link_ids = self._links_of(session, list(users))
+        entries = []
+        for user_id, user in sorted(users.items()):
+            link_id = link_ids.get(user_id) or self._create_link(session, user)
+            entries.append((link_id, snapshot(user), groups.get(user_id, [])))
+        self._enqueue_upserts(session, entries)
 
     def _check(self, user: dict[str, Any], groups: list[str]) -> None:
         """RFC 7644 §3.12 ``invalidValue``: the user is valid SCIM but not for this vendor.
@@ -148,30 +182,34 @@ class Outbox:
             select(links).where(links.c.target == self.target, links.c.scim_id == scim_id)
         ).first()
 
-    def _link_for_write(self, session: Session, event: StoreEvent) -> str:
-        """The link of a user; a re-provisioned user takes over the tombstone of its former self.
+    def _links_of(self, session: Session, scim_ids: list[str]) -> dict[str, str]:
+        """The link ids of some users, by SCIM id."""
+        found = {}
+        for chunk in chunked(scim_ids):
+            rows = session.execute(
+                select(links.c.scim_id, links.c.id).where(
+                    links.c.target == self.target, links.c.scim_id.in_(chunk)
+                )
+            )
+            found.update({row.scim_id: row.id for row in rows})
+        return found
+
+    def _take_over(self, session: Session, link: Row[Any], user: Resource[Any], state: str) -> None:
+        """Point the user's link at it as it now is, and show its new delivery state.
 
         design.md, "External IDs and re-import": the link of a deleted user is kept as a
         tombstone, and a new SCIM user who is the same person takes it over, with its
         vendor identity, so the vendor sees the same user again.
         """
-        user = event.after
-        link = self._link_of(session, event.resource_id)
-        if link is None:
-            link = self._tombstone_of(session, user)
-        if link is None:
-            return self._create_link(session, user)
-        session.execute(
-            update(links)
-            .where(links.c.id == link.id)
-            .values(
-                scim_id=event.resource_id,
-                external_id=user.external_id,
-                user_name=user.user_name.casefold(),
-                deleted_at=None,
-            )
-        )
-        return link.id
+        values = {
+            "scim_id": user.id,
+            "external_id": user.external_id,
+            "user_name": user.user_name.casefold(),
+            "deleted_at": None,
+            "status": state,
+        }
+        if any(getattr(link, column) != value for column, value in values.items()):
+            session.execute(update(links).where(links.c.id == link.id).values(**values))
 
     def _tombstone_of(self, session: Session, user: Resource[Any]) -> Row[Any] | None:
         """The most recently deleted link of the same person, or None.
@@ -182,24 +220,20 @@ class Outbox:
         link, and so never the former user's vendor account.
         """
         same_name = links.c.user_name == user.user_name.casefold()
-        if user.external_id:
-            keys = [
-                links.c.external_id == user.external_id,
-                and_(same_name, links.c.external_id.is_(None)),
-            ]
+        if not user.external_id:
+            same_person, first = same_name, links.c.deleted_at.desc()
         else:
-            keys = [same_name]
-        for key in keys:
-            found = session.execute(
-                select(links)
-                .where(links.c.target == self.target, links.c.deleted_at.is_not(None), key)
-                .order_by(links.c.deleted_at.desc())
-            ).first()
-            if found is not None:
-                return found
-        return None
+            same_id = links.c.external_id == user.external_id
+            same_person = or_(same_id, and_(same_name, links.c.external_id.is_(None)))
+            first = case((same_id, 0), else_=1)
+        return session.execute(
+            select(links)
+            .where(links.c.target == self.target, links.c.deleted_at.is_not(None), same_person)
+            .order_by(first, links.c.deleted_at.desc())
+            .limit(1)
+        ).first()
 
-    def _create_link(self, session: Session, user: Resource[Any]) -> str:
+    def _create_link(self, session: Session, user: Resource[Any], state: str = "pending") -> str:
         link_id = uuid.uuid4().hex
         session.execute(
             links.insert().values(
@@ -208,7 +242,7 @@ class Outbox:
                 scim_id=user.id,
                 external_id=user.external_id,
                 user_name=user.user_name.casefold(),
-                status="pending",
+                status=state,
                 created_at=now(),
             )
         )
@@ -221,9 +255,16 @@ class Outbox:
         event: str,
         document: dict[str, Any],
         groups: list[str],
+        *,
+        fresh: bool = False,
+        status_written: bool = False,
     ) -> None:
-        """Queue the user as it now is; it replaces whatever the user had held."""
-        state = "held" if held_back(event, document) else "pending"
+        """Queue the user as it now is; it replaces whatever the user had held.
+
+        :param fresh: the link was created for this entry, so nothing older is queued.
+        :param status_written: the caller already showed the entry's state on the link.
+        """
+        state = entry_state(event, document)
         at = now()
         inserted = session.execute(
             outbox.insert().values(
@@ -238,7 +279,36 @@ class Outbox:
                 next_attempt_at=at,
             )
         )
+        if fresh:
+            return
         supersede_older(
             session, link_id, inserted.inserted_primary_key[0], at, outbox.c.state == "held"
         )
-        session.execute(update(links).where(links.c.id == link_id).values(status=state))
+        if not status_written:
+            session.execute(update(links).where(links.c.id == link_id).values(status=state))
+
+    def _enqueue_upserts(
+        self, session: Session, entries: list[tuple[str, dict[str, Any], list[str]]]
+    ) -> None:
+        """What :meth:`_enqueue` does, for many users (link id, document, groups) at once."""
+        at = now()
+        rows = [
+            {
+                "target": self.target,
+                "link_id": link_id,
+                "event": "upsert",
+                "document": document,
+                "groups": groups,
+                "state": entry_state("upsert", document),
+                "attempts": 0,
+                "created_at": at,
+                "next_attempt_at": at,
+            }
+            for link_id, document, groups in entries
+        ]
+        first = min(session.execute(outbox.insert().returning(outbox.c.seq), rows).scalars())
+        for state in ("pending", "held"):
+            link_ids = [row["link_id"] for row in rows if row["state"] == state]
+            for chunk in chunked(link_ids):
+                supersede_older(session, chunk, first, at, outbox.c.state == "held")
+                session.execute(update(links).where(links.c.id.in_(chunk)).values(status=state))

@@ -13,6 +13,7 @@ bridge, so keeping it would only be a liability.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from scim2_models import Resource, ResourceType, ResponseParameters, SearchRequest
@@ -22,6 +23,16 @@ from sqlalchemy import select
 from scimbridge.scim.provider import DELIVERY_STATE
 from scimbridge.store import SqlStorage
 from scimbridge.store.delivery_tables import links
+from scimbridge.store.filters import Derived
+from scimbridge.store.tables import resources
+
+STATE_COLUMNS = {
+    "status": links.c.status,
+    "vendorId": links.c.vendor_id,
+    "lastAttempt": links.c.last_attempt,
+    "lastError": links.c.last_error,
+}
+"""The delivery state's attributes and the ``links`` columns they show."""
 
 
 class DeliveryStateStorage(SqlStorage):
@@ -34,7 +45,7 @@ class DeliveryStateStorage(SqlStorage):
         *,
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
-        with self.database.transaction():
+        with self.database.transaction(writing=False):
             resource = super().get(
                 resource_type, resource_id, response_parameters=response_parameters
             )
@@ -48,7 +59,7 @@ class DeliveryStateStorage(SqlStorage):
         *,
         position: Any = None,
     ) -> SearchPage:
-        with self.database.transaction():
+        with self.database.transaction(writing=False):
             page = super().search(resource_types, search_request, position=position)
             self._show_state(page.resources)
         return page
@@ -73,6 +84,21 @@ class DeliveryStateStorage(SqlStorage):
             self._show_state([updated])
         return updated
 
+    def derived_attributes(self, resource_type: str) -> Derived:
+        """The state attributes, read from the user's link, so that an admin's
+        ``filter=urn:…:delivery:2.0:User:status eq "failed"`` finds the failed users."""
+        return self._state_of_link if resource_type == "User" else {}
+
+    @cached_property
+    def _state_of_link(self) -> Derived:
+        """Built once: a statement's columns are worked out the first time they are used."""
+        return {
+            f"{DELIVERY_STATE}:{attribute}": select(column)
+            .where(links.c.target == self.target, links.c.scim_id == resources.c.id)
+            .scalar_subquery()
+            for attribute, column in STATE_COLUMNS.items()
+        }
+
     def _show_state(self, resources: list[Resource[Any]]) -> None:
         users = {
             resource.id: resource
@@ -88,21 +114,17 @@ class DeliveryStateStorage(SqlStorage):
             user = users[row.scim_id]
             state = type(user).get_extension_model(DELIVERY_STATE)
             stored = user[state]
-            user[state] = state.model_validate(
-                {
-                    "status": row.status,
-                    "vendorId": row.vendor_id,
-                    "lastAttempt": row.last_attempt,
-                    "lastError": row.last_error,
-                    "paused": stored.paused if stored is not None else None,
-                }
-            )
+            shown = {attribute: row._mapping[column] for attribute, column in STATE_COLUMNS.items()}
+            shown["paused"] = stored.paused if stored is not None else None
+            user[state] = state.model_validate(shown)
 
 
 def _storable(resource: Resource[Any]) -> Resource[Any]:
     """The resource as stored: without its derived delivery state, and without a password.
 
     What is left of the extension is ``paused``; an extension without it is not stored.
+    A ``paused`` a client wrote, false included, reads back as written (scim2-tester
+    checks it), and is shown by default; the state attributes are shown on request only.
     """
     state = type(resource).get_extension_model(DELIVERY_STATE)
     delivery = resource[state] if state is not None else None

@@ -28,12 +28,15 @@ def to_flask(response: ScimResponse) -> Response:
     return Response(body, status=response.status.value, headers=response.headers)
 
 
-def read_request(endpoint: ScimEndpoint, target: str, path: str) -> ScimRequest:
+def read_request(endpoint: ScimEndpoint, origin: str, target: str, path: str) -> ScimRequest:
     """Build the framework-free request; the body is read up to one byte past the limit,
-    so that the endpoint answers 413 instead of buffering an unbounded body."""
+    so that the endpoint answers 413 instead of buffering an unbounded body.
+
+    :param origin: where the client reached the bridge (:mod:`scimbridge.scim.locations`).
+    """
     scim_request = ScimRequest(
         method=request.method,
-        base_url=f"{request.host_url.rstrip('/')}{PREFIX}/{target}",
+        base_url=f"{origin}{PREFIX}/{target}",
         path=f"/{path}",
         query=request.args.to_dict(),
         headers=list(request.headers.items()),
@@ -46,9 +49,11 @@ def read_request(endpoint: ScimEndpoint, target: str, path: str) -> ScimRequest:
 @scim.route("/<target>", defaults={"path": ""}, methods=METHODS)
 @scim.route("/<target>/<path:path>", methods=METHODS)
 def serve(target: str, path: str) -> Response:
-    endpoints: dict[str, ScimEndpoint] = current_app.extensions["scimbridge"].endpoints
+    bridge = current_app.extensions["scimbridge"]
+    endpoints: dict[str, ScimEndpoint] = bridge.endpoints
     endpoint = endpoints.get(target)
     if endpoint is None:
         unknown = NotFoundException(detail=f"No target named {target!r} is configured")
         return to_flask(next(iter(endpoints.values())).service.error_response(unknown))
-    return to_flask(endpoint.serve(read_request(endpoint, target, path)))
+    origin = bridge.locations.origin(request)
+    return to_flask(endpoint.serve(read_request(endpoint, origin, target, path)))

@@ -13,22 +13,25 @@ import logging
 from typing import Any
 
 from scim2_models import InvalidSyntaxException, PayloadTooLargeException, SCIMException
-from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
-from scim2_server.storage import ScimStorage
 
 from scimbridge.config import Target
 from scimbridge.scim import compat
 from scimbridge.scim.auth import authenticate
+from scimbridge.scim.handler import BridgeHandler
 from scimbridge.scim.service import BridgeService
-from scimbridge.store import Database
+from scimbridge.store import Database, SqlStorage
 
 log = logging.getLogger("scimbridge.scim")
 
 NORMALISED = {Operation.create, Operation.replace, Operation.patch, Operation.bulk}
 """The operations whose bodies :mod:`scimbridge.scim.compat` brings to the RFC."""
+
+WRITES = {Operation.create, Operation.replace, Operation.patch, Operation.delete, Operation.bulk}
+"""The operations that may write; every other one runs in a reading transaction, which on
+SQLite never waits for the write lock (see :meth:`scimbridge.store.Database.transaction`)."""
 
 UNAUTHENTICATED = {Operation.service_provider_config}
 """RFC 7644 §4: the service provider configuration is readable without credentials."""
@@ -39,14 +42,14 @@ class ScimEndpoint:
         self,
         target: Target,
         service: BridgeService,
-        storage: ScimStorage,
+        storage: SqlStorage,
         database: Database,
         max_body_bytes: int,
     ):
         self.target = target
         self.service = service
         self.database = database
-        self.handler = ScimHandler(service, storage)
+        self.handler = BridgeHandler(service, storage)
         self.max_body_bytes = max_body_bytes
 
     def body_limit(self, request: ScimRequest) -> int:
@@ -60,7 +63,18 @@ class ScimEndpoint:
         except SCIMException as exception:
             response = self.service.error_response(exception)
         except Exception as exception:
-            log.exception("unexpected error on %s %s", request.method, request.url)
+            # Method, path and the exception only: neither the query string (a filter holds
+            # user values) nor a traceback at ERROR. The database's messages carry the SQL,
+            # without its parameters (``hide_parameters``, scimbridge.store.database).
+            log.error(
+                "%s unexpected error on %s %s: %s: %s",
+                self.target.name,
+                request.method,
+                request.path,
+                type(exception).__name__,
+                exception,
+                exc_info=log.isEnabledFor(logging.DEBUG),
+            )
             response = self.service.error_response(exception)
         response.headers.setdefault("Cache-Control", "no-cache")
         log.info(
@@ -76,12 +90,14 @@ class ScimEndpoint:
         operation = self.service.match(request).operation
         if operation not in UNAUTHENTICATED:
             request.subject = authenticate(request.header("Authorization"), self.target.inbound)
-        if operation is not Operation.bulk and len(request.body) > self.max_body_bytes:
+        if operation is Operation.bulk:
+            self.service.ensure_sent_bulk_payload_size(len(request.body))
+        elif len(request.body) > self.max_body_bytes:
             raise PayloadTooLargeException(
                 detail=f"The request body exceeds {self.max_body_bytes} bytes"
             )
         request.body = self._normalise(operation, request)
-        with self.database.transaction():
+        with self.database.transaction(writing=operation in WRITES):
             return self.handler.handle(request)
 
     @staticmethod

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Union
 
-from scim2_models import Context, Error, Resource, ResourceType, ResponseParameters, SearchRequest
+from scim2_models import (
+    BulkRequest,
+    BulkResponse,
+    Context,
+    Error,
+    InvalidFilterException,
+    ListResponse,
+    Resource,
+    ResourceType,
+    ResponseParameters,
+    ScimProvider,
+    SearchRequest,
+)
+from scim2_models.path import Comparison, FilterVisitor, LogicalExpr, Not, Present, ValuePath
 from scim2_server.conditions import Conditions
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 from scim2_server.storage import SearchPage
+from scim2_server.utils import parametrize
 
 from scimbridge.scim.provider import DELIVERY_STATE
 
@@ -37,8 +51,28 @@ def readable_detail(detail: str | None) -> str | None:
     return " ".join(lines)
 
 
+class TermCounter(FilterVisitor[int]):
+    """The number of comparisons and presence tests of a filter, those inside a value
+    selection (``emails[type eq "work" and value co "@x"]``) included."""
+
+    def visit_comparison(self, node: Comparison) -> int:
+        return 1
+
+    def visit_present(self, node: Present) -> int:
+        return 1
+
+    def visit_not(self, node: Not) -> int:
+        return self.visit(node.expr)
+
+    def visit_logical_expr(self, node: LogicalExpr) -> int:
+        return sum(self.visit(term) for term in node.terms)
+
+    def visit_value_path(self, node: ValuePath) -> int:
+        return self.visit(node.val_filter)
+
+
 class BridgeService(ScimService):
-    """A :class:`~scim2_server.service.ScimService` with the bridge's three departures.
+    """A :class:`~scim2_server.service.ScimService` with the bridge's departures.
 
     - PATCH answers 200 with the resource. RFC 7644 §3.5.2 allows 204 when no
       attributes were requested, but Okta and Entra ID read the updated
@@ -47,7 +81,63 @@ class BridgeService(ScimService):
     - A PUT that leaves out the delivery extension keeps its ``paused``.
     - A listing keeps the ``returned: request`` attributes its ``attributes``
       asked for.
+    - A filter holds at most ``max_filter_terms`` terms.
+    - A Bulk request is measured against maxPayloadSize as the client sent it.
     """
+
+    def __init__(self, provider: ScimProvider, *, max_filter_terms: int):
+        super().__init__(provider)
+        self.max_filter_terms = max_filter_terms
+        self._messages = self._message_models()
+
+    def _message_models(self) -> list[type[Any]]:
+        """The message models the library parametrises on every listing and Bulk request,
+        built once and held here.
+
+        pydantic keeps a parametrised generic (``ListResponse[Union[User, Group]]``) in a
+        weak cache only: once a garbage collection frees it, the next request builds the
+        class again, which costs 10-20 ms, and a GET with a filter was rebuilding it about
+        one time in ten. A strong reference keeps the cached class alive.
+        """
+        resources = Union[tuple(self.get_models())]  # noqa: UP007 (a runtime tuple of models)
+        return [
+            parametrize(message, resources) for message in (ListResponse, BulkRequest, BulkResponse)
+        ]
+
+    def read_search(
+        self, resource_types: list[ResourceType], payload: Any
+    ) -> tuple[SearchRequest[Any], Any]:
+        """The library's search request, refused with 400 ``invalidFilter`` (RFC 7644 §3.12)
+        when its filter has more terms than ``max_filter_terms``.
+
+        Both ``GET ?filter=`` and ``POST .search`` come through here. Each term is a
+        condition of the SQL query: thousands of them take the database seconds, and
+        SQLite refuses about a thousand ("Expression tree is too large") with a 500.
+        """
+        search_request, position = super().read_search(resource_types, payload)
+        if search_request.filter is not None:
+            terms = TermCounter().visit(search_request.filter.ast)
+            if terms > self.max_filter_terms:
+                raise InvalidFilterException(
+                    detail=f"The filter has {terms} terms; at most {self.max_filter_terms} "
+                    "comparisons and presence tests are accepted in one filter"
+                )
+        return search_request, position
+
+    def ensure_bulk_payload_size(self, size: int) -> None:
+        """Measure nothing here: :meth:`ensure_sent_bulk_payload_size` measured the body.
+
+        The library measures the body :meth:`read_bulk` is given, and the endpoint gives it
+        the body brought to the RFC by :mod:`scimbridge.scim.compat` and encoded again,
+        which is larger than the one sent (spaces after separators, non-ASCII escaped):
+        a request under the announced maxPayloadSize would be refused. RFC 7644 §3.7.4
+        limits the request as the client sent it.
+        """
+
+    def ensure_sent_bulk_payload_size(self, size: int) -> None:
+        """Refuse with 413 a Bulk request body, as received, over maxPayloadSize
+        (RFC 7644 §3.7.4)."""
+        super().ensure_bulk_payload_size(size)
 
     @staticmethod
     def error_of(exception: Exception) -> Error:
@@ -106,3 +196,17 @@ class BridgeService(ScimService):
                 for resource in page.resources
             ]
         return response
+
+    def listing(
+        self, total: int, search_request: SearchRequest[Any], resources: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """A ListResponse (RFC 7644 §3.4.2) of resources already in their response form,
+        as :meth:`search_response` writes it for a search paged by index."""
+        list_response = parametrize(ListResponse, Union[tuple(self.get_models())])  # noqa: UP007
+        envelope = list_response(
+            total_results=total,
+            items_per_page=len(resources),
+            start_index=search_request.start_index,
+        ).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        envelope["Resources"] = resources
+        return envelope

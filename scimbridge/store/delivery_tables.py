@@ -29,9 +29,9 @@ links = Table(
     Column("id", String(32), primary_key=True, comment="the bridge's stable id of the user"),
     Column("target", String(64), nullable=False),
     Column("scim_id", String(64), comment="the live SCIM resource; kept after DELETE"),
-    Column("external_id", String(255)),
-    Column("user_name", String(255), nullable=False, comment="case-folded userName"),
-    Column("vendor_id", String(255), comment="the vendor's own id, once it told us"),
+    Column("external_id", Text),
+    Column("user_name", Text, nullable=False, comment="case-folded userName"),
+    Column("vendor_id", Text, comment="the vendor's own id, once it told us"),
     Column("delivered_once", Boolean, nullable=False, default=False),
     Column(
         "vendor_record",

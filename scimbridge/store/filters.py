@@ -16,11 +16,14 @@ database finds what the evaluator would:
   element index of that entry.
 - An attribute the resource type does not declare matches none of its
   resources (RFC 7644 §3.4.2.1), so each resource type gets its own condition.
+- A *derived* attribute, whose value the storage joins in from elsewhere rather
+  than storing it (the bridge's delivery state), is compared on the SQL
+  expression the storage gives for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from inspect import isclass
@@ -60,6 +63,8 @@ from scimbridge.store.index import value_columns
 from scimbridge.store.tables import TEXT_KEY_LENGTH, resources, search_index
 
 Condition = ColumnElement[bool]
+Derived = Mapping[str, ColumnElement[Any]]
+"""Attribute URN to the SQL value of a derived attribute, correlated with ``resources``."""
 RowCondition = Callable[[FromClause], Condition]
 """A condition on one row of the search index, given the alias the row is read through."""
 
@@ -144,10 +149,17 @@ class FilterCompiler(FilterVisitor[Condition]):
     :param urn_prefix: the URN of the attribute a value filter selects from.
     """
 
-    def __init__(self, model: type[BaseModel], scope: Scope, urn_prefix: str = ""):
+    def __init__(
+        self,
+        model: type[BaseModel],
+        scope: Scope,
+        urn_prefix: str = "",
+        derived: Derived | None = None,
+    ):
         self.model = model
         self.scope = scope
         self.urn_prefix = urn_prefix
+        self.derived = derived or {}
         self.resolver = parametrize(ScimFilter, model)
 
     def _resolve(self, attr_path: AttrPath, *, for_comparison: bool) -> AttributeBinding | None:
@@ -169,6 +181,9 @@ class FilterCompiler(FilterVisitor[Condition]):
         return self._compare(binding, node.op, expected)
 
     def _compare(self, binding: AttributeBinding, op: CompareOperator, expected: Any) -> Condition:
+        derived = self.derived.get(self._path(binding))
+        if derived is not None:
+            return derived_comparison(derived, op, expected)
         if expected is None:
             return self._missing(binding) if op == CompareOperator.eq else false()
         operand = value_columns(binding, expected)
@@ -197,6 +212,9 @@ class FilterCompiler(FilterVisitor[Condition]):
         binding = self._resolve(node.attr_path, for_comparison=False)
         if binding is None:
             return false()
+        derived = self.derived.get(self._path(binding))
+        if derived is not None:
+            return and_(derived.is_not(None), derived != "")
         return self.scope.has(self._path(binding), lambda row: row.c.present.is_(True))
 
     def visit_not(self, node: Not) -> Condition:
@@ -228,11 +246,28 @@ class FilterCompiler(FilterVisitor[Condition]):
         )
 
 
+def derived_comparison(value: ColumnElement[Any], op: CompareOperator, expected: Any) -> Condition:
+    """``op`` on a derived attribute's SQL value, with the evaluator's semantics: ``eq null``
+    holds when it has no value, a substring operator applies to strings only."""
+    if expected is None:
+        return value.is_(None) if op == CompareOperator.eq else false()
+    if op in SUBSTRINGS:
+        return SUBSTRINGS[op](value, expected) if isinstance(expected, str) else false()
+    if op == CompareOperator.eq:
+        return and_(value.is_not(None), value == expected)
+    return ORDERINGS[op](value, expected)
+
+
 def filter_condition(
-    filter_ast: FilterNode, model: type[BaseModel], target: str, resource_type: str
+    filter_ast: FilterNode,
+    model: type[BaseModel],
+    target: str,
+    resource_type: str,
+    derived: Derived | None = None,
 ) -> Condition:
     """The resources of one type (and target) that ``filter_ast`` keeps."""
-    return FilterCompiler(model, ResourceScope(target, resource_type)).visit(filter_ast)
+    scope = ResourceScope(target, resource_type)
+    return FilterCompiler(model, scope, derived=derived).visit(filter_ast)
 
 
 def column_for(binding: AttributeBinding) -> str:

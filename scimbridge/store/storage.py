@@ -17,7 +17,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from scim2_models import (
     InvalidValueException,
@@ -28,6 +29,7 @@ from scim2_models import (
     Resource,
     ResourceType,
     ResponseParameters,
+    Returned,
     ScimProvider,
     SearchRequest,
     UniquenessException,
@@ -36,12 +38,12 @@ from scim2_models.provider import _ambient_provider
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 from sqlalchemy import Row, and_, delete, func, insert, or_, select, true, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scimbridge.store.database import Database, utc
 from scimbridge.store.events import Listener, Operation, StoreEvent
-from scimbridge.store.filters import filter_condition, sort_value
+from scimbridge.store.filters import Derived, filter_condition, sort_value
 from scimbridge.store.index import index_rows, unique_values
 from scimbridge.store.tables import group_members, resources, search_index
 from scimbridge.store.tables import unique_values as unique_values_table
@@ -84,19 +86,125 @@ def _summary(resource: Resource[Any]) -> dict[str, str | None]:
     return summary
 
 
-def _member_rows(group_pk: int, target: str, members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+MemberKey = tuple[str | None, str | None, str | None, str | None]
+
+
+def _member_key(member: dict[str, Any]) -> MemberKey:
+    return member.get("value"), member.get("type"), member.get("display"), member.get("$ref")
+
+
+def _member_rows(
+    group_pk: int, target: str, members: list[MemberKey], positions: list[int]
+) -> list[dict[str, Any]]:
     return [
         {
             "group_pk": group_pk,
             "position": position,
             "target": target,
-            "value": member.get("value"),
-            "type": member.get("type"),
-            "display": member.get("display"),
-            "ref": member.get("$ref"),
+            "value": value,
+            "type": kind,
+            "display": display,
+            "ref": ref,
         }
-        for position, member in enumerate(members)
+        for position, (value, kind, display, ref) in zip(positions, members, strict=True)
     ]
+
+
+INDEX_VALUES = (
+    "path",
+    "element",
+    "representative",
+    "present",
+    "text",
+    "text_key",
+    "number",
+    "flag",
+    "moment",
+)
+"""The columns of a search-index row that hold its content, as opposed to its keys."""
+
+IN_CHUNK = 500
+"""Keys per ``IN (…)`` list: well under every database's limit of bound parameters."""
+
+
+def chunked(keys: list[Any]) -> Iterator[list[Any]]:
+    """``keys`` in lists short enough for one ``IN (…)`` each."""
+    for start in range(0, len(keys), IN_CHUNK):
+        yield keys[start : start + IN_CHUNK]
+
+
+IN_OPERATION = "scimbridge_in_operation"
+"""The ``Session.info`` key set while :meth:`SqlStorage.operation` holds a savepoint."""
+
+LOCKED_ROWS = "scimbridge_locked_rows"
+"""The ``Session.info`` key of the rows :meth:`SqlStorage.lock` holds, by (target, type, id)."""
+
+
+def _locked_rows(session: Session) -> dict[tuple[str, str, str], Row[Any]]:
+    """The rows locked in this transaction and not written since: they are current."""
+    return session.info.setdefault(LOCKED_ROWS, {})
+
+
+@cache
+def _members_urn(model: type[Resource[Any]]) -> str:
+    binding = parametrize(Path, model)(MEMBERS).resolve()
+    assert binding is not None
+    return binding.urn
+
+
+@cache
+def _left_out_by_default(model: type[Resource[Any]]) -> tuple[tuple[str | None, str], ...]:
+    """(extension URN or None, attribute) of the attributes a default read leaves out,
+    wholly or in part: ``returned`` never or request (RFC 7643 §7)."""
+    paths = parametrize(Path, model).iter_paths(returned=[Returned.never, Returned.request])
+    return tuple(sorted({(path.schema, path.parts[0]) for path in paths}, key=str))
+
+
+def _holds_reference(value: Any) -> bool:
+    """Whether a stored value holds a ``$ref``, which a response turns into a URL."""
+    if isinstance(value, dict):
+        return "$ref" in value or any(_holds_reference(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_reference(item) for item in value)
+    return False
+
+
+def _as_stored(model: type[Resource[Any]], document: dict[str, Any]) -> bool:
+    """Whether a default read returns the stored document as it is (see ``representation``)."""
+    for schema, attribute in _left_out_by_default(model):
+        holder = document if schema is None else document.get(schema) or {}
+        if holder.get(attribute) is not None:
+            return False
+    return not _holds_reference(document)
+
+
+def _representation(model: type[Resource[Any]], row: Row[Any]) -> dict[str, Any] | None:
+    """A stored resource as a default read returns it, but ``meta.location``; None when
+    only its model can say that (see :meth:`SqlStorage.representation`)."""
+    if _has_members(model) or not _as_stored(model, row.document):
+        return None
+    document = dict(row.document)
+    head: dict[str, Any] = {"schemas": document.pop("schemas"), "id": row.id}
+    external_id = document.pop("externalId", None)
+    if external_id is not None:
+        head["externalId"] = external_id
+    head["meta"] = {
+        "resourceType": row.resource_type,
+        "created": _timestamp(row.created),
+        "lastModified": _timestamp(row.last_modified),
+        "version": etag(row.version),
+    }
+    return {**head, **document}
+
+
+def _timestamp(moment: datetime) -> str:
+    """A dateTime as pydantic writes it in JSON: ISO 8601 in UTC, with ``Z``."""
+    return utc(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _insert_or_skip(database: Database) -> Any:
+    """The dialect's ``INSERT`` that has ``ON CONFLICT DO NOTHING``."""
+    return postgresql.insert if database.engine.dialect.name == "postgresql" else sqlite.insert
 
 
 def _member(row: Row[Any]) -> dict[str, Any]:
@@ -164,9 +272,30 @@ class SqlStorage(ScimStorage):
 
     @contextmanager
     def operation(self) -> Iterator[None]:
-        """One SCIM operation in a SAVEPOINT: a failed Bulk operation rolls back alone (RFC 7644 §3.7)."""
-        with self.database.transaction() as session, session.begin_nested():
+        """One SCIM operation in a SAVEPOINT: a failed Bulk operation rolls back alone (RFC 7644 §3.7).
+
+        In a reading transaction there is nothing to roll back, and no savepoint.
+        """
+        if self.database.reading:
             yield
+            return
+        with self.database.transaction() as session, session.begin_nested():
+            session.info[IN_OPERATION] = True
+            try:
+                yield
+            finally:
+                session.info.pop(IN_OPERATION, None)
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """The savepoint of one write: the operation's when there is one, else its own, so
+        that a listener that raises undoes this write alone."""
+        with self.database.transaction() as session:
+            if session.info.get(IN_OPERATION):
+                yield session
+                return
+            with session.begin_nested():
+                yield session
 
     def get(
         self,
@@ -176,10 +305,33 @@ class SqlStorage(ScimStorage):
         response_parameters: ResponseParameters[Any] | None = None,
     ) -> Resource[Any]:
         model = self.model_of(resource_type)
-        with self.database.transaction() as session:
+        with self.database.transaction(writing=False) as session:
             row = self._stored_row(session, resource_type.name, resource_id)
             members = _returns_members(model, response_parameters)
             return self._hydrate(session, [row], members=members)[0]
+
+    def representation(
+        self, resource_type: ResourceType, resource_id: str
+    ) -> dict[str, Any] | None:
+        """The resource as a read without ``attributes`` or ``excludedAttributes`` returns
+        it (RFC 7644 §3.4.1), but ``meta.location``: its stored document, which is its
+        dump, with ``id`` and ``meta``, built without the models.
+
+        Validating a document into its model and dumping it again is most of the cost of
+        a read. It is skipped only when it would change nothing: not for a resource with
+        members or ``$ref`` values (the response turns references into URLs) or with an
+        attribute a default response leaves out. Then, as for a resource that does not
+        exist, the answer is None, and the read goes the models' way.
+        """
+        model = self.model_of(resource_type)
+        if _has_members(model):
+            return None
+        with self.database.transaction(writing=False) as session:
+            try:
+                row = self._stored_row(session, resource_type.name, resource_id)
+            except NotFoundException:
+                return None
+        return _representation(model, row)
 
     def search(
         self,
@@ -188,39 +340,64 @@ class SqlStorage(ScimStorage):
         *,
         position: Any = None,
     ) -> SearchPage:
-        models = {
-            resource_type.name: self.model_of(resource_type) for resource_type in resource_types
-        }
-        with self.database.transaction() as session:
-            matching = self._matching(models, search_request)
-            total = session.execute(
-                select(func.count()).select_from(resources).where(matching)
-            ).scalar_one()
-            query = select(resources).where(matching)
-            sort = sort_value(search_request, models)
-            if sort is not None:
-                descending = search_request.sort_order == SearchRequest.SortOrder.descending
-                query = query.order_by(
-                    sort.desc().nulls_first() if descending else sort.asc().nulls_last()
-                )
-            query = query.order_by(resources.c.pk).offset(search_request.start_index_0 or 0)
-            if search_request.count is not None:
-                query = query.limit(search_request.count)
-            rows = session.execute(query).all()
+        models = self._models_of(resource_types)
+        with self.database.transaction(writing=False) as session:
+            total, rows = self._found(session, models, search_request)
             members = any(_returns_members(model, search_request) for model in models.values())
             return SearchPage(total, self._hydrate(session, rows, members=members))
 
+    def search_representations(
+        self, resource_types: list[ResourceType], search_request: SearchRequest[Any]
+    ) -> tuple[int, list[dict[str, Any]]] | None:
+        """The total and the page of a search, each resource as :meth:`representation`
+        gives it; None when one of them needs the models, for the search to go their way."""
+        models = self._models_of(resource_types)
+        with self.database.transaction(writing=False) as session:
+            total, rows = self._found(session, models, search_request)
+        page = [_representation(models[row.resource_type], row) for row in rows]
+        if any(resource is None for resource in page):
+            return None
+        return total, cast(list[dict[str, Any]], page)
+
+    def _models_of(self, resource_types: list[ResourceType]) -> dict[str, type[Resource[Any]]]:
+        return {
+            resource_type.name: self.model_of(resource_type) for resource_type in resource_types
+        }
+
+    def _found(
+        self,
+        session: Session,
+        models: dict[str, type[Resource[Any]]],
+        search_request: SearchRequest[Any],
+    ) -> tuple[int, Sequence[Row[Any]]]:
+        """The number of resources a search finds, and the rows of the page it asks for."""
+        matching = self._matching(models, search_request)
+        total = session.execute(
+            select(func.count()).select_from(resources).where(matching)
+        ).scalar_one()
+        query = select(resources).where(matching)
+        sort = sort_value(search_request, models)
+        if sort is not None:
+            descending = search_request.sort_order == SearchRequest.SortOrder.descending
+            query = query.order_by(
+                sort.desc().nulls_first() if descending else sort.asc().nulls_last()
+            )
+        query = query.order_by(resources.c.pk).offset(search_request.start_index_0 or 0)
+        if search_request.count is not None:
+            query = query.limit(search_request.count)
+        return total, session.execute(query).all()
+
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
-        with self.database.transaction() as session, session.begin_nested():
+        with self._write() as session:
             now = _now()
-            stored = resource.model_copy(deep=True)
+            stored = resource.model_copy()
             stored.id = uuid.uuid4().hex
             stored.meta = Meta(
                 resource_type=resource_type.name, created=now, last_modified=now, version=etag(1)
             )
             created = self._save(session, stored, version=1)
             self._notify(session, "create", None, created)
-            return created.model_copy(deep=True)
+            return created
 
     def update(
         self,
@@ -229,7 +406,7 @@ class SqlStorage(ScimStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
-        with self.database.transaction() as session, session.begin_nested():
+        with self._write() as session:
             row = self._stored_row(session, resource_type.name, resource.id, for_update=True)
             self._check_version(row, expected_version)
             return self._replace(session, row, resource)
@@ -241,25 +418,62 @@ class SqlStorage(ScimStorage):
         *,
         expected_version: str | None = None,
     ) -> None:
-        with self.database.transaction() as session, session.begin_nested():
+        with self._write() as session:
             row = self._stored_row(session, resource_type.name, resource_id, for_update=True)
             self._check_version(row, expected_version)
             (before,) = self._hydrate(session, [row], members=True)
             session.execute(delete(resources).where(resources.c.pk == row.pk))
+            _locked_rows(session).pop((self.target, row.resource_type, row.id), None)
             self._notify(session, "delete", before, None)
             self._remove_from_groups(session, resource_id)
 
-    def groups_of(self, user_id: str) -> list[tuple[str, str | None]]:
-        """(id, displayName) of the groups listing ``user_id`` as a direct member."""
+    def lock(self, resource_type: ResourceType, resource_id: str) -> None:
+        """Hold the resource's row until the transaction ends, so that concurrent writes of
+        it take turns (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite a writing
+        transaction already holds the database's one write lock).
+
+        :raises NotFoundException: when there is no such resource.
+        """
         with self.database.transaction() as session:
-            rows = session.execute(
-                select(resources.c.id, resources.c.display_name)
-                .join(group_members, group_members.c.group_pk == resources.c.pk)
-                .where(group_members.c.target == self.target, group_members.c.value == user_id)
-                .distinct()
-                .order_by(resources.c.display_name, resources.c.id)
-            )
-            return [(row.id, row.display_name) for row in rows]
+            row = self._stored_row(session, resource_type.name, resource_id, for_update=True)
+            _locked_rows(session)[(self.target, row.resource_type, row.id)] = row
+
+    def get_many(self, resource_type: ResourceType, resource_ids: list[str]) -> list[Resource[Any]]:
+        """The resources of some ids that exist, in a few queries: a group change reads
+        its members this way."""
+        found = []
+        with self.database.transaction(writing=False) as session:
+            for chunk in chunked(resource_ids):
+                rows = session.execute(
+                    select(resources).where(
+                        resources.c.target == self.target,
+                        resources.c.resource_type == resource_type.name,
+                        resources.c.id.in_(chunk),
+                    )
+                ).all()
+                found += self._hydrate(session, rows, members=True)
+        return found
+
+    def groups_of(self, user_ids: list[str]) -> dict[str, list[tuple[str, str | None]]]:
+        """(id, displayName) of the groups listing each user as a direct member, by user id."""
+        found: dict[str, list[tuple[str, str | None]]] = {}
+        with self.database.transaction(writing=False) as session:
+            for chunk in chunked(user_ids):
+                rows = session.execute(
+                    select(group_members.c.value, resources.c.id, resources.c.display_name)
+                    .join(group_members, group_members.c.group_pk == resources.c.pk)
+                    .where(group_members.c.target == self.target, group_members.c.value.in_(chunk))
+                    .distinct()
+                    .order_by(resources.c.display_name, resources.c.id)
+                )
+                for row in rows:
+                    found.setdefault(row.value, []).append((row.id, row.display_name))
+        return found
+
+    def derived_attributes(self, resource_type: str) -> Derived:
+        """The attributes of a resource type that a subclass joins in instead of storing
+        them, as SQL values that filters compare (none here)."""
+        return {}
 
     def _matching(
         self, models: dict[str, type[Resource[Any]]], search_request: SearchRequest[Any]
@@ -271,7 +485,9 @@ class SqlStorage(ScimStorage):
                 resources.c.resource_type == name,
                 true()
                 if scim_filter is None
-                else filter_condition(scim_filter.ast, model, self.target, name),
+                else filter_condition(
+                    scim_filter.ast, model, self.target, name, self.derived_attributes(name)
+                ),
             )
             for name, model in models.items()
         ]
@@ -285,6 +501,10 @@ class SqlStorage(ScimStorage):
         *,
         for_update: bool = False,
     ) -> Row[Any]:
+        """The row of a resource: the one :meth:`lock` read, while it holds it unchanged."""
+        locked = _locked_rows(session).get((self.target, resource_type, resource_id))
+        if locked is not None:
+            return locked
         query = select(resources).where(
             resources.c.target == self.target,
             resources.c.resource_type == resource_type,
@@ -306,10 +526,11 @@ class SqlStorage(ScimStorage):
     ) -> list[Resource[Any]]:
         """The resources of some rows, with their Group members when asked for."""
         members_of: dict[int, list[dict[str, Any]]] = {}
-        if members and rows:
+        groups = [row.pk for row in rows if _has_members(self.model_of(row.resource_type))]
+        if members and groups:
             member_rows = session.execute(
                 select(group_members)
-                .where(group_members.c.group_pk.in_([row.pk for row in rows]))
+                .where(group_members.c.group_pk.in_(groups))
                 .order_by(group_members.c.group_pk, group_members.c.position)
             )
             for member in member_rows:
@@ -347,7 +568,7 @@ class SqlStorage(ScimStorage):
     def _replace(self, session: Session, row: Row[Any], resource: Resource[Any]) -> Resource[Any]:
         """Store a new state of the resource of ``row``, with the next version."""
         (before,) = self._hydrate(session, [row], members=True)
-        replacement = resource.model_copy(deep=True)
+        replacement = resource.model_copy()
         replacement.id = row.id
         replacement.meta = Meta(
             resource_type=row.resource_type,
@@ -357,12 +578,16 @@ class SqlStorage(ScimStorage):
         )
         after = self._save(session, replacement, version=row.version + 1, pk=row.pk)
         self._notify(session, "update", before, after)
-        return after.model_copy(deep=True)
+        return after
 
     def _save(
         self, session: Session, resource: Resource[Any], *, version: int, pk: int | None = None
     ) -> Resource[Any]:
-        """Write a resource (a new row when ``pk`` is None) and return it as it reads back."""
+        """Write a resource (a new row when ``pk`` is None) and return it as it reads back.
+
+        An update writes only what changed of its member, unique-value and index rows:
+        adding one member to a group of thousands writes that member's rows, not the group's.
+        """
         assert resource.id is not None and resource.meta is not None
         document = resource.model_dump(mode="json")
         document.pop("id", None)
@@ -376,6 +601,7 @@ class SqlStorage(ScimStorage):
             "last_modified": saved.meta.last_modified,
             **_summary(saved),
         }
+        created = pk is None
         if pk is None:
             pk = session.execute(
                 insert(resources).values(
@@ -388,45 +614,129 @@ class SqlStorage(ScimStorage):
             ).inserted_primary_key[0]
         else:
             session.execute(update(resources).where(resources.c.pk == pk).values(**row))
-            for table in (group_members, unique_values_table, search_index):
-                key = table.c.group_pk if table is group_members else table.c.resource_pk
-                session.execute(delete(table).where(key == pk))
-        self._write_unique_values(session, pk, unique_values(saved))
-        if members:
-            session.execute(insert(group_members), _member_rows(pk, self.target, members))
-        keys = {"resource_pk": pk, "target": self.target, "resource_type": saved.meta.resource_type}
-        session.execute(insert(search_index), [{**keys, **entry} for entry in index_rows(saved)])
+            _locked_rows(session).pop((self.target, saved.meta.resource_type, saved.id), None)
+        self._write_unique_values(session, pk, unique_values(saved), created=created)
+        positions = []
+        if _has_members(type(saved)):
+            keys = [_member_key(member) for member in members]
+            positions = self._write_members(session, pk, keys, created=created)
+        entries = index_rows(saved)
+        if positions:
+            # A member's index rows are numbered by its stored position, which a change of
+            # other members leaves alone, so that they stay as they are.
+            urn = _members_urn(type(saved))
+            for entry in entries:
+                path = entry["path"]
+                if entry["element"] is not None and (path == urn or path.startswith(f"{urn}.")):
+                    entry["element"] = positions[entry["element"]]
+        self._write_index(session, pk, saved.meta.resource_type, entries, created=created)
         return saved
 
-    def _write_unique_values(self, session: Session, pk: int, values: dict[str, str]) -> None:
-        """Claim the resource's unique values, or fail with 409 (RFC 7644 §3.3) if one is taken."""
-        if not values:
-            return
-        taken = session.execute(
-            select(unique_values_table.c.urn)
-            .where(
-                unique_values_table.c.target == self.target,
-                unique_values_table.c.resource_pk != pk,
-                or_(
-                    *(
-                        and_(unique_values_table.c.urn == urn, unique_values_table.c.value == value)
-                        for urn, value in values.items()
-                    )
-                ),
+    def _write_members(
+        self, session: Session, pk: int, members: list[MemberKey], *, created: bool
+    ) -> list[int]:
+        """Store a group's members as a difference from the stored ones; their positions.
+
+        The members kept in their order keep their rows; new ones are appended after the
+        last position. Any other change (a member's display, a new order) rewrites the rows
+        from the first member that differs.
+        """
+        query = (
+            select(
+                group_members.c.position,
+                group_members.c.value,
+                group_members.c.type,
+                group_members.c.display,
+                group_members.c.ref,
             )
-            .limit(1)
-        ).first()
-        if taken is not None:
-            raise UniquenessException(detail=f"the value of {taken.urn} is already taken")
-        rows = [
-            {"resource_pk": pk, "target": self.target, "urn": urn, "value": value}
-            for urn, value in values.items()
-        ]
-        try:
-            session.execute(insert(unique_values_table), rows)
-        except IntegrityError:
-            # A concurrent transaction claimed it between the check and the insert.
-            raise UniquenessException(detail="a unique value is already taken") from None
+            .where(group_members.c.group_pk == pk)
+            .order_by(group_members.c.position)
+        )
+        stored = [] if created else session.execute(query).all()
+        kept: list[int] = []
+        removed: list[int] = []
+        for stored_row in stored:
+            if len(kept) < len(members) and members[len(kept)] == tuple(stored_row)[1:]:
+                kept.append(stored_row.position)
+            else:
+                removed.append(stored_row.position)
+        for chunk in chunked(removed):
+            session.execute(
+                delete(group_members).where(
+                    group_members.c.group_pk == pk, group_members.c.position.in_(chunk)
+                )
+            )
+        start = stored[-1].position + 1 if stored else 0
+        appended = members[len(kept) :]
+        added = list(range(start, start + len(appended)))
+        if appended:
+            session.execute(insert(group_members), _member_rows(pk, self.target, appended, added))
+        return kept + added
+
+    def _write_index(
+        self,
+        session: Session,
+        pk: int,
+        resource_type: str,
+        entries: list[dict[str, Any]],
+        *,
+        created: bool,
+    ) -> None:
+        """Make the resource's search-index rows ``entries``, touching only those that changed."""
+        stored: dict[tuple[Any, ...], list[int]] = {}
+        columns = [search_index.c[name] for name in INDEX_VALUES]
+        query = select(search_index.c.pk, *columns).where(search_index.c.resource_pk == pk)
+        for stored_row in [] if created else session.execute(query):
+            stored.setdefault(tuple(stored_row)[1:], []).append(stored_row.pk)
+        keys = {"resource_pk": pk, "target": self.target, "resource_type": resource_type}
+        missing = []
+        for entry in entries:
+            same = stored.get(tuple(entry[name] for name in INDEX_VALUES))
+            if same:
+                same.pop()
+            else:
+                missing.append({**keys, **entry})
+        obsolete = [row_pk for pks in stored.values() for row_pk in pks]
+        for chunk in chunked(obsolete):
+            session.execute(delete(search_index).where(search_index.c.pk.in_(chunk)))
+        if missing:
+            session.execute(insert(search_index), missing)
+
+    def _write_unique_values(
+        self, session: Session, pk: int, values: dict[str, str], *, created: bool
+    ) -> None:
+        """Claim the resource's unique values, or fail with 409 (RFC 7644 §3.3) if one is taken.
+
+        One statement claims them all: an insert that skips a value some other resource
+        holds, and returns the ones it claimed. A concurrent claim of the same value waits
+        for the other transaction and is skipped if it commits.
+        """
+        query = select(unique_values_table.c.urn, unique_values_table.c.value).where(
+            unique_values_table.c.resource_pk == pk
+        )
+        stored: dict[str, str] = {} if created else dict(session.execute(query).all())
+        changed = [urn for urn in stored if values.get(urn) != stored[urn]]
+        if changed:
+            session.execute(
+                delete(unique_values_table).where(
+                    unique_values_table.c.resource_pk == pk,
+                    unique_values_table.c.urn.in_(changed),
+                )
+            )
+        wanted = {urn: value for urn, value in values.items() if stored.get(urn) != value}
+        if not wanted:
+            return
+        statement = _insert_or_skip(self.database)(unique_values_table)
+        claimed = session.execute(
+            statement.on_conflict_do_nothing().returning(unique_values_table.c.urn),
+            [
+                {"resource_pk": pk, "target": self.target, "urn": urn, "value": value}
+                for urn, value in wanted.items()
+            ],
+        ).scalars()
+        taken = sorted(set(wanted) - set(claimed))
+        if taken:
+            raise UniquenessException(detail=f"the value of {taken[0]} is already taken")
 
     def _remove_from_groups(self, session: Session, member_id: str) -> None:
         """A deleted resource leaves the groups that listed it; each gets a new version."""

@@ -60,6 +60,22 @@ def test_json_is_accepted_as_yaml():
             ('["${CHAT_SCIM_TOKEN}"]', '["short"]'),
             r"targets\[0\] \(chat\)\.inbound\.bearer_tokens: Value error, a bearer token",
         ),
+        (
+            ("targets:", "max_filter_terms: 0\ntargets:"),
+            r"max_filter_terms: Input should be greater than or equal to 1",
+        ),
+        (
+            ("targets:", "public_base_url: idm.example.com\ntargets:"),
+            r"public_base_url: Value error, the public base URL is http\(s\)://",
+        ),
+        (
+            ("targets:", "public_base_url: https://idm.example.com/?x=1\ntargets:"),
+            r"public_base_url: Value error",
+        ),
+        (
+            ("targets:", "trusted_proxies: [10.0.0.1/8]\ntargets:"),
+            r"trusted_proxies\[0\]: value is not a valid IPv4 or IPv6 network",
+        ),
     ],
 )
 def test_an_invalid_value_names_the_file_and_the_key(change, message):
@@ -97,3 +113,18 @@ def test_an_unreadable_file_is_a_config_error(tmp_path):
 def test_secrets_lists_every_credential_and_token():
     config = parse_config(VALID, environ=ENV)
     assert set(config.secrets()) == {"u1", "rc-secret", ENV["CHAT_SCIM_TOKEN"]}
+
+
+def test_a_filter_holds_at_most_100_terms_by_default():
+    assert parse_config(VALID, environ=ENV).max_filter_terms == 100
+
+
+def test_the_public_base_url_is_kept_without_its_trailing_slash():
+    text = "public_base_url: https://idm.example.com/identity/\n" + VALID
+    assert parse_config(text, environ=ENV).public_base_url == "https://idm.example.com/identity"
+
+
+def test_trusted_proxies_take_addresses_and_networks():
+    text = "trusted_proxies: [10.0.0.7, 10.1.0.0/16, 'fd00::/8']\n" + VALID
+    proxies = parse_config(text, environ=ENV).trusted_proxies
+    assert [str(proxy) for proxy in proxies] == ["10.0.0.7/32", "10.1.0.0/16", "fd00::/8"]

@@ -295,7 +295,7 @@ def write_versions(setup: Bench, template_id: str, names: list[str], versions: t
     with setup.bridge.database.transaction() as session:
         document = session.execute(select(outbox.c.document)).scalars().first()
     assert document["id"] == template_id
-    writer = Outbox(target.name, setup.bridge.mappings[target.name], lambda _: [], lambda _: None)
+    writer = Outbox(target.name, setup.bridge.mappings[target.name], lambda _: {}, lambda _: {})
     links = {name: uuid.uuid4().hex for name in names}
     for start in range(0, len(names), 100):
         for version in versions:

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from scim_client import (
     ENTRA_TOKEN,
     MAX_BULK_OPERATIONS,
+    MAX_FILTER_TERMS,
     MAX_PAYLOAD_BYTES,
     OKTA_PASSWORD,
     OKTA_TOKEN,
@@ -34,12 +35,13 @@ from scimbridge.config import BridgeConfig, parse_config
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
 
 
-def config_document(tmp_path: Path) -> dict[str, Any]:
+def config_document(database: str) -> dict[str, Any]:
     return {
-        "database": f"sqlite:///{tmp_path / 'bridge.db'}",
+        "database": database,
         "worker": False,
         "max_payload_bytes": MAX_PAYLOAD_BYTES,
         "max_bulk_operations": MAX_BULK_OPERATIONS,
+        "max_filter_terms": MAX_FILTER_TERMS,
         "log_level": "WARNING",
         "targets": [
             {
@@ -65,8 +67,22 @@ def config_document(tmp_path: Path) -> dict[str, Any]:
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> BridgeConfig:
-    return parse_config(yaml.safe_dump(config_document(tmp_path)))
+def database(tmp_path: Path) -> str:
+    """The bridge's database: SQLite. A module whose behaviour depends on the database
+    overrides it with ``database_url``, to run on SQLite and PostgreSQL."""
+    return f"sqlite:///{tmp_path / 'bridge.db'}"
+
+
+@pytest.fixture
+def settings() -> dict[str, Any]:
+    """Top-level configuration keys a test class sets besides the ones above, by overriding
+    this fixture (``public_base_url``, ``trusted_proxies``)."""
+    return {}
+
+
+@pytest.fixture
+def config(database: str, settings: dict[str, Any]) -> BridgeConfig:
+    return parse_config(yaml.safe_dump({**config_document(database), **settings}))
 
 
 @pytest.fixture

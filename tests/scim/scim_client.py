@@ -19,6 +19,7 @@ OKTA_USER, OKTA_PASSWORD = "okta-provisioning", "okta-basic-password-9a1b"
 
 MAX_PAYLOAD_BYTES = 8192
 MAX_BULK_OPERATIONS = 5
+MAX_FILTER_TERMS = 20
 
 SCIM_JSON = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

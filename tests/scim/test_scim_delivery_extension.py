@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from scim_client import USER_SCHEMA, ScimClient, patch_op
+from sqlalchemy import update
 
 from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.store.delivery_tables import links
 
 STATUS = f"{DELIVERY_STATE}:status"
 
@@ -81,6 +83,23 @@ def test_a_put_with_the_extension_changes_paused(entra: ScimClient) -> None:
     assert response.get_json()[DELIVERY_STATE] == {"paused": False}
 
 
+def test_an_unpaused_user_shows_paused_but_not_its_state_in_a_plain_read(
+    entra: ScimClient,
+) -> None:
+    """``paused`` is returned by default; the state attributes on request only."""
+    created = paused_user(entra)
+
+    entra.patch(
+        f"/Users/{created['id']}",
+        patch_op({"op": "replace", "path": f"{DELIVERY_STATE}:paused", "value": False}),
+    )
+
+    assert entra.fetch(f"/Users/{created['id']}")[DELIVERY_STATE] == {"paused": False}
+    assert entra.fetch(f"/Users/{created['id']}?attributes={STATUS}")[DELIVERY_STATE] == {
+        "status": "pending"
+    }
+
+
 def test_patch_remove_of_the_extension_clears_paused(entra: ScimClient) -> None:
     created = paused_user(entra)
 
@@ -116,3 +135,56 @@ def test_a_state_sent_on_create_is_ignored(entra: ScimClient) -> None:
     body = entra.fetch(f"/Users/{created['id']}?attributes={STATUS}")
 
     assert body[DELIVERY_STATE] == {"status": "pending"}
+
+
+class TestFilteringOnTheState:
+    """design.md, "Delivery state": an admin finds the users a vendor refused."""
+
+    def test_a_filter_on_status_finds_the_users_in_that_state(
+        self, app: Any, entra: ScimClient
+    ) -> None:
+        held = paused_user(entra, "held")
+        entra.create_user("plain")
+
+        listing = entra.fetch(f'/Users?filter={STATUS} eq "held"')
+
+        assert [user["id"] for user in listing["Resources"]] == [held["id"]]
+
+    def test_a_filter_on_status_finds_failed_users(self, app: Any, entra: ScimClient) -> None:
+        failed = entra.create_user("refused")
+        entra.create_user("waiting")
+        mark_failed(app, failed["id"])
+
+        listing = entra.fetch(f'/Users?filter={STATUS} eq "failed"')
+
+        assert [user["userName"] for user in listing["Resources"]] == ["refused"]
+
+    def test_ne_and_pr_on_the_state(self, app: Any, entra: ScimClient) -> None:
+        failed = entra.create_user("refused")
+        entra.create_user("waiting")
+        mark_failed(app, failed["id"], error="the vendor said no")
+
+        not_failed = entra.fetch(f'/Users?filter={STATUS} ne "failed"')
+        with_error = entra.fetch(f"/Users?filter={DELIVERY_STATE}:lastError pr")
+
+        assert [user["userName"] for user in not_failed["Resources"]] == ["waiting"]
+        assert [user["userName"] for user in with_error["Resources"]] == ["refused"]
+
+    def test_a_substring_of_the_last_error(self, app: Any, entra: ScimClient) -> None:
+        failed = entra.create_user("refused")
+        mark_failed(app, failed["id"], error="409 Conflict: email taken")
+
+        listing = entra.fetch(f'/Users?filter={DELIVERY_STATE}:lastError co "email taken"')
+
+        assert listing["totalResults"] == 1
+
+
+def mark_failed(app: Any, scim_id: str, error: str = "refused") -> None:
+    """What the worker writes on the link of a user the vendor refused for good."""
+    bridge = app.extensions["scimbridge"]
+    with bridge.database.transaction() as session:
+        session.execute(
+            update(links)
+            .where(links.c.scim_id == scim_id)
+            .values(status="failed", last_error=error)
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +19,7 @@ from scim_client import (
     BULK_REQUEST_SCHEMA,
     ERROR_SCHEMA,
     GROUP_SCHEMA,
+    MAX_FILTER_TERMS,
     MAX_PAYLOAD_BYTES,
     PATCH_SCHEMA,
     USER_SCHEMA,
@@ -167,6 +169,69 @@ class TestFilters:
         }
 
         assert_scim_error(entra.post("/Users/.search", request), 400, "invalidFilter")
+
+    def test_a_filter_of_a_thousand_terms_is_invalid_filter_naming_the_limit(
+        self, entra: ScimClient
+    ) -> None:
+        """More terms than ``max_filter_terms``: refused before the database sees it."""
+        expression = " or ".join(
+            f'userName eq "user{number}@example.com"' for number in range(1000)
+        )
+
+        response = entra.get(f"/Users?{urlencode({'filter': expression})}")
+
+        assert_scim_error(response, 400, "invalidFilter")
+        detail = response.get_json()["detail"]
+        assert "1000" in detail and str(MAX_FILTER_TERMS) in detail
+
+    def test_a_search_request_over_the_term_limit_is_invalid_filter(
+        self, entra: ScimClient
+    ) -> None:
+        """Terms inside a value selection (``emails[...]``) count too."""
+        selection = " or ".join(f'value eq "user{n}@example.com"' for n in range(MAX_FILTER_TERMS))
+        request = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": f"userName pr and emails[{selection}]",
+        }
+
+        response = entra.post("/Users/.search", request)
+
+        assert_scim_error(response, 400, "invalidFilter")
+        assert str(MAX_FILTER_TERMS + 1) in response.get_json()["detail"]
+
+
+class TestLongValues:
+    """userName and externalId are stored up to 512 characters, on either database; a longer
+    one is refused as invalidValue (RFC 7644 §3.12), never answered with a 500."""
+
+    @pytest.fixture
+    def database(self, database_url: str) -> str:
+        return database_url
+
+    @pytest.mark.parametrize("attribute", ["userName", "externalId"])
+    def test_a_300_character_value_is_stored_and_found_by_filter(
+        self, entra: ScimClient, attribute: str
+    ) -> None:
+        value = "long-" + "x" * 295
+        body = {"userName": "long@example.com", attribute: value}
+
+        created = entra.created("/Users", {"schemas": [USER_SCHEMA], **body})
+
+        expression = f'{attribute} eq "{value}"'
+        listing = entra.fetch(f"/Users?{urlencode({'filter': expression})}")
+        assert [found["id"] for found in listing["Resources"]] == [created["id"]]
+
+    @pytest.mark.parametrize("attribute", ["userName", "externalId"])
+    def test_a_513_character_value_is_invalid_value(
+        self, entra: ScimClient, attribute: str
+    ) -> None:
+        body = {"userName": "long@example.com", attribute: "x" * 513}
+
+        response = entra.post("/Users", {"schemas": [USER_SCHEMA], **body})
+
+        assert_scim_error(response, 400, "invalidValue")
+        assert attribute in response.get_json()["detail"]
+        assert entra.user_names() == []
 
 
 class TestPatchPaths:

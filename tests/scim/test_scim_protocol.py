@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from scim_client import (
     BULK_REQUEST_SCHEMA,
@@ -14,6 +16,7 @@ from scim_client import (
     ERROR_SCHEMA,
     GROUP_SCHEMA,
     MAX_BULK_OPERATIONS,
+    MAX_FILTER_TERMS,
     MAX_PAYLOAD_BYTES,
     OKTA_PASSWORD,
     USER_SCHEMA,
@@ -21,6 +24,10 @@ from scim_client import (
     bearer,
     patch_op,
 )
+from sqlalchemy import text
+
+from scimbridge.app import create_app
+from scimbridge.config import BridgeConfig
 
 RFC_7644_BULK_WITH_BULK_IDS = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
@@ -110,6 +117,17 @@ def create_operation(user_name: str) -> dict[str, Any]:
         "bulkId": user_name,
         "data": {"schemas": [USER_SCHEMA], "userName": user_name},
     }
+
+
+def compact_bulk_of_size(size: int) -> bytes:
+    """A Bulk request creating one user, without whitespace, padded to ``size`` bytes."""
+    operation = create_operation("padded")
+    operation["data"]["nickName"] = ""
+    unpadded = len(json.dumps(bulk(operation), separators=(",", ":")))
+    operation["data"]["nickName"] = "x" * (size - unpadded)
+    body = json.dumps(bulk(operation), separators=(",", ":")).encode()
+    assert len(body) == size
+    return body
 
 
 def ids(listing: dict[str, Any]) -> list[str]:
@@ -302,6 +320,16 @@ class TestListing:
         assert response.status_code == 200
         assert [user["userName"] for user in response.get_json()["Resources"]] == ["bob"]
 
+    def test_a_filter_of_exactly_max_filter_terms_terms_is_answered(
+        self, entra: ScimClient, three_users: list[str]
+    ) -> None:
+        names = ["alice", "bob", *(f"nobody{n}" for n in range(MAX_FILTER_TERMS - 2))]
+        expression = " or ".join(f'userName eq "{name}"' for name in names)
+
+        listing = entra.fetch(f"/Users?{urlencode({'filter': expression})}")
+
+        assert sorted(user["userName"] for user in listing["Resources"]) == ["alice", "bob"]
+
     def test_search_at_the_root_spans_resource_types(
         self, entra: ScimClient, three_users: list[str]
     ) -> None:
@@ -333,6 +361,28 @@ class TestSecrets:
         assert caplog.records, "the requests were logged, so the check below is not vacuous"
         for secret in (password, wrong_token, ENTRA_TOKEN, OKTA_PASSWORD):
             assert secret not in caplog.text
+
+
+class TestUnexpectedErrors:
+    @pytest.fixture
+    def database(self, database_url: str) -> str:
+        return database_url
+
+    def test_no_user_value_reaches_the_log_on_a_database_error(
+        self, app: Flask, entra: ScimClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """The 500 is logged with its method, path and exception, but the SQL's parameters
+        (the user's values) are hidden by the engine (``hide_parameters``)."""
+        with app.extensions["scimbridge"].database.engine.begin() as connection:
+            connection.execute(text("DROP TABLE search_index"))
+        caplog.set_level(logging.DEBUG, logger="scimbridge")
+        user_name = "pii-4f7a2c@example.com"
+
+        response = entra.post("/Users", {"schemas": [USER_SCHEMA], "userName": user_name})
+
+        assert response.status_code == 500
+        assert "unexpected error on POST /Users" in caplog.text
+        assert user_name not in caplog.text
 
 
 class TestDiscovery:
@@ -432,6 +482,24 @@ class TestBulk:
         assert response.get_json()["schemas"] == [ERROR_SCHEMA]
         assert entra.user_names() == []
 
+    def test_a_compact_body_of_exactly_max_payload_size_is_accepted(
+        self, entra: ScimClient
+    ) -> None:
+        """§3.7.4 limits the request as sent, not as the bridge re-encodes it."""
+        response = entra.post("/Bulk", raw=compact_bulk_of_size(MAX_PAYLOAD_BYTES))
+
+        assert response.status_code == 200
+        assert [result["status"] for result in response.get_json()["Operations"]] == ["201"]
+
+    def test_a_compact_body_one_byte_over_max_payload_size_answers_413(
+        self, entra: ScimClient
+    ) -> None:
+        response = entra.post("/Bulk", raw=compact_bulk_of_size(MAX_PAYLOAD_BYTES + 1))
+
+        assert response.status_code == 413
+        assert response.get_json()["schemas"] == [ERROR_SCHEMA]
+        assert entra.user_names() == []
+
     def test_a_body_over_max_payload_size_answers_413_and_writes_nothing(
         self, entra: ScimClient
     ) -> None:
@@ -459,3 +527,81 @@ class TestPatchResponse:
         assert body["nickName"] == "Babs"
         assert body["userName"] == user["userName"]
         assert body["emails"] == user["emails"]
+
+
+PROXY = "10.0.0.7"
+"""A reverse proxy in the configured ``trusted_proxies``."""
+
+FORWARDED = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "scim.example.net",
+    "X-Forwarded-Prefix": "/identity",
+}
+
+
+class TestLocations:
+    """RFC 7644 §3.1 and RFC 7643 §3.1: ``Location`` and ``meta.location`` name the URL the
+    identity provider called, never one an arbitrary ``Host`` header chose."""
+
+    @pytest.fixture
+    def settings(self) -> dict[str, Any]:
+        return {"public_base_url": "https://idm.example.com/", "trusted_proxies": ["10.0.0.0/24"]}
+
+    def test_forwarded_headers_from_a_trusted_proxy_set_the_locations(
+        self, http: FlaskClient, entra: ScimClient
+    ) -> None:
+        http.environ_base["REMOTE_ADDR"] = PROXY
+        user = {"schemas": [USER_SCHEMA], "userName": "forwarded@example.com"}
+
+        created = entra.post("/Users", user, headers=FORWARDED)
+        read = entra.get(f"/Users/{created.get_json()['id']}", headers=FORWARDED)
+
+        location = f"https://scim.example.net/identity/scim/v2/entra/Users/{read.get_json()['id']}"
+        assert created.status_code == 201
+        assert created.headers["Location"] == location
+        assert created.get_json()["meta"]["location"] == location
+        assert read.get_json()["meta"]["location"] == location
+
+    def test_the_right_most_forwarded_host_is_the_trusted_one(
+        self, http: FlaskClient, entra: ScimClient
+    ) -> None:
+        """Values left of the one the trusted proxy appended came from anybody."""
+        http.environ_base["REMOTE_ADDR"] = PROXY
+        headers = {**FORWARDED, "X-Forwarded-Host": "evil.example, scim.example.net"}
+
+        response = entra.post(
+            "/Users", {"schemas": [USER_SCHEMA], "userName": "a"}, headers=headers
+        )
+
+        assert response.headers["Location"].startswith("https://scim.example.net/identity/")
+
+    def test_forwarded_headers_from_another_peer_are_ignored(
+        self, http: FlaskClient, entra: ScimClient
+    ) -> None:
+        http.environ_base["REMOTE_ADDR"] = "192.0.2.9"
+
+        response = entra.post(
+            "/Users", {"schemas": [USER_SCHEMA], "userName": "a"}, headers=FORWARDED
+        )
+
+        location = f"https://idm.example.com/scim/v2/entra/Users/{response.get_json()['id']}"
+        assert response.headers["Location"] == location
+        assert response.get_json()["meta"]["location"] == location
+
+    def test_the_host_header_does_not_change_the_locations(self, entra: ScimClient) -> None:
+        response = entra.post(
+            "/Users",
+            {"schemas": [USER_SCHEMA], "userName": "a"},
+            headers={"Host": "evil.example"},
+        )
+
+        assert response.headers["Location"].startswith("https://idm.example.com/scim/v2/entra/")
+
+
+def test_start_up_warns_when_the_host_header_decides_the_locations(
+    config: BridgeConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither ``public_base_url`` nor ``trusted_proxies``: the admin is told at start-up."""
+    create_app(config)
+
+    assert "Host header" in caplog.text

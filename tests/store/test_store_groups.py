@@ -58,8 +58,10 @@ def test_groups_of_lists_the_groups_having_the_user_as_a_direct_member(
 ):
     storage.create(group_type, group_model(display_name="Others", members=[{"value": users[1].id}]))
 
-    assert storage.groups_of(users[0].id) == [(admins.id, "Admins")]
-    assert [name for _, name in storage.groups_of(users[1].id)] == ["Admins", "Others"]
+    groups = storage.groups_of([users[0].id, users[1].id])
+
+    assert groups[users[0].id] == [(admins.id, "Admins")]
+    assert [name for _, name in groups[users[1].id]] == ["Admins", "Others"]
 
 
 def test_deleting_a_user_removes_it_from_its_groups(storage, user_type, group_type, admins, users):
@@ -67,7 +69,7 @@ def test_deleting_a_user_removes_it_from_its_groups(storage, user_type, group_ty
 
     group = storage.get(group_type, admins.id)
     assert [member.value for member in group.members] == [users[1].id]
-    assert storage.groups_of(users[0].id) == []
+    assert storage.groups_of([users[0].id]) == {}
 
 
 def test_a_group_losing_a_deleted_member_gets_a_new_version(
