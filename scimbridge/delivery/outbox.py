@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim2_models import InvalidValueException, Resource
-from sqlalchemy import ColumnElement, Row, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
 from scimbridge.mapping import Mapping, UnmappableUser
@@ -219,17 +219,25 @@ class Outbox:
         userName (an IdP gives ``john`` to somebody else) never gets the former user's
         link, and so never the former user's vendor account.
         """
+        tombstones = and_(links.c.target == self.target, links.c.deleted_at.is_not(None))
         same_name = links.c.user_name == user.user_name.casefold()
         if not user.external_id:
-            same_person, first = same_name, links.c.deleted_at.desc()
+            candidates = [select(links, literal(0).label("rank")).where(tombstones, same_name)]
         else:
-            same_id = links.c.external_id == user.external_id
-            same_person = or_(same_id, and_(same_name, links.c.external_id.is_(None)))
-            first = case((same_id, 0), else_=1)
+            # One indexed lookup per key: under an OR, SQLite would read every link of the
+            # target, and a first cycle of tens of thousands of creates would slow down.
+            candidates = [
+                select(links, literal(0).label("rank")).where(
+                    tombstones, links.c.external_id == user.external_id
+                ),
+                select(links, literal(1).label("rank")).where(
+                    tombstones, same_name, links.c.external_id.is_(None)
+                ),
+            ]
+        found = union_all(*candidates).subquery()
         return session.execute(
-            select(links)
-            .where(links.c.target == self.target, links.c.deleted_at.is_not(None), same_person)
-            .order_by(first, links.c.deleted_at.desc())
+            select(*(found.c[column.name] for column in links.c))
+            .order_by(found.c.rank, found.c.deleted_at.desc())
             .limit(1)
         ).first()
 
