@@ -34,7 +34,7 @@ from scimbridge.mapping import Mapping, UnmappableUser
 from scimbridge.scim.provider import DELIVERY_STATE
 from scimbridge.store import StoreEvent
 from scimbridge.store.delivery_tables import links, outbox
-from scimbridge.store.storage import chunked
+from scimbridge.store.rows import chunked
 
 GroupsOf = Callable[[list[str]], dict[str, list[str]]]
 """The display names of the groups each user (by SCIM id) is a direct member of."""
@@ -161,7 +161,7 @@ class Outbox:
         for user_id, user in sorted(users.items()):
             link_id = link_ids.get(user_id) or self._create_link(session, user)
             entries.append((link_id, snapshot(user), groups.get(user_id, [])))
-        self._enqueue_upserts(session, entries)
+        self._enqueue_all(session, "upsert", entries)
 
     def _check(self, user: dict[str, Any], groups: list[str]) -> None:
         """RFC 7644 §3.12 ``invalidValue``: the user is valid SCIM but not for this vendor.
@@ -272,42 +272,34 @@ class Outbox:
         :param fresh: the link was created for this entry, so nothing older is queued.
         :param status_written: the caller already showed the entry's state on the link.
         """
-        state = entry_state(event, document)
-        at = now()
-        inserted = session.execute(
-            outbox.insert().values(
-                target=self.target,
-                link_id=link_id,
-                event=event,
-                document=document,
-                groups=groups,
-                state=state,
-                attempts=0,
-                created_at=at,
-                next_attempt_at=at,
-            )
+        self._enqueue_all(
+            session,
+            event,
+            [(link_id, document, groups)],
+            fresh=fresh,
+            status_written=status_written,
         )
-        if fresh:
-            return
-        supersede_older(
-            session, link_id, inserted.inserted_primary_key[0], at, outbox.c.state == "held"
-        )
-        if not status_written:
-            session.execute(update(links).where(links.c.id == link_id).values(status=state))
 
-    def _enqueue_upserts(
-        self, session: Session, entries: list[tuple[str, dict[str, Any], list[str]]]
+    def _enqueue_all(
+        self,
+        session: Session,
+        event: str,
+        entries: list[tuple[str, dict[str, Any], list[str]]],
+        *,
+        fresh: bool = False,
+        status_written: bool = False,
     ) -> None:
-        """What :meth:`_enqueue` does, for many users (link id, document, groups) at once."""
+        """What :meth:`_enqueue` does, for many users (link id, document, groups) at once:
+        a statement for all their entries, and one per state for what they replace."""
         at = now()
         rows = [
             {
                 "target": self.target,
                 "link_id": link_id,
-                "event": "upsert",
+                "event": event,
                 "document": document,
                 "groups": groups,
-                "state": entry_state("upsert", document),
+                "state": entry_state(event, document),
                 "attempts": 0,
                 "created_at": at,
                 "next_attempt_at": at,
@@ -315,8 +307,11 @@ class Outbox:
             for link_id, document, groups in entries
         ]
         first = min(session.execute(outbox.insert().returning(outbox.c.seq), rows).scalars())
+        if fresh:
+            return
         for state in ("pending", "held"):
             link_ids = [row["link_id"] for row in rows if row["state"] == state]
             for chunk in chunked(link_ids):
                 supersede_older(session, chunk, first, at, outbox.c.state == "held")
-                session.execute(update(links).where(links.c.id.in_(chunk)).values(status=state))
+                if not status_written:
+                    session.execute(update(links).where(links.c.id.in_(chunk)).values(status=state))

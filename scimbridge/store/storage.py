@@ -29,27 +29,28 @@ from scim2_models import (
     Resource,
     ResourceType,
     ResponseParameters,
-    Returned,
     ScimProvider,
     SearchRequest,
-    UniquenessException,
 )
 from scim2_models.provider import _ambient_provider
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
 from sqlalchemy import Row, and_, delete, func, insert, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from scimbridge.store.database import Database, utc
 from scimbridge.store.events import Listener, Operation, StoreEvent
 from scimbridge.store.filters import Derived, filter_condition, sort_value
 from scimbridge.store.index import index_rows, unique_values
-from scimbridge.store.tables import group_members, resources, search_index
-from scimbridge.store.tables import unique_values as unique_values_table
-
-MEMBERS = "members"
-"""The attribute kept as rows of ``group_members`` rather than in the document."""
+from scimbridge.store.representation import MEMBERS, etag, response_form
+from scimbridge.store.rows import (
+    chunked,
+    member_key,
+    write_index,
+    write_members,
+    write_unique_values,
+)
+from scimbridge.store.tables import group_members, resources
 
 MAX_INDEXED_LENGTH = 512
 """The longest userName, externalId or displayName stored: PostgreSQL indexes no longer value."""
@@ -63,11 +64,6 @@ SUMMARY_ATTRIBUTES = {
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def etag(version: int) -> str:
-    """``meta.version`` as a weak entity tag (RFC 7644 §3.14)."""
-    return f'W/"{version}"'
 
 
 def _summary(resource: Resource[Any]) -> dict[str, str | None]:
@@ -84,53 +80,6 @@ def _summary(resource: Resource[Any]) -> dict[str, str | None]:
     user_name = summary["user_name"]
     summary["user_name_folded"] = user_name.casefold() if user_name is not None else None
     return summary
-
-
-MemberKey = tuple[str | None, str | None, str | None, str | None]
-
-
-def _member_key(member: dict[str, Any]) -> MemberKey:
-    return member.get("value"), member.get("type"), member.get("display"), member.get("$ref")
-
-
-def _member_rows(
-    group_pk: int, target: str, members: list[MemberKey], positions: list[int]
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "group_pk": group_pk,
-            "position": position,
-            "target": target,
-            "value": value,
-            "type": kind,
-            "display": display,
-            "ref": ref,
-        }
-        for position, (value, kind, display, ref) in zip(positions, members, strict=True)
-    ]
-
-
-INDEX_VALUES = (
-    "path",
-    "element",
-    "representative",
-    "present",
-    "text",
-    "text_key",
-    "number",
-    "flag",
-    "moment",
-)
-"""The columns of a search-index row that hold its content, as opposed to its keys."""
-
-IN_CHUNK = 500
-"""Keys per ``IN (…)`` list: well under every database's limit of bound parameters."""
-
-
-def chunked(keys: list[Any]) -> Iterator[list[Any]]:
-    """``keys`` in lists short enough for one ``IN (…)`` each."""
-    for start in range(0, len(keys), IN_CHUNK):
-        yield keys[start : start + IN_CHUNK]
 
 
 IN_OPERATION = "scimbridge_in_operation"
@@ -150,61 +99,6 @@ def _members_urn(model: type[Resource[Any]]) -> str:
     binding = parametrize(Path, model)(MEMBERS).resolve()
     assert binding is not None
     return binding.urn
-
-
-@cache
-def _left_out_by_default(model: type[Resource[Any]]) -> tuple[tuple[str | None, str], ...]:
-    """(extension URN or None, attribute) of the attributes a default read leaves out,
-    wholly or in part: ``returned`` never or request (RFC 7643 §7)."""
-    paths = parametrize(Path, model).iter_paths(returned=[Returned.never, Returned.request])
-    return tuple(sorted({(path.schema, path.parts[0]) for path in paths}, key=str))
-
-
-def _holds_reference(value: Any) -> bool:
-    """Whether a stored value holds a ``$ref``, which a response turns into a URL."""
-    if isinstance(value, dict):
-        return "$ref" in value or any(_holds_reference(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_holds_reference(item) for item in value)
-    return False
-
-
-def _as_stored(model: type[Resource[Any]], document: dict[str, Any]) -> bool:
-    """Whether a default read returns the stored document as it is (see ``representation``)."""
-    for schema, attribute in _left_out_by_default(model):
-        holder = document if schema is None else document.get(schema) or {}
-        if holder.get(attribute) is not None:
-            return False
-    return not _holds_reference(document)
-
-
-def _representation(model: type[Resource[Any]], row: Row[Any]) -> dict[str, Any] | None:
-    """A stored resource as a default read returns it, but ``meta.location``; None when
-    only its model can say that (see :meth:`SqlStorage.representation`)."""
-    if _has_members(model) or not _as_stored(model, row.document):
-        return None
-    document = dict(row.document)
-    head: dict[str, Any] = {"schemas": document.pop("schemas"), "id": row.id}
-    external_id = document.pop("externalId", None)
-    if external_id is not None:
-        head["externalId"] = external_id
-    head["meta"] = {
-        "resourceType": row.resource_type,
-        "created": _timestamp(row.created),
-        "lastModified": _timestamp(row.last_modified),
-        "version": etag(row.version),
-    }
-    return {**head, **document}
-
-
-def _timestamp(moment: datetime) -> str:
-    """A dateTime as pydantic writes it in JSON: ISO 8601 in UTC, with ``Z``."""
-    return utc(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _insert_or_skip(database: Database) -> Any:
-    """The dialect's ``INSERT`` that has ``ON CONFLICT DO NOTHING``."""
-    return postgresql.insert if database.engine.dialect.name == "postgresql" else sqlite.insert
 
 
 def _member(row: Row[Any]) -> dict[str, Any]:
@@ -331,7 +225,7 @@ class SqlStorage(ScimStorage):
                 row = self._stored_row(session, resource_type.name, resource_id)
             except NotFoundException:
                 return None
-        return _representation(model, row)
+        return response_form(model, row)
 
     def search(
         self,
@@ -354,7 +248,7 @@ class SqlStorage(ScimStorage):
         models = self._models_of(resource_types)
         with self.database.transaction(writing=False) as session:
             total, rows = self._found(session, models, search_request)
-        page = [_representation(models[row.resource_type], row) for row in rows]
+        page = [response_form(models[row.resource_type], row) for row in rows]
         if any(resource is None for resource in page):
             return None
         return total, cast(list[dict[str, Any]], page)
@@ -615,11 +509,11 @@ class SqlStorage(ScimStorage):
         else:
             session.execute(update(resources).where(resources.c.pk == pk).values(**row))
             _locked_rows(session).pop((self.target, saved.meta.resource_type, saved.id), None)
-        self._write_unique_values(session, pk, unique_values(saved), created=created)
+        write_unique_values(session, self.target, pk, unique_values(saved), created=created)
         positions = []
         if _has_members(type(saved)):
-            keys = [_member_key(member) for member in members]
-            positions = self._write_members(session, pk, keys, created=created)
+            keys = [member_key(member) for member in members]
+            positions = write_members(session, self.target, pk, keys, created=created)
         entries = index_rows(saved)
         if positions:
             # A member's index rows are numbered by its stored position, which a change of
@@ -629,114 +523,8 @@ class SqlStorage(ScimStorage):
                 path = entry["path"]
                 if entry["element"] is not None and (path == urn or path.startswith(f"{urn}.")):
                     entry["element"] = positions[entry["element"]]
-        self._write_index(session, pk, saved.meta.resource_type, entries, created=created)
+        write_index(session, self.target, pk, saved.meta.resource_type, entries, created=created)
         return saved
-
-    def _write_members(
-        self, session: Session, pk: int, members: list[MemberKey], *, created: bool
-    ) -> list[int]:
-        """Store a group's members as a difference from the stored ones; their positions.
-
-        The members kept in their order keep their rows; new ones are appended after the
-        last position. Any other change (a member's display, a new order) rewrites the rows
-        from the first member that differs.
-        """
-        query = (
-            select(
-                group_members.c.position,
-                group_members.c.value,
-                group_members.c.type,
-                group_members.c.display,
-                group_members.c.ref,
-            )
-            .where(group_members.c.group_pk == pk)
-            .order_by(group_members.c.position)
-        )
-        stored = [] if created else session.execute(query).all()
-        kept: list[int] = []
-        removed: list[int] = []
-        for stored_row in stored:
-            if len(kept) < len(members) and members[len(kept)] == tuple(stored_row)[1:]:
-                kept.append(stored_row.position)
-            else:
-                removed.append(stored_row.position)
-        for chunk in chunked(removed):
-            session.execute(
-                delete(group_members).where(
-                    group_members.c.group_pk == pk, group_members.c.position.in_(chunk)
-                )
-            )
-        start = stored[-1].position + 1 if stored else 0
-        appended = members[len(kept) :]
-        added = list(range(start, start + len(appended)))
-        if appended:
-            session.execute(insert(group_members), _member_rows(pk, self.target, appended, added))
-        return kept + added
-
-    def _write_index(
-        self,
-        session: Session,
-        pk: int,
-        resource_type: str,
-        entries: list[dict[str, Any]],
-        *,
-        created: bool,
-    ) -> None:
-        """Make the resource's search-index rows ``entries``, touching only those that changed."""
-        stored: dict[tuple[Any, ...], list[int]] = {}
-        columns = [search_index.c[name] for name in INDEX_VALUES]
-        query = select(search_index.c.pk, *columns).where(search_index.c.resource_pk == pk)
-        for stored_row in [] if created else session.execute(query):
-            stored.setdefault(tuple(stored_row)[1:], []).append(stored_row.pk)
-        keys = {"resource_pk": pk, "target": self.target, "resource_type": resource_type}
-        missing = []
-        for entry in entries:
-            same = stored.get(tuple(entry[name] for name in INDEX_VALUES))
-            if same:
-                same.pop()
-            else:
-                missing.append({**keys, **entry})
-        obsolete = [row_pk for pks in stored.values() for row_pk in pks]
-        for chunk in chunked(obsolete):
-            session.execute(delete(search_index).where(search_index.c.pk.in_(chunk)))
-        if missing:
-            session.execute(insert(search_index), missing)
-
-    def _write_unique_values(
-        self, session: Session, pk: int, values: dict[str, str], *, created: bool
-    ) -> None:
-        """Claim the resource's unique values, or fail with 409 (RFC 7644 §3.3) if one is taken.
-
-        One statement claims them all: an insert that skips a value some other resource
-        holds, and returns the ones it claimed. A concurrent claim of the same value waits
-        for the other transaction and is skipped if it commits.
-        """
-        query = select(unique_values_table.c.urn, unique_values_table.c.value).where(
-            unique_values_table.c.resource_pk == pk
-        )
-        stored: dict[str, str] = {} if created else dict(session.execute(query).all())
-        changed = [urn for urn in stored if values.get(urn) != stored[urn]]
-        if changed:
-            session.execute(
-                delete(unique_values_table).where(
-                    unique_values_table.c.resource_pk == pk,
-                    unique_values_table.c.urn.in_(changed),
-                )
-            )
-        wanted = {urn: value for urn, value in values.items() if stored.get(urn) != value}
-        if not wanted:
-            return
-        statement = _insert_or_skip(self.database)(unique_values_table)
-        claimed = session.execute(
-            statement.on_conflict_do_nothing().returning(unique_values_table.c.urn),
-            [
-                {"resource_pk": pk, "target": self.target, "urn": urn, "value": value}
-                for urn, value in wanted.items()
-            ],
-        ).scalars()
-        taken = sorted(set(wanted) - set(claimed))
-        if taken:
-            raise UniquenessException(detail=f"the value of {taken[0]} is already taken")
 
     def _remove_from_groups(self, session: Session, member_id: str) -> None:
         """A deleted resource leaves the groups that listed it; each gets a new version."""
