@@ -27,7 +27,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scim2_models import InvalidValueException, Resource
-from sqlalchemy import ColumnElement, Row, and_, func, literal, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from scimbridge.mapping import Mapping, UnmappableUser
@@ -108,6 +119,36 @@ def affected_members(event: StoreEvent) -> set[str]:
         or getattr(event.before, "display_name", None) != getattr(event.after, "display_name", None)
     )
     return (before | after) if renamed else (before ^ after)
+
+
+def _tombstone_query(*keys: ColumnElement[bool]) -> Select[Any]:
+    """The most recently deleted link found by the first of ``keys`` that finds one.
+
+    One indexed lookup per key, in a ``UNION ALL``: under an ``OR`` of them, SQLite reads
+    every link of the target, and a first cycle of tens of thousands of creates slows
+    down as it goes. Built once, with bound parameters: building it costs more than
+    running it.
+    """
+    tombstones = and_(links.c.target == bindparam("target"), links.c.deleted_at.is_not(None))
+    found = union_all(
+        *(
+            select(links, literal(rank).label("rank")).where(tombstones, key)
+            for rank, key in enumerate(keys)
+        )
+    ).subquery()
+    return (
+        select(*(found.c[column.name] for column in links.c))
+        .order_by(found.c.rank, found.c.deleted_at.desc())
+        .limit(1)
+    )
+
+
+SAME_NAME = links.c.user_name == bindparam("user_name")
+TOMBSTONE_BY_NAME = _tombstone_query(SAME_NAME)
+TOMBSTONE_BY_EXTERNAL_ID = _tombstone_query(
+    links.c.external_id == bindparam("external_id"),
+    and_(SAME_NAME, links.c.external_id.is_(None)),
+)
 
 
 class Outbox:
@@ -219,27 +260,9 @@ class Outbox:
         userName (an IdP gives ``john`` to somebody else) never gets the former user's
         link, and so never the former user's vendor account.
         """
-        tombstones = and_(links.c.target == self.target, links.c.deleted_at.is_not(None))
-        same_name = links.c.user_name == user.user_name.casefold()
-        if not user.external_id:
-            candidates = [select(links, literal(0).label("rank")).where(tombstones, same_name)]
-        else:
-            # One indexed lookup per key: under an OR, SQLite would read every link of the
-            # target, and a first cycle of tens of thousands of creates would slow down.
-            candidates = [
-                select(links, literal(0).label("rank")).where(
-                    tombstones, links.c.external_id == user.external_id
-                ),
-                select(links, literal(1).label("rank")).where(
-                    tombstones, same_name, links.c.external_id.is_(None)
-                ),
-            ]
-        found = union_all(*candidates).subquery()
-        return session.execute(
-            select(*(found.c[column.name] for column in links.c))
-            .order_by(found.c.rank, found.c.deleted_at.desc())
-            .limit(1)
-        ).first()
+        query = TOMBSTONE_BY_EXTERNAL_ID if user.external_id else TOMBSTONE_BY_NAME
+        keys = {"user_name": user.user_name.casefold(), "external_id": user.external_id}
+        return session.execute(query, {"target": self.target, **keys}).first()
 
     def _create_link(self, session: Session, user: Resource[Any], state: str = "pending") -> str:
         link_id = uuid.uuid4().hex

@@ -65,10 +65,9 @@ class DeliveryStateStorage(SqlStorage):
         return page
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
-        with self.database.transaction():
-            created = super().create(resource_type, _storable(resource))
-            self._show_state([created])
-        return created
+        """The created resource, without its state: a creation response (RFC 7644 §3.3)
+        holds the default attributes only, and the state is returned on request."""
+        return super().create(resource_type, _storable(resource))
 
     def update(
         self,
