@@ -75,7 +75,8 @@ class BridgeHandler(ScimHandler):
     def _stored_representation(self, request: ScimRequest) -> ScimResponse | None:
         """The library's response to a read that has no parameters, no conditions and is
         not on ``/Me``, without its models; None for any other read."""
-        if request.query or request.header("If-None-Match") or request.header("If-Match"):
+        conditional = request.header("If-None-Match") or request.header("If-Match")
+        if request.query or conditional or not self.service.etag_supported:
             return None
         with self.service.provider:
             target = self.service.route(request, Operation.query)
@@ -84,7 +85,7 @@ class BridgeHandler(ScimHandler):
             resource_type = self.service.resource_type_at(cast(str, target.endpoint))
             self.service.authorize(request, target, resource_type)
             body = self.storage.representation(resource_type, target.resource_id)
-        if body is None or not self.service.etag_supported:
+        if body is None:
             return None
         location = self.service.resource_location(
             request.base_url, resource_type, target.resource_id

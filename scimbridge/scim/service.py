@@ -90,7 +90,7 @@ class BridgeService(ScimService):
         self.max_filter_terms = max_filter_terms
         self._messages = self._message_models()
 
-    def _message_models(self) -> list[type[Any]]:
+    def _message_models(self) -> dict[type[Any], type[Any]]:
         """The message models the library parametrises on every listing and Bulk request,
         built once and held here.
 
@@ -100,9 +100,10 @@ class BridgeService(ScimService):
         one time in ten. A strong reference keeps the cached class alive.
         """
         resources = Union[tuple(self.get_models())]  # noqa: UP007 (a runtime tuple of models)
-        return [
-            parametrize(message, resources) for message in (ListResponse, BulkRequest, BulkResponse)
-        ]
+        return {
+            message: parametrize(message, resources)
+            for message in (ListResponse, BulkRequest, BulkResponse)
+        }
 
     def read_search(
         self, resource_types: list[ResourceType], payload: Any
@@ -202,8 +203,7 @@ class BridgeService(ScimService):
     ) -> dict[str, Any]:
         """A ListResponse (RFC 7644 §3.4.2) of resources already in their response form,
         as :meth:`search_response` writes it for a search paged by index."""
-        list_response = parametrize(ListResponse, Union[tuple(self.get_models())])  # noqa: UP007
-        envelope = list_response(
+        envelope = self._messages[ListResponse](
             total_results=total,
             items_per_page=len(resources),
             start_index=search_request.start_index,

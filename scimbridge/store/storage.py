@@ -89,8 +89,9 @@ LOCKED_ROWS = "scimbridge_locked_rows"
 """The ``Session.info`` key of the rows :meth:`SqlStorage.lock` holds, by (target, type, id)."""
 
 
-def _locked_rows(session: Session) -> dict[tuple[str, str, str], Row[Any]]:
-    """The rows locked in this transaction and not written since: they are current."""
+def _locked_rows(session: Session) -> dict[tuple[str, str, str | None], Row[Any]]:
+    """The rows locked in this transaction and not written since, by (target, type, id):
+    they are current."""
     return session.info.setdefault(LOCKED_ROWS, {})
 
 
