@@ -58,3 +58,23 @@ def test_a_user_may_change_the_case_of_its_own_user_name(storage, user_type, use
     user.user_name = "BJensen"
 
     assert storage.update(user_type, user).user_name == "BJensen"
+
+
+def test_a_write_inside_a_reading_transaction_is_refused_and_writes_nothing(
+    database, storage, user_type, user_model, user_search
+):
+    """SQLite could not upgrade a reading snapshot to a write without risking a lost
+    update, so the programming error is refused at once."""
+    with database.transaction(writing=False), pytest.raises(RuntimeError, match="reading"):
+        storage.create(user_type, user_model(user_name="sneaky"))
+
+    assert user_names(storage, user_type, user_search) == []
+
+
+def test_a_read_joins_a_writing_transaction_and_sees_its_writes(
+    database, storage, user_type, user_model, user_search
+):
+    with database.transaction():
+        storage.create(user_type, user_model(user_name="fresh"))
+
+        assert user_names(storage, user_type, user_search) == ["fresh"]
