@@ -26,6 +26,12 @@ lint: install
 bench: install
 	$(BIN)/python bench/bench_mapping.py
 
+## docs: the documentation site in site/ (mkdocs.yml); the configuration reference is generated from the schema
+.PHONY: docs
+docs: install
+	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
+	$(BIN)/mkdocs build --strict --site-dir site
+
 ## bench-scim: scimbridge beside a bare Flask app and scim2-server, under gunicorn (docs/performance.md)
 ## Arguments through BENCH_SCIM_ARGS, e.g. make bench-scim BENCH_SCIM_ARGS=--quick
 .PHONY: bench-scim

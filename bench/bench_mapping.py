@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+from scimbridge.config import default_mapping
 from scimbridge.mapping import MappingContext, load_mapping
 
-MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 VENDORS = ("confide", "acc", "aria", "rocketchat", "cloudshell")
 USER = {
     "schemas": [
@@ -49,7 +48,7 @@ CONTEXT = MappingContext(
 
 
 def users_per_second(vendor: str, seconds: float) -> float:
-    mapping = load_mapping(str(MAPPINGS / f"{vendor}.yaml"))
+    mapping = load_mapping(str(default_mapping(vendor)))
     batch, count = 1000, 0
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < seconds:

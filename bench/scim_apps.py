@@ -47,7 +47,6 @@ DEPARTMENTS = ("Sales", "Engineering", "Finance", "Support", "Marketing", "Legal
 EXTERNAL_IDS = uuid.UUID("6f1c1a52-3d4e-4c1b-9a57-0bec00000000")
 """The namespace of the users' externalIds: the same user number always gets the same UUID."""
 
-MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "confide.yaml"
 UNUSED_VENDOR = "http://127.0.0.1:9"
 """The vendor base URL: the discard port, never called since the bridge runs no worker."""
 TARGET_A = "a"
@@ -213,7 +212,6 @@ def bridge_document(database: str) -> dict[str, Any]:
     """
     target = {
         "vendor": "confide",
-        "mapping": str(MAPPING),
         "base_url": UNUSED_VENDOR,
         "credentials": {"client_id": "bench", "client_secret": "bench-secret"},
         "inbound": {"bearer_tokens": [TOKEN]},

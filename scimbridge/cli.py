@@ -5,49 +5,25 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 
 import click
 
 from scimbridge.app import Bridge, create_app
-from scimbridge.config import BridgeConfig, ConfigError, load_config
-from scimbridge.delivery.retention import purge
-from scimbridge.delivery.state import STATES, VISIBLE_STATES, list_entries, retry_failed
+from scimbridge.cli_common import config_option, open_bridge, read_config
+from scimbridge.config import BridgeConfig, ConfigError
+from scimbridge.config_cli import config
+from scimbridge.delivery.cli import outbox
 from scimbridge.emulators.cli import emulate
 from scimbridge.mapping.cli import mapping
-
-config_option = click.option(
-    "--config",
-    "config_path",
-    envvar="SCIMBRIDGE_CONFIG",
-    type=click.Path(dir_okay=False),
-    help="Bridge configuration file (YAML or JSON). Default: $SCIMBRIDGE_CONFIG.",
-)
+from scimbridge.observability.health import delivery_status
+from scimbridge.observability.logs import configure_logging, configured_secrets
 
 
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def read_config(config_path: str | None) -> BridgeConfig:
-    try:
-        return load_config(config_path)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-
-
-def open_bridge(config: BridgeConfig) -> Bridge:
-    try:
-        return Bridge(config)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+def log_as_configured(config: BridgeConfig) -> None:
+    """Log in the configured format and level, the configuration's secrets redacted."""
+    configure_logging(config.log_level, config.log_format, configured_secrets(config))
 
 
 def serve_app(config: BridgeConfig, host: str, port: int, threads: int, worker: bool) -> None:
@@ -92,25 +68,49 @@ def main() -> None:
 def serve(config_path: str | None, host: str, port: int, threads: int, worker: bool | None) -> None:
     """Serve the SCIM endpoints of every configured target at /scim/v2/<target>."""
     config = read_config(config_path)
-    configure_logging(config.log_level)
+    log_as_configured(config)
     serve_app(config, host, port, threads, config.worker if worker is None else worker)
 
 
 @main.command()
 @config_option
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between idle polls.")
-def worker(config_path: str | None, poll: float) -> None:
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve this worker's delivery and vendor metrics for Prometheus on this port (default: off).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the metrics port listens on.",
+)
+def worker(
+    config_path: str | None, poll: float, metrics_port: int | None, metrics_host: str
+) -> None:
     """Deliver the outbox in this process (run several for throughput; PostgreSQL advised)."""
+    from prometheus_client import start_http_server
+
     from scimbridge.delivery.worker import Worker
+    from scimbridge.observability.metrics import DeliveryMetrics
 
     config = read_config(config_path)
-    configure_logging(config.log_level)
+    log_as_configured(config)
     bridge = open_bridge(config)
+    metrics = DeliveryMetrics(targets=config.targets)
+    if metrics_port is not None:
+        # The outbox gauges are left to the serving processes' /metrics: they read the same
+        # database, and one source of them keeps Prometheus from seeing each twice.
+        start_http_server(metrics_port, metrics_host, registry=metrics.registry)
+        click.echo(
+            f"scimbridge worker: metrics at http://{metrics_host}:{metrics_port}/metrics", err=True
+        )
     stop = threading.Event()
     for stopping_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stopping_signal, lambda *_: stop.set())
     click.echo("scimbridge worker: delivering; Ctrl-C or SIGTERM to stop", err=True)
-    Worker(config, bridge.database, bridge.mappings).run(stop, poll)
+    Worker(config, bridge.database, bridge.mappings, metrics=metrics).run(stop, poll)
     click.echo("scimbridge worker: stopped", err=True)
 
 
@@ -126,7 +126,7 @@ def demo(port: int, name: str) -> None:
     """Serve the bridge on SQLite in front of the five bundled vendor emulators."""
     from scimbridge.demo import DEMO_TOKEN, start_emulators, write_demo_config
 
-    configure_logging("INFO")
+    configure_logging("INFO", "text")
     logging.getLogger("scimbridge.delivery").setLevel(logging.DEBUG)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     emulators = start_emulators()
@@ -148,82 +148,25 @@ def demo(port: int, name: str) -> None:
     serve_app(config, "127.0.0.1", port, 8, worker=True)
 
 
-@main.group()
-def outbox() -> None:
-    """Inspect and retry deliveries."""
-
-
-@outbox.command("list")
+@main.command()
 @config_option
-@click.option("--target", help="Only this target.")
-@click.option(
-    "--state",
-    type=click.Choice([*STATES, "all"]),
-    default=None,
-    help="Default: pending, held and failed.",
-)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def outbox_list(
-    config_path: str | None, target: str | None, state: str | None, as_json: bool
-) -> None:
-    """List outbox entries (pending, held and failed by default)."""
-    states = {None: VISIBLE_STATES, "all": STATES}.get(state, (state,))
-    bridge = open_bridge(read_config(config_path))
-    with bridge.database.transaction():
-        entries = list_entries(bridge.database.session, target, states)
-    for entry in entries:
-        if as_json:
-            click.echo(json.dumps(entry, default=str))
-        else:
-            click.echo(
-                f"#{entry['seq']:<6} {entry['target']:<12} {entry['state']:<10} {entry['event']:<7} "
-                f"{entry['user_name']:<30} attempts={entry['attempts']} "
-                f"vendor_id={entry['vendor_id'] or '-'} {entry['last_error'] or ''}".rstrip()
-            )
-    if not entries and not as_json:
-        click.echo("no entries", err=True)
-
-
-@outbox.command("retry")
-@config_option
-@click.option("--target", help="Only this target.")
-@click.argument("seqs", nargs=-1, type=int)
-def outbox_retry(config_path: str | None, target: str | None, seqs: tuple[int, ...]) -> None:
-    """Queue failed entries again (all of them, or the numbered ones)."""
-    bridge = open_bridge(read_config(config_path))
-    with bridge.database.transaction():
-        count = retry_failed(bridge.database.session, target, list(seqs))
-    click.echo(f"{count} entr{'y' if count == 1 else 'ies'} queued again")
-
-
-@outbox.command("purge")
-@config_option
-@click.option("--target", help="Only this target.")
-@click.option(
-    "--older-than",
-    type=click.FloatRange(min=0),
-    help="Seconds since the entry was finished. Default: each target's delivery.retention_seconds.",
-)
-def outbox_purge(config_path: str | None, target: str | None, older_than: float | None) -> None:
-    """Drop the user snapshots of delivered and superseded entries past their retention.
-
-    The worker does this on its own once an hour; run it to apply a shorter period now
-    (``--older-than 0`` after a user asked to be forgotten).
-    """
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per target, one a line.")
+def status(config_path: str | None, as_json: bool) -> None:
+    """Each target's delivery: outbox counts, the oldest pending entry's age, degraded or not."""
     config = read_config(config_path)
-    if target and config.target(target) is None:
-        raise click.ClickException(f"no target named {target!r} in the configuration")
     bridge = open_bridge(config)
-    for chosen in config.targets:
-        if target and chosen.name != target:
+    for target in delivery_status(bridge.database, config.targets):
+        if as_json:
+            click.echo(json.dumps(target.as_json()))
             continue
-        with bridge.database.transaction() as session:
-            purged = purge(session, chosen, bridge.database.now(), older_than)
+        counts = " ".join(f"{state}={count}" for state, count in target.outbox.items())
         click.echo(
-            f"{chosen.name}: {purged.entries} entr{'y' if purged.entries == 1 else 'ies'} and "
-            f"{purged.tombstones} former user{'' if purged.tombstones == 1 else 's'} purged"
+            f"{target.target:<16} {target.vendor:<11} {'degraded' if target.degraded else 'ok':<9}"
+            f"{counts}  oldest pending {target.oldest_pending_seconds:.0f} s"
         )
 
 
+main.add_command(config)
+main.add_command(outbox)
 main.add_command(mapping)
 main.add_command(emulate)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -20,13 +21,19 @@ from pydantic import (
     IPvAnyNetwork,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
+    model_validator,
 )
+
+from scimbridge.config_document import DocumentError, key_name, read_document
 
 VENDORS = ("confide", "acc", "aria", "rocketchat", "cloudshell")
 """The vendor keys a target may name; each has a module in :mod:`scimbridge.vendors`."""
 
-ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+DATABASE_VARIABLE = "SCIMBRIDGE_DATABASE"
+"""The environment variable that gives the database of a configuration without a
+``database`` key: a container image sets it to its data volume."""
 TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 PUBLIC_BASE_URL = re.compile(r"^https?://[^/?#@\s]+(/[^?#\s]*)?$")
 
@@ -36,27 +43,265 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Each field's docstring is its description in the published JSON Schema
+    # (``scimbridge config schema``) and the configuration reference built from it.
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+def relative_to_config(path: str, info: ValidationInfo) -> str:
+    """A path of the configuration as the process can open it: a relative one is read from
+    the configuration file's directory, wherever the process was started."""
+    base = (info.context or {}).get("directory")
+    if base is None or Path(path).is_absolute():
+        return path
+    return str(Path(base) / path)
+
+
+def default_mapping(vendor: str) -> Path:
+    """The mapping file a vendor's targets use without a ``mapping:`` key: it ships inside
+    the package (``scimbridge mapping show <vendor>`` prints it, to copy and edit)."""
+    return Path(str(resources.files("scimbridge.vendors") / "mappings" / f"{vendor}.yaml"))
+
+
+MIN_SECRET_LENGTH = 16
+"""The shortest static bearer token or Basic password: both guard the same writes."""
+
+ENTRA_TENANT_ID = r"^[0-9A-Fa-f]{8}-([0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}$"
+JWKS_URL = r"^(https://[^\s]+|http://(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?/[^\s]*)$"
+"""HTTPS, or plain HTTP to this machine only: keys fetched in clear text could be swapped."""
+
+RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+ASYMMETRIC_ALGORITHMS = (*RSA_ALGORITHMS, "ES256", "ES384", "ES512")
+"""The default of ``jwt.algorithms``: the public-key signatures issuers use (Entra ID and
+Okta sign with RS256)."""
+EDDSA_ALGORITHMS = ("EdDSA", "Ed25519")
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+
+def _long_enough(secret: SecretStr, what: str) -> SecretStr:
+    if len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+        raise ValueError(f"{what} must be at least {MIN_SECRET_LENGTH} characters long")
+    return secret
+
+
+def _one_or_more(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 class BasicCredentials(_Strict):
-    username: str = Field(min_length=1)
+    """HTTP Basic credentials (RFC 7617), as Okta's "Basic Auth" mode sends them."""
+
+    username: str = Field(min_length=1, pattern=r"^[^:]+$")
+    """The user name the identity provider sends (no ``:``, RFC 7617 §2). Required."""
     password: SecretStr
+    """The password, at least 16 characters, as a bearer token: it guards the same writes.
+    Required; give it from the environment (``"${OKTA_SCIM_PASSWORD}"``)."""
+
+    @field_validator("password")
+    @classmethod
+    def _strong_password(cls, password: SecretStr) -> SecretStr:
+        return _long_enough(password, "a Basic password")
+
+
+class FailureThrottle(_Strict):
+    """How failed authentications from one client address are slowed down
+    (docs/inbound-auth.md, "The failure throttle").
+
+    Each target counts the failed authentications of each client address (an IPv6 address
+    by its /64 network) over a sliding window. An address that reached ``max_failures``
+    within ``window_seconds`` is answered 429 with ``Retry-After``, before any credential
+    is looked at, until its oldest counted failure leaves the window. A success clears
+    nothing, and one address's failures never slow another. The client address is the
+    peer's, or the right-most ``X-Forwarded-For`` value when the peer is one of
+    ``trusted_proxies``.
+    """
+
+    max_failures: int = Field(default=10, ge=0)
+    """Failed authentications an address may make within ``window_seconds`` before its
+    requests are refused with 429 (10); 0 turns the throttle off."""
+    window_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    """The sliding window, in seconds, over which failures are counted (60)."""
+
+
+class JwtInbound(_Strict):
+    """JWT access tokens (RFC 9068) a target accepts as OAuth 2.0 bearer tokens (RFC 6750),
+    besides its static ones (docs/inbound-auth.md).
+
+    A token is accepted when it is signed, with one of ``algorithms``, by a key of the
+    issuer's JWKS (or with ``hmac_secret``); its ``iss`` is one of ``issuer``; its ``aud``
+    names one of ``audience``; its ``exp`` has not passed and its ``nbf`` and ``iat`` are
+    not ahead, give or take ``leeway_seconds``; and it carries the required scopes and
+    roles. ``entra_tenant`` presets issuer and keys for a Microsoft Entra ID tenant.
+    """
+
+    entra_tenant: str | None = Field(default=None, pattern=ENTRA_TENANT_ID)
+    """The tenant ID (a GUID) of a Microsoft Entra ID tenant, whose tokens are then accepted:
+    ``issuer`` defaults to the tenant's v1 and v2 issuers (``https://sts.windows.net/<tenant>/``,
+    ``https://login.microsoftonline.com/<tenant>/v2.0``), ``jwks_url`` to
+    ``https://login.microsoftonline.com/<tenant>/discovery/v2.0/keys``, and the ``tid``
+    claim must be the tenant. Global Azure only. Not set by default."""
+    issuer: str | list[str] | None = None
+    """The issuer (``iss``) accepted, or a list of them, compared exactly. Required unless
+    ``entra_tenant`` is set."""
+    audience: str | list[str]
+    """The audience accepted, or a list: a token's ``aud`` must name one of them (for Entra
+    ID, the application ID URI or client ID of the app the tokens are issued for; the
+    provisioning service's own token, sent when the Secret Token is left blank, names
+    ``8adf8e6e-67b2-4cf2-a259-e3dc5476c621``). Required."""
+    jwks_url: str | None = Field(default=None, pattern=JWKS_URL)
+    """Where the issuer publishes its signing keys (a JWKS, RFC 7517): HTTPS, or HTTP to a
+    loopback address. Fetched at the first token, kept ``jwks_cache_seconds``, and fetched
+    again, at most every ``jwks_refresh_seconds``, when a token names a key not held: a key
+    rotation is picked up without a restart. Exactly one of ``jwks_url``, ``jwks_file`` and
+    ``hmac_secret`` is required, unless ``entra_tenant`` sets this one."""
+    jwks_file: str | None = None
+    """A file holding the issuer's JWKS, for keys handed over by hand: read at start-up and
+    again whenever it changes. Not set by default."""
+    hmac_secret: SecretStr | None = None
+    """A secret shared with the issuer, for tokens signed with HMAC (HS256, HS384, HS512),
+    at least 32 characters. Only for issuers that cannot sign with a key pair: whoever
+    knows it can mint tokens. Never combined with a JWKS. Not set by default."""
+    algorithms: list[str] | None = None
+    """The signing algorithms (``alg``) accepted. Default: RS256, RS384, RS512, PS256,
+    PS384, PS512, ES256, ES384, ES512 (EdDSA and Ed25519 may be added); with
+    ``hmac_secret``, HS256 (HS384 and HS512 may be given). ``none`` is never accepted, and
+    an HMAC algorithm only with ``hmac_secret``: a public key never serves as an HMAC
+    secret."""
+    leeway_seconds: float = Field(default=60.0, ge=0, le=600)
+    """The clock skew tolerated, in seconds, when ``exp``, ``nbf`` and ``iat`` are checked (60)."""
+    required_scopes: list[str] = Field(default_factory=list)
+    """Scopes every token must carry, in ``scp`` or ``scope`` (a space-separated string or
+    a list); one missing: 403 ``insufficient_scope``. Default: none."""
+    required_roles: list[str] = Field(default_factory=list)
+    """Roles every token must carry in its ``roles`` claim, where Entra ID puts the
+    application permissions (app roles) granted to the client; one missing: 403
+    ``insufficient_scope``. Default: none."""
+    write_scopes: list[str] = Field(default_factory=list)
+    """Scopes a token must carry, besides the required ones, to write (POST, PUT, PATCH,
+    DELETE, Bulk); without them it may only read (GET and searches) and a write is answered
+    403 ``insufficient_scope``. Default: none, every accepted token may write."""
+    write_roles: list[str] = Field(default_factory=list)
+    """Roles a token must carry, besides the required ones, to write; as ``write_scopes``.
+    Default: none."""
+    jwks_cache_seconds: float = Field(default=3600.0, ge=60, le=86_400)
+    """How long fetched keys are used before ``jwks_url`` is fetched again (1 hour). Keys
+    stay in use while the URL cannot be reached."""
+    jwks_refresh_seconds: float = Field(default=60.0, ge=1, le=3600)
+    """The shortest time, in seconds, between two fetches of ``jwks_url`` (60): tokens
+    naming unknown keys, or an unreachable URL, never make the bridge fetch more often."""
+
+    @field_validator("hmac_secret")
+    @classmethod
+    def _strong_hmac_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < 32:
+            raise ValueError("an HMAC secret must be at least 32 characters long")
+        return secret
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JwtInbound:
+        keys = [name for name in ("jwks_url", "jwks_file", "hmac_secret") if getattr(self, name)]
+        if self.entra_tenant is not None and (self.jwks_file or self.hmac_secret):
+            raise ValueError(
+                "entra_tenant uses the tenant's published keys: leave out jwks_file and hmac_secret"
+            )
+        if self.entra_tenant is None and len(keys) != 1:
+            raise ValueError("give exactly one of jwks_url, jwks_file or hmac_secret")
+        if not self.issuers or not all(self.issuers):
+            raise ValueError("issuer is required (or entra_tenant)")
+        if not self.audiences or not all(self.audiences):
+            raise ValueError("audience must name at least one non-empty audience")
+        algorithms = self.accepted_algorithms
+        if not algorithms:
+            raise ValueError("algorithms must name at least one algorithm")
+        if "none" in (name.lower() for name in algorithms):
+            raise ValueError("the algorithm 'none' (an unsigned token) is never accepted")
+        allowed = HMAC_ALGORITHMS if self.hmac_secret else ASYMMETRIC_ALGORITHMS + EDDSA_ALGORITHMS
+        refused = [name for name in algorithms if name not in allowed]
+        if refused:
+            kind = "with hmac_secret, only" if self.hmac_secret else "with a JWKS, only"
+            raise ValueError(f"{', '.join(refused)}: {kind} {', '.join(allowed)} may be given")
+        return self
+
+    @property
+    def issuers(self) -> list[str]:
+        if self.issuer is None and self.entra_tenant is not None:
+            tenant = self.entra_tenant.lower()
+            return [
+                f"https://sts.windows.net/{tenant}/",
+                f"https://login.microsoftonline.com/{tenant}/v2.0",
+            ]
+        return _one_or_more(self.issuer)
+
+    @property
+    def audiences(self) -> list[str]:
+        return _one_or_more(self.audience)
+
+    @property
+    def keys_url(self) -> str | None:
+        """The JWKS URL, given or preset."""
+        if self.jwks_url is None and self.entra_tenant is not None:
+            tenant = self.entra_tenant.lower()
+            return f"https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys"
+        return self.jwks_url
+
+    @property
+    def accepted_algorithms(self) -> list[str]:
+        if self.algorithms is not None:
+            return list(self.algorithms)
+        return ["HS256"] if self.hmac_secret else list(ASYMMETRIC_ALGORITHMS)
 
 
 class Inbound(_Strict):
-    """How an identity provider authenticates to one target (Okta: bearer or Basic; Entra: bearer)."""
+    """How identity providers authenticate to one target: static bearer tokens (Entra ID's
+    "Secret Token", Okta's "HTTP Header"), HTTP Basic (Okta's "Basic Auth") and JWT access
+    tokens, any of them together (docs/inbound-auth.md). At least one must be configured."""
 
     bearer_tokens: list[SecretStr] = Field(default_factory=list)
+    """Static bearer tokens that may read and write, each at least 16 characters; list two
+    while rotating one. Default: none."""
+    read_only_bearer_tokens: list[SecretStr] = Field(default_factory=list)
+    """Static bearer tokens that may only read (GET and searches): a write with one is
+    answered 403 ``insufficient_scope``. At least 16 characters each. Default: none."""
     basic: BasicCredentials | None = None
+    """HTTP Basic credentials. Not set (the default): Basic is neither accepted nor offered
+    in ``WWW-Authenticate``."""
+    jwt: JwtInbound | None = None
+    """JWT access tokens the target accepts. Not set (the default): none."""
+    throttle: FailureThrottle = Field(default_factory=FailureThrottle)
+    """How failed authentications from one client address are slowed down (10 in 60 s,
+    then 429)."""
 
-    @field_validator("bearer_tokens")
+    @field_validator("bearer_tokens", "read_only_bearer_tokens")
     @classmethod
-    def _tokens_not_empty(cls, tokens: list[SecretStr]) -> list[SecretStr]:
+    def _strong_tokens(cls, tokens: list[SecretStr]) -> list[SecretStr]:
         for token in tokens:
-            if len(token.get_secret_value()) < 16:
-                raise ValueError("a bearer token must be at least 16 characters long")
+            _long_enough(token, "a bearer token")
         return tokens
+
+    @model_validator(mode="after")
+    def _some_way_in(self) -> Inbound:
+        if not (self.bearer_tokens or self.read_only_bearer_tokens or self.basic or self.jwt):
+            raise ValueError(
+                "configure at least one of bearer_tokens, read_only_bearer_tokens, basic or jwt"
+            )
+        writers = {token.get_secret_value() for token in self.bearer_tokens}
+        if any(token.get_secret_value() in writers for token in self.read_only_bearer_tokens):
+            raise ValueError("a token is in both bearer_tokens and read_only_bearer_tokens")
+        return self
+
+    def secrets(self) -> list[str]:
+        """The secret values of this section, for :meth:`BridgeConfig.secrets`."""
+        found = [
+            token.get_secret_value()
+            for token in (*self.bearer_tokens, *self.read_only_bearer_tokens)
+        ]
+        if self.basic is not None:
+            found.append(self.basic.password.get_secret_value())
+        if self.jwt is not None and self.jwt.hmac_secret is not None:
+            found.append(self.jwt.hmac_secret.get_secret_value())
+        return found
 
 
 class Delivery(_Strict):
@@ -71,16 +316,24 @@ class Delivery(_Strict):
     """
 
     batch_size: int | None = Field(default=None, ge=1)
+    """The most users one vendor call carries, up to what the bridge sends the vendor at
+    most (ACC 200, Confide 100, Aria 100, Rocket.Chat 100, CloudShell 1).
+    Default: that most."""
     max_attempts: int = Field(default=5, ge=1)
     """Refusals and errors of one entry before it is parked as failed (``outbox retry``
     queues it again); an unavailable vendor never counts."""
     backoff_seconds: float = Field(default=2.0, gt=0)
+    """The wait after a first failed try; it doubles with each further try (with jitter)."""
     max_backoff_seconds: float = Field(default=900.0, gt=0)
+    """The longest wait between two tries, unless the vendor asked for longer
+    (``Retry-After``, a rate limit's reset)."""
     give_up_after_seconds: float = Field(default=259_200.0, gt=0)
     """How long an entry keeps being tried while its vendor stays unavailable (3 days, from
     its first failed try) before it is parked as failed: long enough for a weekend
     outage, short enough to be noticed. A newer write of the user starts afresh."""
     timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long one vendor call may take before it counts as the vendor being unavailable;
+    a stopping worker waits for a call in flight this long at most."""
     lease_seconds: float = Field(default=300.0, gt=0)
     """How long a worker may hold a claimed batch without renewing it before another
     worker takes it over; a worker waiting on the vendor renews it."""
@@ -101,13 +354,24 @@ class Target(_Strict):
     """One vendor tenant: its SCIM base URL is ``/scim/v2/<name>``."""
 
     name: str
+    """The target's SCIM base URL is ``/scim/v2/<name>``: 1-63 letters, digits, ``-`` or
+    ``_``, starting with a letter or digit."""
     vendor: Literal["confide", "acc", "aria", "rocketchat", "cloudshell"]
+    """Which vendor's import API the target delivers to."""
     mapping: str | None = None
+    """The mapping file, relative to this configuration file. Default: the vendor's own,
+    shipped with the bridge (``scimbridge mapping show <vendor>`` prints it)."""
     base_url: str = Field(pattern=r"^https?://")
+    """The vendor tenant's API root, e.g. ``https://chat.example.com``."""
     credentials: dict[str, SecretStr] = Field(default_factory=dict)
+    """What the vendor client signs in with (keys per vendor: docs, "Vendors"); write
+    each as ``${ENV_VAR}``. Never logged nor shown."""
     options: dict[str, Any] = Field(default_factory=dict)
+    """Vendor settings that are not secret, e.g. ACC's ``project_id`` (docs, "Vendors")."""
     inbound: Inbound
+    """How the identity provider authenticates to this target."""
     delivery: Delivery = Field(default_factory=Delivery)
+    """How this target's outbox is delivered: retries, timeouts, leases, retention."""
 
     @field_validator("name")
     @classmethod
@@ -118,9 +382,20 @@ class Target(_Strict):
             )
         return name
 
+    @field_validator("mapping")
+    @classmethod
+    def _mapping_beside_config(cls, mapping: str | None, info: ValidationInfo) -> str | None:
+        return None if mapping is None else relative_to_config(mapping, info)
+
     @property
     def mapping_file(self) -> str:
-        return self.mapping or f"mappings/{self.vendor}.yaml"
+        return self.mapping or str(default_mapping(self.vendor))
+
+    @property
+    def mapping_label(self) -> str:
+        """How messages name the mapping file: by its file name alone, since refusals reach
+        identity providers in SCIM error details and must never show a server path."""
+        return Path(self.mapping_file).name
 
     def secret(self, key: str, default: str | None = None) -> str | None:
         value = self.credentials.get(key)
@@ -129,11 +404,21 @@ class Target(_Strict):
 
 class BridgeConfig(_Strict):
     database: str = "sqlite:///scimbridge.db"
+    """An SQLAlchemy URL: ``sqlite:///bridge.db`` (a path relative to this configuration
+    file; ``sqlite:////var/lib/scimbridge/scimbridge.db`` is absolute) or
+    ``postgresql+psycopg://user:${PGPASSWORD}@host/db`` for several processes. Without
+    the key: ``$SCIMBRIDGE_DATABASE`` when it is set (the container image sets
+    ``sqlite:////var/lib/scimbridge/scimbridge.db``), else ``scimbridge.db`` in the
+    directory the bridge is started from."""
     targets: list[Target] = Field(min_length=1)
+    """The vendor tenants, each with its own SCIM base URL, credentials and outbox."""
     worker: bool = True
     """Run the delivery worker as a thread of ``scimbridge serve``."""
     max_payload_bytes: int = Field(default=1_048_576, ge=1024)
+    """The largest request body, and a Bulk request's ``maxPayloadSize`` (RFC 7644 §3.7):
+    a larger one is refused with 413."""
     max_bulk_operations: int = Field(default=1000, ge=1)
+    """A Bulk request's ``maxOperations`` (RFC 7644 §3.7): more are refused with 413."""
     max_filter_terms: int = Field(default=100, ge=1)
     """The most comparisons and presence tests (``userName eq "x"``, ``title pr``) one
     filter may hold, in ``?filter=`` or a ``.search`` body; a longer one is refused with
@@ -154,6 +439,14 @@ class BridgeConfig(_Strict):
     right-most value of each header is read: the one that peer appended. The same headers
     from any other peer are ignored."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The least severe log lines written; ``DEBUG`` adds a traceback to each error."""
+    log_format: Literal["json", "text"] = "json"
+    """How ``serve`` and ``worker`` write their log lines to standard error: ``json``, one
+    object a line (time, level, logger, message, request_id, target, and the user, vendor
+    and outbox entry a line is about) for a log collector to index; ``text`` for a person
+    reading a terminal. ``scimbridge demo`` always writes text. docs/observability.md
+    lists the fields."""
+    """The least severe log lines written; ``DEBUG`` adds a traceback to each error."""
 
     @field_validator("public_base_url")
     @classmethod
@@ -183,75 +476,77 @@ class BridgeConfig(_Strict):
         found: list[str] = []
         for target in self.targets:
             found += [value.get_secret_value() for value in target.credentials.values()]
-            found += [token.get_secret_value() for token in target.inbound.bearer_tokens]
-            if target.inbound.basic:
-                found.append(target.inbound.basic.password.get_secret_value())
+            found += target.inbound.secrets()
         return [value for value in found if value]
 
-
-def substitute_env(text: str, source: str, environ: dict[str, str] | None = None) -> str:
-    """Replace ``${NAME}`` by the value of the environment variable, so secrets stay out of files."""
-    environ = os.environ if environ is None else environ
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in environ:
-            line = text.count("\n", 0, match.start()) + 1
-            raise ConfigError(f"{source}, line {line}: environment variable {name} is not set")
-        return environ[name]
-
-    return ENV_REFERENCE.sub(replace, text)
+    @field_validator("database")
+    @classmethod
+    def _sqlite_beside_config(cls, url: str, info: ValidationInfo) -> str:
+        """A relative SQLite path is read from the configuration file's directory: started
+        from another directory, the bridge must find the same database, not a new empty one."""
+        prefix = "sqlite:///"
+        path = url[len(prefix) :].split("?", 1)[0]
+        if not url.startswith(prefix) or not path or path == ":memory:":
+            return url
+        return prefix + relative_to_config(url[len(prefix) :], info)
 
 
-def _key_path(location: tuple[Any, ...], document: Any) -> str:
-    """Name a key the way an admin reads the file: ``targets[0] (chat).inbound.bearer_tokens``."""
-    parts: list[str] = []
-    node = document
-    for step in location:
-        if isinstance(step, int):
-            name = (
-                node[step].get("name")
-                if isinstance(node, list) and isinstance(node[step], dict)
-                else None
-            )
-            parts[-1] += f"[{step}]" + (f" ({name})" if name else "")
-        else:
-            parts.append(str(step))
-        try:
-            node = node[step]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return ".".join(parts) or "(top level)"
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the configuration file, from the model itself, so
+    that it can never disagree with what start-up accepts: ``scimbridge config schema``
+    prints it and the documentation publishes it with the reference built from it."""
+    return {
+        **BridgeConfig.model_json_schema(),
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "scimbridge configuration (bridge.yaml)",
+    }
 
 
 def parse_config(
-    text: str, source: str = "<config>", environ: dict[str, str] | None = None
+    text: str,
+    source: str = "<config>",
+    environ: Mapping[str, str] | None = None,
+    *,
+    directory: str | os.PathLike[str] | None = None,
+    require_env: bool = True,
 ) -> BridgeConfig:
-    """Parse and validate a configuration document.
+    """Parse and validate a configuration document (config_document: YAML first, then
+    ``${NAME}`` inside string values).
 
-    :raises ConfigError: naming the source, and the key for a validation error.
+    :param directory: where relative paths in the document are read from (the file's
+        directory); None: the working directory.
+    :param require_env: see :func:`~scimbridge.config_document.read_document`.
+    :raises ConfigError: naming the source, and the line and key of each problem; never
+        a value.
     """
+    environ = os.environ if environ is None else environ
     try:
-        document = yaml.safe_load(substitute_env(text, source, environ))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: not valid YAML or JSON: {error}") from None
-    if not isinstance(document, dict):
+        document = read_document(text, environ, require_env=require_env)
+    except DocumentError as error:
+        raise ConfigError(f"{source}, {error}") from None
+    if not isinstance(document.content, dict):
         raise ConfigError(f"{source}: the configuration must be a mapping with a 'targets' key")
+    if "database" not in document.content and DATABASE_VARIABLE in environ:
+        document.content["database"] = environ[DATABASE_VARIABLE]
+    context = {"directory": None if directory is None else str(directory)}
     try:
-        return BridgeConfig.model_validate(document)
+        return BridgeConfig.model_validate(document.content, context=context)
     except ValidationError as error:
         messages = []
         for problem in error.errors():
-            key = _key_path(problem["loc"], document)
-            detail = problem["msg"]
-            if problem["type"] == "extra_forbidden":
-                detail = "unknown key"
-            messages.append(f"{source}: {key}: {detail}")
+            key = key_name(problem["loc"], document.content)
+            line = document.line_of(problem["loc"])
+            where = f"{source}, line {line}, key {key}" if line else f"{source}, key {key}"
+            detail = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
+            messages.append(f"{where}: {detail}")
         raise ConfigError("\n".join(messages)) from None
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> BridgeConfig:
-    """Load the file at ``path``, or at ``$SCIMBRIDGE_CONFIG``."""
+def load_config(
+    path: str | os.PathLike[str] | None = None, *, require_env: bool = True
+) -> BridgeConfig:
+    """Load the file at ``path``, or at ``$SCIMBRIDGE_CONFIG``; relative paths in it are
+    read from its directory."""
     path = path or os.environ.get("SCIMBRIDGE_CONFIG")
     if not path:
         raise ConfigError("no configuration: pass --config FILE or set SCIMBRIDGE_CONFIG")
@@ -260,4 +555,4 @@ def load_config(path: str | os.PathLike[str] | None = None) -> BridgeConfig:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"{file}: cannot read the configuration: {error.strerror}") from None
-    return parse_config(text, str(file))
+    return parse_config(text, str(file), directory=file.resolve().parent, require_env=require_env)

@@ -57,6 +57,8 @@ class Claimed:
     delivered_once: bool
     vendor_record: dict[str, Any] | None
     sent_at: datetime | None
+    request_id: str | None = None
+    """The SCIM request that wrote the entry: the worker's log lines about it carry it."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A vendor client that finds an account where it meant to create one (a retried
 first import, an IdP that reuses a userName) asks here before taking it over.
-design.md, "the same person": the account may become this user's only when no
+docs/architecture.md, "the same person": the account may become this user's only when no
 other user of the target holds it. A former user's tombstone holds its account
 too, unless the target allows takeovers (``delivery.allow_takeover``), and a
 live user's account is never anybody else's.

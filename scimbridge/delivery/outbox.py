@@ -2,7 +2,7 @@
 
 :class:`Outbox` is a store listener: the storage calls it inside the
 transaction of the SCIM write, so the resource, its external-ID link and its
-outbox entry are committed together or not at all (design.md, "Why an
+outbox entry are committed together or not at all (docs/architecture.md, "Why an
 outbox"). It also refuses, at write time, a user the target's mapping cannot
 turn into a valid vendor record, so that the IdP sees the problem as a 400
 instead of a delivery that silently fails later.
@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from scimbridge.mapping import Mapping, UnmappableUser
+from scimbridge.observability.context import current_request_id
 from scimbridge.scim.provider import DELIVERY_STATE
 from scimbridge.store import StoreEvent
 from scimbridge.store.delivery_tables import links, outbox
@@ -98,6 +99,16 @@ def supersede_older(
         )
         .values(state="superseded", done_at=func.coalesce(outbox.c.done_at, at))
     )
+
+
+def change_of(event: StoreEvent) -> str:
+    """What a write of an existing user did, in the words of ``outbox list``: a change of
+    ``active`` is a deactivation or a reactivation, whatever else changed with it."""
+    was_active = getattr(event.before, "active", None) is not False
+    is_active = getattr(event.after, "active", None) is not False
+    if was_active == is_active:
+        return "update"
+    return "reactivate" if is_active else "deactivate"
 
 
 def member_ids(group: Resource[Any] | None) -> set[str]:
@@ -171,7 +182,7 @@ class Outbox:
             link = self._link_of(session, event.resource_id)
             if link is not None:
                 session.execute(update(links).where(links.c.id == link.id).values(deleted_at=now()))
-                self._enqueue(session, link.id, "delete", snapshot(event.before), [])
+                self._enqueue(session, link.id, "delete", "delete", snapshot(event.before), [])
             return
         user = snapshot(event.after)
         # A user just created (its id was drawn for it) is in no group and has no link.
@@ -184,10 +195,11 @@ class Outbox:
             link = self._tombstone_of(session, event.after)
         if link is None:
             link_id = self._create_link(session, event.after, state)
-            self._enqueue(session, link_id, "upsert", user, groups, fresh=True)
+            self._enqueue(session, link_id, "upsert", "create", user, groups, fresh=True)
             return
         self._take_over(session, link, event.after, state)
-        self._enqueue(session, link.id, "upsert", user, groups, status_written=True)
+        change = "create" if created or link.deleted_at is not None else change_of(event)
+        self._enqueue(session, link.id, "upsert", change, user, groups, status_written=True)
 
     def _group_changed(self, session: Session, event: StoreEvent) -> None:
         """Queue every user whose record the change alters, in a few statements for them all:
@@ -202,12 +214,12 @@ class Outbox:
         for user_id, user in sorted(users.items()):
             link_id = link_ids.get(user_id) or self._create_link(session, user)
             entries.append((link_id, snapshot(user), groups.get(user_id, [])))
-        self._enqueue_all(session, "upsert", entries)
+        self._enqueue_all(session, "upsert", "group", entries)
 
     def _check(self, user: dict[str, Any], groups: list[str]) -> None:
         """RFC 7644 §3.12 ``invalidValue``: the user is valid SCIM but not for this vendor.
 
-        A deactivation is never refused (design.md: deprovisioning is never refused at
+        A deactivation is never refused (docs/architecture.md: deprovisioning is never refused at
         write time): the vendor must lose the account even when the user's attributes no
         longer map, so the worker then deprovisions the account the vendor holds.
         """
@@ -238,7 +250,7 @@ class Outbox:
     def _take_over(self, session: Session, link: Row[Any], user: Resource[Any], state: str) -> None:
         """Point the user's link at it as it now is, and show its new delivery state.
 
-        design.md, "External IDs and re-import": the link of a deleted user is kept as a
+        docs/architecture.md, "External IDs and re-import": the link of a deleted user is kept as a
         tombstone, and a new SCIM user who is the same person takes it over, with its
         vendor identity, so the vendor sees the same user again.
         """
@@ -284,6 +296,7 @@ class Outbox:
         session: Session,
         link_id: str,
         event: str,
+        change: str,
         document: dict[str, Any],
         groups: list[str],
         *,
@@ -298,6 +311,7 @@ class Outbox:
         self._enqueue_all(
             session,
             event,
+            change,
             [(link_id, document, groups)],
             fresh=fresh,
             status_written=status_written,
@@ -307,6 +321,7 @@ class Outbox:
         self,
         session: Session,
         event: str,
+        change: str,
         entries: list[tuple[str, dict[str, Any], list[str]]],
         *,
         fresh: bool = False,
@@ -315,11 +330,14 @@ class Outbox:
         """What :meth:`_enqueue` does, for many users (link id, document, groups) at once:
         a statement for all their entries, and one per state for what they replace."""
         at = now()
+        request = current_request_id()
         rows = [
             {
                 "target": self.target,
                 "link_id": link_id,
                 "event": event,
+                "change": change,
+                "request_id": request,
                 "document": document,
                 "groups": groups,
                 "state": entry_state(event, document),

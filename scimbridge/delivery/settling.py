@@ -18,6 +18,7 @@ the outcome of a worker whose entries were taken over is discarded and logged.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,6 +46,9 @@ class Settlement:
         self.target = target
         self.batch = batch
         self.now = now
+        self.outcomes: Counter[str] = Counter()
+        """What each entry came to (``scimbridge_deliveries_total``'s outcomes), counted by
+        the worker once the settlement is committed."""
 
     def _write(self, entry: Claimed, **values: Any) -> bool:
         """Update the entry if the batch still holds it; False (and a log line) if not."""
@@ -52,6 +56,7 @@ class Settlement:
             update(outbox).where(outbox.c.seq == entry.seq, still_held(self.batch)).values(**values)
         ).rowcount
         if not written:
+            self.outcomes["discarded"] += 1
             log.warning(
                 "%s: outcome for user %s (outbox #%d) discarded: the lease of batch %s ran "
                 "out and another worker took the entry over",
@@ -64,6 +69,7 @@ class Settlement:
 
     def delivered(self, entry: Claimed, outcome: Outcome, record: dict[str, Any] | None) -> None:
         reference = next(iter(outcome.details.values()), None) if outcome.details else None
+        vendor_id = outcome.vendor_id or entry.vendor_id
         if not self._write(
             entry,
             state="delivered",
@@ -73,13 +79,14 @@ class Settlement:
             last_error=None,
             error_kind=None,
             attempts=entry.attempts + 1,
+            last_attempt_at=self.now,
             vendor_ref=str(reference) if reference is not None else None,
+            delivered_vendor_id=vendor_id,
         ):
             return
         supersede_older(
             self.session, entry.link_id, entry.seq, self.now, outbox.c.state == "failed"
         )
-        vendor_id = outcome.vendor_id or entry.vendor_id
         skipped = "skipped" in outcome.details
         held = {} if record is None or skipped else {"vendor_record": record, "sent_at": self.now}
         self.session.execute(
@@ -96,6 +103,7 @@ class Settlement:
         )
         if vendor_id:
             release_taken_over(self.session, self.target.name, entry.link_id, vendor_id)
+        self.outcomes["delivered"] += 1
         log.info(
             "%s: delivered %s %s (outbox #%d, vendor id %s)",
             self.target.name,
@@ -138,6 +146,7 @@ class Settlement:
             entry,
             state="failed" if parked else "pending",
             attempts=attempts,
+            last_attempt_at=self.now,
             failures=failures,
             failing_since=failing_since,
             next_attempt_at=self.now + timedelta(seconds=delay),
@@ -158,6 +167,7 @@ class Settlement:
                 last_error=error,
             )
         )
+        self.outcomes["parked" if parked else "retried" if kind == FAILED else "unavailable"] += 1
         level = logging.ERROR if parked else logging.WARNING
         log.log(
             level,
@@ -172,6 +182,7 @@ class Settlement:
     def released(self, entry: Claimed, record: dict[str, Any] | None) -> None:
         """Give the entry back, due now and uncounted: the worker stopped before an outcome."""
         if self._write(entry, claimed_until=None, claimed_by=None, next_attempt_at=self.now):
+            self.outcomes["given_back"] += 1
             self._may_hold(entry, record)
 
     def _may_hold(self, entry: Claimed, record: dict[str, Any] | None) -> None:

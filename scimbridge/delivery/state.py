@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.store import utc
 from scimbridge.store.delivery_tables import links, outbox
+from scimbridge.store.rows import chunked
 
 UNAVAILABLE = "unavailable"
 FAILED = "failed"
@@ -65,23 +66,42 @@ def target_health(session: Session, now: datetime) -> dict[str, TargetHealth]:
 
 
 def list_entries(
-    session: Session, target: str | None = None, states: tuple[str, ...] = VISIBLE_STATES
+    session: Session,
+    target: str | None = None,
+    states: tuple[str, ...] = VISIBLE_STATES,
+    user: str | None = None,
 ) -> list[dict[str, Any]]:
+    """The outbox entries of some states, oldest first, as ``scimbridge outbox list`` shows them.
+
+    :param user: only this user's entries: its SCIM id, userName (in any case) or externalId.
+    :returns: one dict per entry; ``change`` falls back to the ``event`` of entries written
+        before changes were recorded, and ``vendor_id`` is the id a delivered entry reached,
+        or the user's vendor id today for an entry still open.
+    """
     query = (
         select(
             outbox.c.seq,
             outbox.c.target,
             outbox.c.state,
             outbox.c.event,
+            func.coalesce(outbox.c.change, outbox.c.event).label("change"),
+            outbox.c.created_at,
+            outbox.c.last_attempt_at,
+            case((outbox.c.state == "pending", outbox.c.next_attempt_at)).label("next_attempt_at"),
+            outbox.c.done_at,
             outbox.c.attempts,
             outbox.c.failures,
-            outbox.c.next_attempt_at,
             outbox.c.last_error,
             outbox.c.error_kind,
             outbox.c.vendor_ref,
+            outbox.c.request_id,
             links.c.scim_id,
+            links.c.external_id,
             links.c.user_name,
-            links.c.vendor_id,
+            case(
+                (outbox.c.state.in_(VISIBLE_STATES), links.c.vendor_id),
+                else_=outbox.c.delivered_vendor_id,
+            ).label("vendor_id"),
         )
         .join(links, links.c.id == outbox.c.link_id)
         .where(outbox.c.state.in_(states))
@@ -89,24 +109,73 @@ def list_entries(
     )
     if target:
         query = query.where(outbox.c.target == target)
+    if user:
+        query = query.where(
+            or_(
+                links.c.scim_id == user,
+                links.c.user_name == user.casefold(),
+                links.c.external_id == user,
+            )
+        )
     return [dict(row._mapping) for row in session.execute(query)]
 
 
-def retry_failed(session: Session, target: str | None = None, seqs: list[int] | None = None) -> int:
-    """Put parked entries back in the queue, due now, with a fresh attempt budget."""
-    statement = update(outbox).where(outbox.c.state == "failed")
-    if target:
-        statement = statement.where(outbox.c.target == target)
+NOT_RETRIED = {
+    "pending": "it is pending: queued already",
+    "held": "it is held until its user is unpaused",
+    "delivered": "it was delivered: the vendor has it",
+    "superseded": "it was superseded: a newer change of the same user replaced it",
+}
+"""Why ``outbox retry`` leaves an entry of each state other than failed as it is."""
+
+
+@dataclass(frozen=True)
+class Retried:
+    """What ``outbox retry`` did: the entries queued again, and why others were not."""
+
+    queued: list[int]
+    refused: dict[int, str]
+    """Each numbered entry that was not queued again, with the reason, for the operator."""
+
+
+def retry_failed(
+    session: Session, now: datetime, target: str | None = None, seqs: list[int] | None = None
+) -> Retried:
+    """Put parked entries back in the queue, due now, with a fresh attempt budget.
+
+    Only a failed entry is queued again: a pending one is queued already, a delivered or
+    superseded one is done (a newer change of its user replaced it), and a held one
+    waits for its user to be unpaused.
+    """
+    query = select(outbox.c.seq, outbox.c.target, outbox.c.state)
     if seqs:
-        statement = statement.where(outbox.c.seq.in_(seqs))
-    result = session.execute(
-        statement.values(
-            state="pending",
-            attempts=0,
-            failures=0,
-            failing_since=None,
-            next_attempt_at=datetime.now(UTC),
-            done_at=None,
+        query = query.where(outbox.c.seq.in_(seqs))
+    else:
+        query = query.where(outbox.c.state == "failed")
+        if target:
+            query = query.where(outbox.c.target == target)
+    found = {row.seq: row for row in session.execute(query)}
+    refused = {}
+    for seq in seqs or []:
+        row = found.get(seq)
+        if row is None:
+            refused[seq] = "no such entry"
+        elif target and row.target != target:
+            refused[seq] = f"it belongs to target {row.target}, not {target}"
+        elif row.state != "failed":
+            refused[seq] = NOT_RETRIED[row.state]
+    queued = sorted(seq for seq in found if seq not in refused)
+    for chunk in chunked(queued):
+        session.execute(
+            update(outbox)
+            .where(outbox.c.seq.in_(chunk), outbox.c.state == "failed")
+            .values(
+                state="pending",
+                attempts=0,
+                failures=0,
+                failing_since=None,
+                next_attempt_at=now,
+                done_at=None,
+            )
         )
-    )
-    return result.rowcount
+    return Retried(queued, refused)

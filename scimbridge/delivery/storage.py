@@ -1,6 +1,6 @@
 """The users as the bridge keeps them: no password, and the read-only delivery state joined in.
 
-design.md, "Delivery state": every User shows
+docs/architecture.md, "Delivery state": every User shows
 ``urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User``. The state
 lives in the links table, written by the worker, so it is joined in when a
 user is read rather than stored in the SCIM document, where it would go stale.

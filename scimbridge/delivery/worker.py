@@ -36,6 +36,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +47,8 @@ from scimbridge.delivery.retention import purge
 from scimbridge.delivery.settling import Settlement
 from scimbridge.delivery.state import FAILED, UNAVAILABLE
 from scimbridge.mapping import MappedRecord, Mapping, MappingContext, UnmappableUser
+from scimbridge.observability.logs import log_fields, working_for
+from scimbridge.observability.metrics import DeliveryMetrics
 from scimbridge.store import Database, utc
 from scimbridge.vendors import client_for
 from scimbridge.vendors.base import (
@@ -74,14 +77,18 @@ class Worker:
         mappings: dict[str, Mapping],
         clients: dict[str, VendorClient] | None = None,
         clock: Clock | None = None,
+        metrics: DeliveryMetrics | None = None,
     ):
         """:param clock: the time leases and retries are reckoned in; by default the
-        database's clock, which every host running a worker shares."""
+        database's clock, which every host running a worker shares.
+        :param metrics: where outcomes and vendor calls are counted (the bridge's, on its
+            ``/metrics``); by default a registry nobody reads."""
         self.config = config
         self.database = database
         self.mappings = mappings
         self.clients = clients if clients is not None else {}
         self.clock = clock or database.now
+        self.metrics = metrics or DeliveryMetrics()
         self.name = f"worker-{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         """Set to stop: the worker claims nothing more and gives back the batch in hand."""
@@ -94,6 +101,7 @@ class Worker:
         if client is None:
             client = self.clients[target.name] = client_for(target)
         client.claims = LinkClaims(self.database, target)
+        client.calls = self.metrics.vendor_calls(target.name, client.vendor)
         return client
 
     # -- The loop ---------------------------------------------------------
@@ -110,7 +118,8 @@ class Worker:
             if self.stopping.is_set():
                 break
             try:
-                settled += self.deliver_due(target)
+                with log_fields(target=target.name, vendor=target.vendor):
+                    settled += self.deliver_due(target)
             except Exception:
                 log.exception("%s: delivery round failed", target.name)
         self._purge_when_due()
@@ -155,20 +164,31 @@ class Worker:
         if not batch.entries:
             return 0
         items, outcomes = self._items(target, batch.entries)
+        entries = {entry.link_id: entry for entry in batch.entries}
         for item in items:
-            log.debug("%s: sending %s %s", target.name, item.action, json.dumps(item.record))
+            with self._working_on(entries[item.key]):
+                log.debug("%s: sending %s %s", target.name, item.action, json.dumps(item.record))
         sent = {item.key: item.record for item in items}
         lease = Lease(self.database, target, batch, self.clock, self.stopping)
         client.keep_alive = lease.keep_alive
-        try:
-            outcomes += self._send(client, items)
-        except Interrupted as interruption:
-            log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
-            self._give_back(target, batch, sent)
-            return len(batch.entries)
-        except VendorUnavailable as unavailable:
-            log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
-            outcomes += [postponed(item, unavailable) for item in items]
+        with self._sending([entries[item.key] for item in items]):
+            if items:
+                log.info(
+                    "%s: sending %d user(s) to %s (outbox %s)",
+                    target.name,
+                    len(items),
+                    client.vendor,
+                    ", ".join(f"#{entries[item.key].seq}" for item in items),
+                )
+            try:
+                outcomes += self._send(client, items)
+            except Interrupted as interruption:
+                log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
+                self._give_back(target, batch, sent)
+                return len(batch.entries)
+            except VendorUnavailable as unavailable:
+                log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
+                outcomes += [postponed(item, unavailable) for item in items]
         self._record(target, batch, outcomes, sent)
         return len(batch.entries)
 
@@ -212,9 +232,11 @@ class Worker:
         items, settled = [], []
         for entry in claimed:
             try:
-                mapped = self._mapped(mapping, entry)
+                with self._working_on(entry):
+                    mapped = self._mapped(mapping, entry)
             except Exception as error:
-                log.exception("%s: mapping outbox #%d raised", target.name, entry.seq)
+                with self._working_on(entry):
+                    log.exception("%s: mapping outbox #%d raised", target.name, entry.seq)
                 mapped = Outcome(
                     key=entry.link_id,
                     ok=False,
@@ -252,7 +274,7 @@ class Worker:
     def _unmapped_deprovision(
         mapping: Mapping, entry: Claimed, context: MappingContext, refusal: UnmappableUser
     ) -> MappedRecord | Outcome:
-        """The deprovision of a user whose attributes no longer map (design.md: never refused).
+        """The deprovision of a user whose attributes no longer map (docs/architecture.md: never refused).
 
         The vendor account is the one the vendor was last sent, so the deprovision
         rule's fields are laid over that record; a user the vendor was never sent
@@ -286,23 +308,55 @@ class Worker:
                 )
                 record = sent.get(entry.link_id)
                 waiting = self._import_unconfirmed(target, entry, outcome, now)
-                if waiting:
-                    settle.failed(entry, waiting, UNAVAILABLE)
-                elif outcome.ok:
-                    settle.delivered(entry, outcome, record)
-                elif outcome.retryable:
-                    settle.failed(
-                        entry, outcome.error or "failed", UNAVAILABLE, outcome.retry_after, record
-                    )
-                else:
-                    settle.failed(entry, outcome.error or "failed", FAILED)
+                with self._working_on(entry):
+                    if waiting:
+                        settle.failed(entry, waiting, UNAVAILABLE)
+                    elif outcome.ok:
+                        settle.delivered(entry, outcome, record)
+                    elif outcome.retryable:
+                        settle.failed(
+                            entry,
+                            outcome.error or "failed",
+                            UNAVAILABLE,
+                            outcome.retry_after,
+                            record,
+                        )
+                    else:
+                        settle.failed(entry, outcome.error or "failed", FAILED)
+        retries = sum(1 for entry in batch.entries if entry.attempts)
+        self.metrics.settled(target, settle.outcomes, retries)
 
     def _give_back(self, target: Target, batch: Batch, sent: dict[str, dict[str, Any]]) -> None:
         """Release what the batch still holds, uncounted; what was sent may be at the vendor."""
         with self.database.transaction() as session:
             settle = Settlement(session, target, batch, self.clock())
             for entry in batch.entries:
-                settle.released(entry, sent.get(entry.link_id))
+                with self._working_on(entry):
+                    settle.released(entry, sent.get(entry.link_id))
+        self.metrics.settled(target, settle.outcomes, 0)
+
+    @staticmethod
+    def _working_on(entry: Claimed) -> AbstractContextManager[None]:
+        """Log lines name the entry and its user, with the id of the SCIM request that wrote it."""
+        return working_for(
+            entry.request_id,
+            seq=entry.seq,
+            scim_id=entry.document.get("id"),
+            user_name=entry.document.get("userName"),
+        )
+
+    @staticmethod
+    def _sending(entries: list[Claimed]) -> AbstractContextManager[None]:
+        """Log lines about a vendor call carrying ``entries``: one entry's own context; for
+        several, their seqs and request ids (and the request id they share, if they do)."""
+        if len(entries) == 1:
+            return Worker._working_on(entries[0])
+        requests = {entry.request_id for entry in entries}
+        return working_for(
+            next(iter(requests)) if len(requests) == 1 else None,
+            seqs=[entry.seq for entry in entries],
+            request_ids=sorted(request for request in requests if request),
+        )
 
     @staticmethod
     def _import_unconfirmed(

@@ -1,7 +1,7 @@
 """Strict emulators of the five vendor APIs, for the tests and the newcomer's demo.
 
-Each emulator follows its vendor's documented contract (``/work/shared/seeds``,
-``vendors.md``, ``vendor-research.md``): it refuses what the vendor refuses, with
+Each emulator follows its vendor's documented contract (the vendor's public API
+documentation, named in each module; docs/vendors.md): it refuses what the vendor refuses, with
 the vendor's status and error shape, keeps the vendor-side end state, and can
 misbehave on demand::
 

@@ -1,9 +1,11 @@
 """Autodesk Construction Cloud: the Account Admin project-user import.
 
-Contract: seed ``autodesk-acc-users-import.txt``; Autodesk's OpenAPI
-``vendor-specs/acc/accountadmin.yaml`` (``importProjectUsers``,
+Contract: Autodesk's "POST projects/:projectId/users:import" reference
+(https://aps.autodesk.com/en/docs/acc/v1/reference/http/admin-v2-projects-project-Id-users-import-POST);
+Autodesk's OpenAPI ``construction/accountadmin/accountadmin.yaml`` (``importProjectUsers``,
 ``ProjectUsersImportPayload``, the v1 project-user GET/PATCH/DELETE) and
-``authentication.yaml`` (``POST /authentication/v2/token``); vendor-research.md §2.
+``authentication/authentication.yaml`` (``POST /authentication/v2/token``), both in
+``autodesk-platform-services/aps-sdk-openapi``; the APS documentation (aps.autodesk.com).
 
 - Token: HTTP Basic ``client_id:client_secret``, form ``grant_type=client_credentials``
   and ``scope``; ``{"access_token", "token_type": "Bearer", "expires_in"}``.
@@ -29,7 +31,7 @@ Contract: seed ``autodesk-acc-users-import.txt``; Autodesk's OpenAPI
 Assumptions (the documents are silent; each takes the reading less convenient
 for a client):
 
-- Other admin errors are ``{"code", "message"}`` (research); a write without
+- Other admin errors are ``{"code", "message"}`` (an assumption: Autodesk does not document them); a write without
   ``User-Id`` is a 403.
 - A user that fails on the vendor side is silently absent after the 202 (as
   :meth:`reject_users` plays it).
@@ -124,7 +126,7 @@ def now_iso() -> str:
 def merge_products(
     current: list[dict[str, str]], changes: list[dict[str, str]]
 ) -> list[dict[str, str]]:
-    """Products by key, the changed keys replaced (``access: none`` strips one, research §2)."""
+    """Products by key, the changed keys replaced (``access: none`` strips one, Autodesk's PATCH project-user reference)."""
     merged = {product["key"]: product for product in current}
     merged.update({product["key"]: dict(product) for product in changes})
     return list(merged.values())

@@ -1,9 +1,11 @@
 """VMware Aria Operations (VCF Operations): the Suite API user import.
 
-Contract: seed ``aria-operations-import-users.txt``; the VCF Operations OpenAPI
-(``vendor-specs/aria/vcf-operations-openapi.json``: ``acquireToken``,
+Contract: Broadcom's "Import Users Using POST" reference (https://developer.broadcom.com/xapis/vmware-vrealize-operations-api/latest/api/auth/sources/id/users/post);
+the VCF Operations OpenAPI (``vmware/vcf-api-specs``,
+``specifications/vcf-operations/vcf-operations-openapi.json``: ``acquireToken``,
 ``releaseToken``, ``importUsers``, ``modifyUser``, ``deleteUser``, schemas
-``username-password``, ``auth-token``, ``user``, ``error``); vendor-research.md §3.
+``username-password``, ``auth-token``, ``user``, ``error``); Broadcom's VMware Aria Operations
+API documentation (developer.broadcom.com).
 
 The base URL includes ``/suite-api``, as the spec's server entry does.
 
@@ -23,7 +25,7 @@ The base URL includes ``/suite-api``, as the spec's server entry does.
   query parameters → ``{"users": [...]}`` (the same user objects); "username
   matches partially or exactly"; with no parameter, every user.
 
-Assumptions (research): importing a user name that exists in the source without
+Assumptions (not documented by Broadcom): importing a user name that exists in the source without
 its ``id`` is a 400, with an ``id`` the emulator does not know a 404; a rejected
 user (:meth:`reject_users`) fails the whole request with a 400 naming it
 (per-user results are not documented); role names must be known roles.

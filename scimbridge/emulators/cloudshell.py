@@ -1,7 +1,7 @@
 """Quali CloudShell: the Admin REST API's import of external (AD/LDAP) users.
 
-Contract: seed ``cloudshell-import-external-users.md`` and vendor-research.md §5
-(QualiSystems/cloudshell-help ``cs-admin-rest-api`` pages, the official
+Contract: Quali's "Import external users" reference (http://help.quali.com/api-guide/cs-admin-rest-api/import-external-users)
+and the other CloudShell Admin REST API pages (QualiSystems/cloudshell-help ``cs-admin-rest-api``, the official
 ``cloudshell-rest-api`` client).
 
 - ``PUT /Api/Auth/Login`` ``{"Username", "Password", "Domain"}`` (or the same keys
@@ -21,7 +21,7 @@ Contract: seed ``cloudshell-import-external-users.md`` and vendor-research.md §
   a body; ``Username`` cannot change; an unknown id is 404),
   ``DELETE /api/v1/users/{id}`` (200).
 
-Assumptions (research ASSUMPTION lines): errors are ASP.NET Web API's
+Assumptions (not documented by Quali): errors are ASP.NET Web API's
 ``{"Message": "..."}``, and so are ``Errors[]`` items; an unknown or expired token
 is a 401; re-importing with ``AllowUpdate`` refreshes the directory details
 (``Email``) and leaves ``IsActive`` alone: re-activation is a ``PUT``. The

@@ -1,7 +1,7 @@
 """AvePoint Confide: the share-center user import of the AvePoint Graph API.
 
-Contract: seed ``avepoint-confide-import-users.md`` and vendor-research.md §1
-(AvePoint/cloud-api docs ImportConfideSharingUser, GetConfideImportUsersStatus,
+Contract: AvePoint's "Import Confide Sharing Users" reference and the rest of AvePoint's Graph API
+documentation (learn.avepoint.com; AvePoint/cloud-api docs ImportConfideSharingUser, GetConfideImportUsersStatus,
 UpdateConfideSharingUser, register-app).
 
 - ``POST /connect/token`` (at the host root, as the AvePoint identity service's
@@ -14,7 +14,7 @@ UpdateConfideSharingUser, register-app).
   ``{"data": {"taskId"}}``; the task is read at ``…/{taskId}``.
 - Errors: ``{"traceId", "error", "statusCode"}`` with 400/401/500.
 
-Assumptions (not documented, research ASSUMPTION lines): a task answers
+Assumptions (not documented by AvePoint): a task answers
 ``InProgress`` for :attr:`async_polls` polls, then ``Completed``; ``items`` lists
 the failed users; an unknown task id is a 400; an empty array is a 400.
 
@@ -56,7 +56,7 @@ PERMISSIONS = (
     "canGenerateDownloadLinkInShareCenter",
     "canGenerateUploadLinkInShareCenter",
 )
-"""The permission flags of a PrivilegedUser (seed, "PrivilegedUser Properties")."""
+"""The permission flags of a PrivilegedUser (AvePoint's "Import Confide Sharing Users", "PrivilegedUser Properties")."""
 
 PRIVILEGED_USERS = {
     "type": "array",

@@ -1,7 +1,8 @@
 """Rocket.Chat (6.3+): the bulk user import and the user calls around it.
 
-Contract: seed ``rocketchat-bulk-user-import.md`` and vendor-research.md §4
-(Rocket.Chat source: ``import.ts``, ``services/import/service.ts``,
+Contract: Rocket.Chat's Bulk User Import API reference (developer.rocket.chat: "Create New
+Import Operation", "Add Users", "Run Import Operation", "Get Import Operation Status",
+"Abort Import Operation") and Rocket.Chat's source (``RocketChat/Rocket.Chat``: ``import.ts``, ``services/import/service.ts``,
 ``ImportAddUsersParamsPOST.ts``, ``UserConverter.ts``, ``ApiClass.ts``).
 
 - Every call sends ``X-User-Id`` and ``X-Auth-Token`` (a personal access token);

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 
-from scimbridge.config import ConfigError, load_config
+from scimbridge.app import load_target_mapping
+from scimbridge.cli_common import config_option, read_config
+from scimbridge.config import VENDORS, ConfigError, default_mapping
 from scimbridge.mapping.context import MappingContext
 from scimbridge.mapping.errors import MappingFileError, UnmappableUser
 from scimbridge.mapping.mapping import Mapping, load_mapping
 
-DEFAULT_MAPPINGS = "mappings/*.yaml"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 SECRET_FIELDS = frozenset({"password", "Password"})
 MASK = "********"
@@ -26,22 +29,49 @@ def mapping() -> None:
 
 @mapping.command()
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
-def check(files: tuple[str, ...]) -> None:
-    """Validate mapping FILES (default: mappings/*.yaml); exit 1 if any is broken."""
-    paths = list(files) or sorted(str(path) for path in Path().glob(DEFAULT_MAPPINGS))
-    if not paths:
-        raise click.ClickException(f"no mapping files given and none found at {DEFAULT_MAPPINGS}")
+@config_option
+def check(files: tuple[str, ...], config_path: str | None) -> None:
+    """Validate mapping FILES; exit 1 if any is broken.
+
+    Without FILES: the mapping of every target of the configuration (--config or
+    $SCIMBRIDGE_CONFIG), checked against the target's vendor; without a configuration,
+    the default mapping of every vendor. Vendor secrets need not be set.
+    """
+    checks: dict[str, Callable[[], Mapping]]
+    if files:
+        checks = {path: partial(load_mapping, path) for path in files}
+    elif config_path:
+        config = read_config(config_path, require_env=False)
+        checks = {
+            f"target {target.name} ({target.mapping_label})": partial(load_target_mapping, target)
+            for target in config.targets
+        }
+    else:
+        checks = {
+            f"{vendor}.yaml (default)": partial(load_mapping, str(default_mapping(vendor)))
+            for vendor in VENDORS
+        }
     broken = 0
-    for path in paths:
+    for name, load in checks.items():
         try:
-            loaded = load_mapping(path)
-        except MappingFileError as error:
+            loaded = load()
+        except (MappingFileError, ConfigError) as error:
             broken += 1
             click.echo(f"error: {error}", err=True)
         else:
-            click.echo(f"ok: {path} ({loaded.vendor})")
+            click.echo(f"ok: {name} ({loaded.vendor})")
     if broken:
-        raise click.ClickException(f"{broken} of {len(paths)} mapping file(s) broken")
+        raise click.ClickException(f"{broken} of {len(checks)} mapping file(s) broken")
+
+
+@mapping.command()
+@click.argument("vendor", type=click.Choice(VENDORS))
+def show(vendor: str) -> None:
+    """Print the default mapping of VENDOR: what a target without a ``mapping:`` key uses.
+
+    Save it beside the configuration, edit it, and name it in the target's ``mapping:``.
+    """
+    click.echo(default_mapping(vendor).read_text(encoding="utf-8"), nl=False)
 
 
 @mapping.command()
@@ -50,17 +80,12 @@ def check(files: tuple[str, ...]) -> None:
 @click.option(
     "--groups", default="", help='Groups the user is a member of, e.g. "Chat Admins,Staff".'
 )
-@click.option(
-    "--config",
-    "config_path",
-    envvar="SCIMBRIDGE_CONFIG",
-    type=click.Path(dir_okay=False),
-    help="Bridge configuration file. Default: $SCIMBRIDGE_CONFIG.",
-)
+@config_option
 def preview(target: str, resource_json: str, groups: str, config_path: str | None) -> None:
     """Print the vendor record TARGET's mapping makes of the SCIM User in USER_JSON.
 
-    Passwords in the record are masked.
+    Passwords in the record are masked. Nothing is sent to the vendor, so its secrets need
+    not be set.
     """
     loaded = _target_mapping(target, config_path)
     user = _read_user(resource_json)
@@ -78,17 +103,14 @@ def preview(target: str, resource_json: str, groups: str, config_path: str | Non
 
 
 def _target_mapping(target: str, config_path: str | None) -> Mapping:
-    try:
-        config = load_config(config_path)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    config = read_config(config_path, require_env=False)
     configured = config.target(target)
     if configured is None:
         names = ", ".join(known.name for known in config.targets)
         raise click.ClickException(f"no target {target!r} in the configuration; targets: {names}")
     try:
-        return load_mapping(configured.mapping_file)
-    except MappingFileError as error:
+        return load_target_mapping(configured)
+    except ConfigError as error:
         raise click.ClickException(str(error)) from None
 
 

@@ -14,7 +14,7 @@ class MappingContext:
     """The bridge's own facts about the user, readable in a mapping file as ``bridge.<name>``."""
 
     stable_id: str
-    """The bridge's identity of the user: it survives DELETE and re-provisioning (design.md, "External IDs and re-import")."""
+    """The bridge's identity of the user: it survives DELETE and re-provisioning (docs/architecture.md, "External IDs and re-import")."""
     vendor_id: str | None = None
     """The vendor's identity of the user, once a delivery has learnt it."""
     first_import: bool = True

@@ -4,7 +4,7 @@ Every expression answers ``evaluate(resource, groups, context)`` with a value,
 or None when the user has nothing to give; an empty string or list counts as
 nothing, so that ``fallback`` and ``default`` take over. One exception: a
 ``from_groups`` field with ``as: list`` answers ``[]`` when no listed group
-matches, so that the record states the revocation (design.md, "External IDs
+matches, so that the record states the revocation (docs/architecture.md, "External IDs
 and re-import": "leaving a group revokes what it granted"). The forms are
 documented, with examples, in docs/mapping.md.
 """
@@ -70,7 +70,7 @@ class Expression(ABC):
         """Every value this expression manages in a vendor list, or None if it manages no list.
 
         Only a ``from_groups`` list manages values: the vendor client replaces
-        those and keeps the values the vendor owns (design.md, "External IDs
+        those and keeps the values the vendor owns (docs/architecture.md, "External IDs
         and re-import").
         """
         return None
@@ -419,7 +419,7 @@ def _check_revocable(spec: dict[str, Any], location: Location) -> None:
     A single value needs a ``default`` (what a user outside every listed group
     gets); a list gives ``[]`` then, and manages the values of its table, so a
     ``fallback`` or ``transform`` would send values the bridge could never
-    revoke (design.md, "External IDs and re-import").
+    revoke (docs/architecture.md, "External IDs and re-import").
     """
     if spec.get("as") != "list":
         if _nothing(spec.get("default")):

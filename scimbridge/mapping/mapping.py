@@ -34,7 +34,7 @@ CHECK_CONTEXT = MappingContext(stable_id="scimbridge-check")
 
 @dataclass(frozen=True)
 class DeprovisionRule:
-    """What ``active: false`` or DELETE means for the vendor (vendors.md, "Deprovision")."""
+    """What ``active: false`` or DELETE means for the vendor (docs/vendors.md, "What each SCIM change does at the vendor")."""
 
     action: Action
     overrides: dict[str, Any]

@@ -16,6 +16,7 @@ from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 
 from scimbridge.scim.endpoint import ScimEndpoint
+from scimbridge.scim.throttle import client_address
 
 PREFIX = "/scim/v2"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -56,4 +57,9 @@ def serve(target: str, path: str) -> Response:
         unknown = NotFoundException(detail=f"No target named {target!r} is configured")
         return to_flask(next(iter(endpoints.values())).service.error_response(unknown))
     origin = bridge.locations.origin(request)
-    return to_flask(endpoint.serve(read_request(endpoint, origin, target, path)))
+    client = client_address(
+        request.remote_addr,
+        request.headers.getlist("X-Forwarded-For"),
+        bridge.config.trusted_proxies,
+    )
+    return to_flask(endpoint.serve(read_request(endpoint, origin, target, path), client))

@@ -19,7 +19,7 @@ from scim2_server.routing import Operation
 
 from scimbridge.config import Target
 from scimbridge.scim import compat
-from scimbridge.scim.auth import authenticate
+from scimbridge.scim.auth import Authenticator, refusal_headers
 from scimbridge.scim.handler import BridgeHandler
 from scimbridge.scim.service import BridgeService
 from scimbridge.store import Database, SqlStorage
@@ -51,17 +51,20 @@ class ScimEndpoint:
         self.database = database
         self.handler = BridgeHandler(service, storage)
         self.max_body_bytes = max_body_bytes
+        self.authenticator = Authenticator(target.name, target.inbound)
 
     def body_limit(self, request: ScimRequest) -> int:
         """The largest body accepted: Bulk's announced maxPayloadSize, else the configured maximum."""
         bulk_limit = self.service.max_body_size(request)
         return self.max_body_bytes if bulk_limit is None else bulk_limit
 
-    def serve(self, request: ScimRequest) -> ScimResponse:
+    def serve(self, request: ScimRequest, client: str | None = None) -> ScimResponse:
+        """:param client: the client's address, for the failure throttle (scim/throttle.py)."""
         try:
-            response = self._dispatch(request)
+            response = self._dispatch(request, client)
         except SCIMException as exception:
             response = self.service.error_response(exception)
+            response.headers.update(refusal_headers(exception))
         except Exception as exception:
             # Method, path and the exception only: neither the query string (a filter holds
             # user values) nor a traceback at ERROR. The database's messages carry the SQL,
@@ -86,10 +89,12 @@ class ScimEndpoint:
         )
         return response
 
-    def _dispatch(self, request: ScimRequest) -> ScimResponse:
+    def _dispatch(self, request: ScimRequest, client: str | None) -> ScimResponse:
         operation = self.service.match(request).operation
         if operation not in UNAUTHENTICATED:
-            request.subject = authenticate(request.header("Authorization"), self.target.inbound)
+            request.subject = self.authenticator.authenticate(
+                request.header("Authorization"), client=client, writing=operation in WRITES
+            )
         if operation is Operation.bulk:
             self.service.ensure_sent_bulk_payload_size(len(request.body))
         elif len(request.body) > self.max_body_bytes:

@@ -47,7 +47,7 @@ BASIC = AuthenticationScheme(
 
 
 DELIVERY_STATE = "urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User"
-"""design.md, "Delivery state": how far a user got towards the vendor, and the pause switch.
+"""docs/architecture.md, "Delivery state": how far a user got towards the vendor, and the pause switch.
 
 The state attributes are readOnly and ``returned: request`` (RFC 7643 §7): an
 admin asks for them with ``?attributes=urn:…:delivery:2.0:User:status,…``. The

@@ -1,7 +1,7 @@
 """The database connection, its schema migrations and the transaction of a request.
 
 SQLite is the embedded default and PostgreSQL the choice past one machine
-(design.md, "Scaling"): the same code runs on both. The schema is created and
+(docs/architecture.md, "Scaling"): the same code runs on both. The schema is created and
 changed by the Alembic migrations shipped in :mod:`scimbridge.store.migrations`
 only, so later features add their tables as new migrations.
 """
@@ -55,6 +55,12 @@ SQLITE_PRAGMAS = (
   which would make ``co``/``sw``/``ew`` ignore ``caseExact`` (the values are
   already case-folded where RFC 7643 §2.2 wants it).
 """
+
+
+MIGRATION_LOCK = 0x5C1B_0001
+"""The PostgreSQL advisory lock key that start-up migrations take turns on
+(:meth:`Database.upgrade`); the delivery claims lock on pairs of keys, a space of their
+own."""
 
 
 def utc(moment: datetime) -> datetime:
@@ -125,8 +131,17 @@ class Database:
             self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
     def upgrade(self, revision: str = "head") -> None:
-        """Apply the migrations up to ``revision``; a no-op when the schema is current."""
+        """Apply the migrations up to ``revision``; a no-op when the schema is current.
+
+        Every ``serve`` and ``worker`` process runs this at start-up, so replicas started
+        together race for it: on PostgreSQL they take turns on a transaction-scoped
+        advisory lock (without it, their concurrent ``CREATE TABLE`` statements wait on
+        each other for good), and each later one finds the schema current. On SQLite the
+        transaction's ``BEGIN IMMEDIATE`` makes them take turns already.
+        """
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
             command.upgrade(alembic_config(connection), revision)
 
     @contextmanager

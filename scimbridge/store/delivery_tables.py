@@ -1,4 +1,4 @@
-"""The delivery tables: external-ID links and the outbox (design.md, "External IDs and re-import").
+"""The delivery tables: external-ID links and the outbox (docs/architecture.md, "External IDs and re-import").
 
 They live beside the resources so that one transaction writes a resource,
 its link and its outbox entry together.
@@ -58,7 +58,13 @@ outbox = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True, comment="delivery order"),
     Column("target", String(64), nullable=False),
     Column("link_id", String(32), ForeignKey("links.id"), nullable=False),
-    Column("event", String(16), nullable=False, comment="upsert | delete"),
+    Column("event", String(16), nullable=False, comment="upsert | delete: what the worker does"),
+    Column(
+        "change",
+        String(16),
+        comment="create | update | deactivate | reactivate | delete | group: what happened",
+    ),
+    Column("request_id", String(64), comment="the SCIM request that wrote the entry"),
     Column("document", JSON, nullable=False, comment="the user as it was written"),
     Column("groups", JSON, nullable=False, comment="its groups' display names"),
     Column(
@@ -76,6 +82,7 @@ outbox = Table(
         comment="refusals and errors: what counts toward delivery.max_attempts",
     ),
     Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_attempt_at", DateTime(timezone=True), comment="the last try, whatever came of it"),
     Column("claimed_by", String(64)),
     Column("claimed_until", DateTime(timezone=True)),
     Column("last_error", Text),
@@ -90,6 +97,9 @@ outbox = Table(
         comment="the first failed try: how long the vendor has been unavailable to this entry",
     ),
     Column("vendor_ref", String(255), comment="the vendor's taskId / jobId of the delivery"),
+    Column(
+        "delivered_vendor_id", Text, comment="the vendor's id of the user this delivery reached"
+    ),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("done_at", DateTime(timezone=True)),
     Column(

@@ -1,8 +1,10 @@
 """Autodesk Construction Cloud: project users through the Account Admin API.
 
-Contract: seed ``autodesk-acc-users-import.txt``; Autodesk's OpenAPI
-``vendor-specs/acc/accountadmin.yaml`` (``importProjectUsers``, the v1 project-user
-GET/PATCH/DELETE and listing) and ``authentication.yaml``; vendor-research.md §2.
+Contract: Autodesk's "POST projects/:projectId/users:import" reference
+(https://aps.autodesk.com/en/docs/acc/v1/reference/http/admin-v2-projects-project-Id-users-import-POST);
+Autodesk's OpenAPI ``construction/accountadmin/accountadmin.yaml`` (``importProjectUsers``,
+the v1 project-user GET/PATCH/DELETE and listing) and ``authentication/authentication.yaml``
+(``autodesk-platform-services/aps-sdk-openapi``); the APS documentation (aps.autodesk.com).
 
 - Token: APS 2-legged client credentials at ``/authentication/v2/token`` (HTTP
   Basic client_id:client_secret, scope ``account:write account:read``). Writes
@@ -12,7 +14,7 @@ GET/PATCH/DELETE and listing) and ``authentication.yaml``; vendor-research.md §
   ``limit`` ≤ 200 with ``offset``), for every import and every deprovision without
   a stored id: the whole listing when it takes fewer pages than there are emails to
   look up, else one ``filter[email]`` GET per email. Reads are limited to 600 a
-  minute, writes to 100 (research §2), so lookups are batched.
+  minute, writes to 100 (Autodesk's admin rate-limits page), so lookups are batched.
 - New users: ``POST /construction/admin/v2/projects/{projectId}/users:import``, at
   most 200 a request, answered 202 "not yet acted upon", with a ``jobId`` that may
   be absent and has no status endpoint. The import never updates a member (the
@@ -23,8 +25,8 @@ GET/PATCH/DELETE and listing) and ``authentication.yaml``; vendor-research.md §
   next round finds the member), never failed for good.
 - Members: ``PATCH …/users/{userId}`` changes only ``companyId``, ``roleIds`` and
   ``products`` (201); names and email belong to the Autodesk account. ``roleIds``
-  keep the roles set in ACC that the mapping does not manage (design.md).
-- DISABLE: PATCH every product of the record to ``access: none`` (research §2);
+  keep the roles set in ACC that the mapping does not manage (docs/architecture.md).
+- DISABLE: PATCH every product of the record to ``access: none`` (Autodesk's PATCH project-user reference);
   REMOVE: ``DELETE …/users/{userId}`` (204), of the stored id, else of the member
   found by email. A member already gone (404) is done; without a stored id, only
   a listing that does not show the email means there is nothing to deprovision.
@@ -32,7 +34,7 @@ GET/PATCH/DELETE and listing) and ``authentication.yaml``; vendor-research.md §
   Autodesk account and email, a new project-user id.
 - A member found by email that the bridge did not create in this call is taken
   over only when no other user of the bridge holds it (:meth:`unclaimed`).
-- Rate limits (:attr:`AccClient.rate_limits`, research §2 "Rate limits and errors"):
+- Rate limits (:attr:`AccClient.rate_limits`, Autodesk's admin rate-limits page):
   per client id, 100 writes (POST/PATCH/DELETE/PUT) and 600 GETs a minute on
   ``construction/admin``; the client paces itself to them (:mod:`.pacing`). A 429
   carries ``Retry-After`` (APS rate-limit blog); a 429 or a long wait in mid-batch keeps
@@ -91,7 +93,7 @@ def missing_changes(item: DeliveryItem, member: dict[str, Any]) -> dict[str, Any
 
     ``roleIds`` are merged into the member's (:func:`merge_managed`), so roles set in ACC
     that the mapping does not manage stay; products the record does not name are left as
-    they are, since the PATCH changes only the keys it names (research §2, "set access:none").
+    they are, since the PATCH changes only the keys it names (Autodesk's PATCH project-user reference: ``access: none`` strips a product).
     """
     wanted = {key: item.record[key] for key in PATCHABLE if item.record.get(key) is not None}
     if "roleIds" in wanted:
@@ -120,7 +122,7 @@ def holds(member: dict[str, Any], key: str, value: Any) -> bool:
 class AccClient(OAuthClientCredentialsClient):
     vendor = "acc"
     max_batch = 200
-    """"Can add up to 200 users per request" (seed)."""
+    """"Can add up to 200 users per request" (Autodesk's "POST projects/:projectId/users:import")."""
     token_endpoint_auth_method = "client_secret_basic"
     default_scope = "account:write account:read"
     default_max_polls = 5
@@ -129,7 +131,7 @@ class AccClient(OAuthClientCredentialsClient):
         RateLimit("writes", 100, 60.0, methods=WRITES, path_prefix=ADMIN),
         RateLimit("reads", 600, 60.0, methods=frozenset({"GET"}), path_prefix=ADMIN),
     )
-    """Per client id on construction/admin (admin-rate-limits page, research §2); the token
+    """Per client id on construction/admin (Autodesk's admin rate-limits page); the token
     endpoint's own 500 a minute is authlib's call, never near it (one token an hour)."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
@@ -138,7 +140,7 @@ class AccClient(OAuthClientCredentialsClient):
         if not project_id:
             raise ValueError(f"target {target.name}: options.project_id is required for acc")
         self.project_id = project_id.removeprefix("b.")
-        """The Data Management ``b.`` prefix is not part of the ACC project id (seed)."""
+        """The Data Management ``b.`` prefix is not part of the ACC project id (Autodesk's "POST projects/:projectId/users:import", ``projectId``)."""
 
     def default_token_url(self) -> str:
         return f"{self.base_url}/authentication/v2/token"
@@ -179,7 +181,7 @@ class AccClient(OAuthClientCredentialsClient):
         return self.update_member(item, member)
 
     def deprovision(self, item: DeliveryItem, members: Members) -> Outcome:
-        """DISABLE strips every product of the record (``access: none``, research §2), REMOVE
+        """DISABLE strips every product of the record (``access: none``, Autodesk's PATCH project-user reference), REMOVE
         deletes the project user; a member already gone (404) is as deprovisioned as it gets.
         Without a stored id the member is found by email, and only when no other user of the
         bridge holds it; only the listing's "no such member" means nothing to deprovision."""
@@ -298,7 +300,7 @@ class AccClient(OAuthClientCredentialsClient):
         return compact({**item.record, "userId": None})
 
     def post_import(self, items: list[DeliveryItem]) -> str | None:
-        """The import call; its ``jobId``, which ACC does not support yet (seed), may be None."""
+        """The import call; its ``jobId``, which ACC does not support yet (Autodesk's "POST projects/:projectId/users:import"), may be None."""
         response = self.call(
             "POST",
             f"/construction/admin/v2/projects/{self.project_id}/users:import",

@@ -1,8 +1,10 @@
 """VMware Aria Operations (VCF Operations): users imported from an auth source, via the Suite API.
 
-Contract: seed ``aria-operations-import-users.txt``; the VCF Operations OpenAPI
-(``vendor-specs/aria``: ``acquireToken``, ``releaseToken``, ``importUsers``,
-``getUsers``, ``getUser``, ``modifyUser``, ``deleteUser``); vendor-research.md §3.
+Contract: Broadcom's "Import Users Using POST" reference (https://developer.broadcom.com/xapis/vmware-vrealize-operations-api/latest/api/auth/sources/id/users/post);
+the VCF Operations OpenAPI (``vmware/vcf-api-specs``,
+``specifications/vcf-operations/vcf-operations-openapi.json``: ``acquireToken``,
+``releaseToken``, ``importUsers``, ``getUsers``, ``getUser``, ``modifyUser``, ``deleteUser``);
+Broadcom's VMware Aria Operations API documentation (developer.broadcom.com).
 
 - Token: ``POST {base}/api/auth/token/acquire`` ``{username, password, authSource}``,
   sent as ``Authorization: OpsToken <token>`` (``credentials.token_scheme``:
@@ -11,15 +13,15 @@ Contract: seed ``aria-operations-import-users.txt``; the VCF Operations OpenAPI
 - IMPORT: ``POST {base}/api/auth/sources/{options.auth_source_id}/users``
   ``{"users": [...]}``, synchronous, 201 with the users and the ids Aria gave
   them (the vendor id; matched back by username). "When a user is being
-  re-imported, make sure to populate the id field" (seed): a user with a stored
+  re-imported, make sure to populate the id field" ("Import Users Using POST"): a user with a stored
   id is re-imported with it.
 - Re-import of a known user: one ``GET {base}/api/auth/users?id=…&id=…`` per
   batch reads the users as Aria holds them, so that each managed list
   (``roleNames``, ``role-permissions`` by ``roleName``, ``groupIds``) keeps the
-  values granted in Aria outside the mapping (design.md, "What the vendor holds
+  values granted in Aria outside the mapping (docs/architecture.md, "What the vendor holds
   is what the IdP says"). A stored id Aria no longer has is imported afresh.
 - Idempotency: a new user is imported without an id; Aria refuses a username it
-  has already (research ASSUMPTION: a 400). A user refused alone is then looked
+  has already (ASSUMPTION, undocumented: a 400). A user refused alone is then looked
   up (``GET {base}/api/auth/users?username=…``, one call for the batch; the
   parameter matches substrings, so the exact case-insensitive username is
   picked) and, when no other user of the bridge holds that account, re-imported
@@ -30,7 +32,7 @@ Contract: seed ``aria-operations-import-users.txt``; the VCF Operations OpenAPI
   ``DELETE {base}/api/auth/users/{id}`` (204). A user without a stored id is
   looked up by username first; a 404 means Aria no longer has the user: done.
 - Batch size: not documented; 100. Aria refuses a whole import for one bad user
-  (research ASSUMPTION), so a refused batch is bisected to isolate it.
+  (ASSUMPTION, undocumented), so a refused batch is bisected to isolate it.
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ class AriaClient(TokenLoginClient):
     vendor = "aria"
     max_batch = 100
     rate_limits = ()
-    """None documented (vendor-research.md §3: a 429 "Rate Limit Exceeded", no numbers);
+    """None documented (the vRealize Operations API 8.10 "Getting Started": a 429 "Rate Limit Exceeded", no numbers);
     a 429 is retried after its ``Retry-After`` like any unavailability."""
     default_token_scheme = "OpsToken"
 
@@ -204,7 +206,7 @@ class AriaClient(TokenLoginClient):
     def adopt(self, refused: list[tuple[DeliveryItem, VendorRejected]]) -> dict[str, Outcome]:
         """Each new user Aria refused alone: when Aria has a user of that name (a first import
         repeated after a timeout or a crash) that no other user of the bridge holds, it is
-        re-imported with its id; otherwise the refusal stands (design.md, "the same person")."""
+        re-imported with its id; otherwise the refusal stands (docs/architecture.md, "the same person")."""
         found = self.users_named([username(item) for item, _ in refused])
         outcomes: dict[str, Outcome] = {}
         adopted: list[DeliveryItem] = []

@@ -100,7 +100,7 @@ def still_wanted() -> None:
 
 
 class Claims(Protocol):
-    """Who, among the bridge's users of a target, holds a vendor account (design.md, "the same person")."""
+    """Who, among the bridge's users of a target, holds a vendor account (docs/architecture.md, "the same person")."""
 
     def holder(self, vendor_id: str, key: str) -> str | None:
         """A description of the bridge user other than ``key`` whose vendor identity is

@@ -1,7 +1,8 @@
 """Quali CloudShell: external (AD/LDAP) users imported through the Admin REST API.
 
-Contract: seed ``cloudshell-import-external-users.md``; vendor-research.md §5
-(QualiSystems/cloudshell-help ``cs-admin-rest-api`` pages).
+Contract: Quali's "Import external users" reference (http://help.quali.com/api-guide/cs-admin-rest-api/import-external-users)
+and the other CloudShell Admin REST API pages (source: QualiSystems/cloudshell-help
+``cs-admin-rest-api``).
 
 - Token: ``PUT {base}/Api/Auth/Login`` ``{Username, Password, Domain}`` answers the
   token as a quoted JSON string, sent as ``Authorization: Basic <token>``
@@ -10,7 +11,7 @@ Contract: seed ``cloudshell-import-external-users.md``; vendor-research.md §5
   ``UserName`` a call (max_batch 1: the API imports one user per call); 200
   ``{"Users": [...], "Errors": [...]}``: the user's ``Id`` is the vendor id, and a
   user absent from ``Users`` failed with the ``Errors`` text. The client decides
-  ``AllowUpdate`` itself: true once it holds the user's ``Id`` (design.md), absent
+  ``AllowUpdate`` itself: true once it holds the user's ``Id`` (docs/architecture.md), absent
   on a first import, so that CloudShell answers "already exists" rather than
   updating an account nobody checked.
 - Idempotency: a first import CloudShell refuses is followed by a lookup of the
@@ -45,7 +46,7 @@ from scimbridge.vendors.http import (
 IMPORT_USERS = "/api/v1/integrations/IdentityManagement/users"
 USERS = "/api/v1/users"
 PAGE_LIMIT = 250
-"""The largest ``paginationProperties.limit`` (research §5, "Directory lookups")."""
+"""The largest ``paginationProperties.limit`` (Quali's CloudShell Admin REST API pages)."""
 EDITABLE_FIELDS = (
     "Username",
     "Email",
@@ -59,7 +60,7 @@ EDITABLE_FIELDS = (
     "MaxOwnedBlueprints",
     "MaxSavedSandboxes",
 )
-"""The body of "edit user" (research §5); ``Password`` is left out for directory users (ASSUMPTION)."""
+"""The body of "edit user" (Quali's CloudShell Admin REST API, edit-user); ``Password`` is left out for directory users (ASSUMPTION)."""
 
 
 def error_messages(errors: Any) -> str:
@@ -98,7 +99,7 @@ class CloudShellClient(TokenLoginClient):
     vendor = "cloudshell"
     max_batch = 1
     rate_limits = ()
-    """None documented (vendor-research.md §5); a 429 is retried like any unavailability."""
+    """None documented (Quali's CloudShell Admin REST API pages); a 429 is retried like any unavailability."""
     default_token_scheme = "Basic"
 
     def login(self) -> str:
@@ -146,7 +147,7 @@ class CloudShellClient(TokenLoginClient):
     def adopt(self, item: DeliveryItem, name: str, errors: Any) -> Outcome:
         """A first import CloudShell refused: when it has a user of that name (a first import
         repeated after a timeout or a crash) that no other user of the bridge holds, the
-        user is imported again with ``AllowUpdate`` and becomes this one's (design.md,
+        user is imported again with ``AllowUpdate`` and becomes this one's (docs/architecture.md,
         "the same person"); otherwise the refusal stands."""
         found = self.find(name)
         if found is None:
@@ -170,7 +171,7 @@ class CloudShellClient(TokenLoginClient):
 
     def activated(self, item: DeliveryItem, user: dict[str, Any]) -> Outcome:
         """The imported user's outcome, after re-activating it: an import leaves
-        ``IsActive`` alone (research §5 ASSUMPTION)."""
+        ``IsActive`` alone (ASSUMPTION: Quali does not document it)."""
         vendor_id = str(user["Id"])
         if user.get("IsActive") is False and not self.put_active(user, active=True):
             return failed(

@@ -1,8 +1,8 @@
 """AvePoint Confide: privileged users of the share center, through the AvePoint Graph API.
 
-Contract: seed ``avepoint-confide-import-users.md``; vendor-research.md §1
-(AvePoint/cloud-api ImportConfideSharingUser, GetConfideImportUsersStatus,
-UpdateConfideSharingUser, register-app).
+Contract: AvePoint's "Import Confide Sharing Users" reference and the rest of AvePoint's Graph API
+documentation (learn.avepoint.com; source ``AvePoint/cloud-api``: ImportConfideSharingUser,
+GetConfideImportUsersStatus, UpdateConfideSharingUser, register-app).
 
 - ``POST {base}/admin/shareSetting/import-users`` creates users and
   ``…/update-users`` changes them (same body). Both answer 200
@@ -11,11 +11,11 @@ UpdateConfideSharingUser, register-app).
 - The vendor identity is the email Confide has: the stored vendor id, else the
   email of the record Confide last accepted (``DeliveryItem.previous``).
   Updates and deprovisions go to that address, not to the record's.
-- Idempotency: Confide has no list or get-user call (research §1,
-  "Deprovision"), so the other call is the lookup. A user without a known
+- Idempotency: Confide has no list or get-user call (none in AvePoint's
+  Graph API documentation), so the other call is the lookup. A user without a known
   address is imported; one the task reports failed (it exists already, when a
   first import is repeated) is updated instead, unless another user of the
-  bridge holds that address (design.md, "the same person"). A known user is
+  bridge holds that address (docs/architecture.md, "the same person"). A known user is
   updated; one the task reports failed (removed in Confide since) is imported.
   The client never reads the failure's wording.
 - An email change (the record's address differs from the known one) revokes the
@@ -24,12 +24,12 @@ UpdateConfideSharingUser, register-app).
 - Confide documents no delete and no disable: a DISABLE or REMOVE is an
   update-users of the known address (or, for a user the bridge never learnt an
   address of, the record's, unless another user of the bridge holds it) with
-  every permission false (vendors.md **assumption**, as the mapping file
+  every permission false (docs/vendors/confide.md **assumption**, as the mapping file
   states); the user stays listed in Confide. A task that reports it failed
   means Confide has no such user: nothing to deprovision (ASSUMPTION: the only
   per-user failures of an update are an unknown or malformed address).
 - Batch size: Confide documents no limit; 100 users a request follows the
-  research's ASSUMPTION (vendor-research.md §1, "Limits"), small enough that a
+  ASSUMPTION of docs/vendors/confide.md ("Limits"), small enough that a
   whole-request 400 costs little to bisect.
 """
 
@@ -62,7 +62,7 @@ PERMISSIONS = (
     "canGenerateDownloadLinkInShareCenter",
     "canGenerateUploadLinkInShareCenter",
 )
-"""The PrivilegedUser permission flags (seed, "PrivilegedUser Properties")."""
+"""The PrivilegedUser permission flags (AvePoint's "Import Confide Sharing Users", "PrivilegedUser Properties")."""
 NO_PERMISSIONS = {**dict.fromkeys(PERMISSIONS, False), "sendInvitationEmail": False}
 FINISHED_STATUSES = frozenset({"Completed", "Failed"})
 
@@ -126,14 +126,14 @@ class ConfideClient(OAuthClientCredentialsClient):
     vendor = "confide"
     max_batch = 100
     rate_limits = ()
-    """None documented (vendor-research.md §1: a 429 shows only in the Elements API
+    """None documented (AvePoint's Graph API documentation: a 429 shows only in the Elements API
     docs); a 429 is retried after its ``Retry-After`` like any unavailability."""
     token_endpoint_auth_method = "client_secret_post"
     """The AvePoint sample posts client_id and client_secret in the form (register-app.md)."""
     default_scope = "confide.graph.readwrite.all"
 
     def default_token_url(self) -> str:
-        """vendors.md **assumption**: the commercial AvePoint identity service."""
+        """docs/vendors/confide.md **assumption**: the commercial AvePoint identity service."""
         return "https://identity.avepointonlineservices.com/connect/token"
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
@@ -172,7 +172,7 @@ class ConfideClient(OAuthClientCredentialsClient):
 
     def other_call(self, result: Result) -> Send | Outcome | None:
         """For an IMPORT the task reported failed, the call that may succeed: an update of an
-        address Confide has already (unless another user of the bridge holds it, design.md
+        address Confide has already (unless another user of the bridge holds it, docs/architecture.md
         "the same person"), or an import of a known address Confide no longer has."""
         send = result.send
         if not result.reported or send.revoke or send.item.action is not Action.IMPORT:

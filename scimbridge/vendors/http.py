@@ -19,6 +19,7 @@ state what differs (their paths, bodies and tokens):
 from __future__ import annotations
 
 import logging
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from urllib.parse import urljoin
 import requests
 
 from scimbridge.config import Target
+from scimbridge.observability.calls import CallObserver, NotObserved
 from scimbridge.vendors.base import (
     DeliveryItem,
     Outcome,
@@ -178,7 +180,8 @@ def send_isolating(
     """Send the batch; when the vendor refuses its payload, halve it until the bad items stand alone.
 
     Confide, ACC, Aria and Rocket.Chat (``import.addUsers``) refuse a whole request
-    for one bad user (vendor-research.md §1-§4): bisecting costs about
+    for one bad user (their import references; Rocket.Chat's "Add Users" notes 1 and 3; for Aria
+    an assumption, undocumented): bisecting costs about
     2·log2(n) extra calls per bad user and lets every good user through.
     A refusal that does not blame the payload (403, 404, …) fails the whole batch at once.
     """
@@ -212,6 +215,8 @@ class HttpVendorClient(VendorClient):
             self.vendor,
         )
         """Keeps the calls within :attr:`rate_limits` (:mod:`.pacing`)."""
+        self.calls: CallObserver = NotObserved()
+        """Set by the worker: told the status and duration of every call (the metrics)."""
         self.longest_wait = SHORT_WAIT_SECONDS
         """The longest wait for a rate limit a call takes in place (:meth:`finishing_job`)."""
         self.poll_interval = self._number_option(
@@ -323,21 +328,26 @@ class HttpVendorClient(VendorClient):
         self.pacer.admit(method, path, self.wait, self.longest_wait)
         options = {name: value for name, value in kwargs.items() if name != "headers"}
         headers = {**({} if public else self.auth_headers()), **kwargs.get("headers", {})}
+        started = time.monotonic()
         try:
             response = self.http.request(
                 method, self.url(path), headers=headers, timeout=self.timeout, **options
             )
         except requests.RequestException as error:
+            self.calls.answered(None, time.monotonic() - started)
             self.pacer.sent(method, path)  # a call that timed out may have been served
             raise VendorUnavailable(
                 f"{self.vendor}: {method} {path} failed: {type(error).__name__}"
             ) from None
+        seconds = time.monotonic() - started
+        self.calls.answered(response.status_code, seconds)
+        log.debug("%s %s answered %d in %.3f s", method, path, response.status_code, seconds)
         self.learn(method, path, response)
         return response
 
     def learn(self, method: str, path: str, response: requests.Response) -> None:
         """What an answer tells the pacer. A call the vendor handled counts, a refused one
-        too (Rocket.Chat counts before it checks, research §4); a 503 says the vendor could
+        too (Rocket.Chat counts before it checks, its ``ApiClass.ts``); a 503 says the vendor could
         not handle it (RFC 9110 §15.6.4), so an outage's retries do not hold back the calls
         after it. A 429, or an answer saying no call remains, blocks the limit until its reset."""
         if response.status_code != 503:
@@ -431,7 +441,7 @@ class HttpVendorClient(VendorClient):
 
         When the vendor is unavailable for the import itself, the whole call is retried
         (:class:`VendorUnavailable`), unless items were settled before it: those keep
-        their outcomes (design.md, "a 429 in mid-batch keeps what was applied") and only
+        their outcomes (docs/architecture.md, "a 429 in mid-batch keeps what was applied") and only
         the items to import wait.
         """
         try:
@@ -445,7 +455,7 @@ class HttpVendorClient(VendorClient):
         """None when the existing vendor account ``vendor_id`` may become this user's; else
         the conflict that fails the item.
 
-        design.md, "the same person": an account the vendor already has is taken over only
+        docs/architecture.md, "the same person": an account the vendor already has is taken over only
         when no other user of the bridge (a former user's tombstone included) holds it, so a
         new person who reuses a userName or email never inherits the old account.
         """

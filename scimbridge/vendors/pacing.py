@@ -1,11 +1,13 @@
 """A vendor's documented rate limits, and the pacer that keeps a client within them.
 
-Two of the five vendors document limits (vendor-research.md): ACC counts, per client
+Two of the five vendors document limits (docs/vendors.md, "Common to all vendors"): ACC counts, per client
 id, 100 writes and 600 GETs a minute on ``construction/admin`` and answers 429 with
-``Retry-After`` (§2, "Rate limits and errors"); Rocket.Chat counts every route per
+``Retry-After`` (Autodesk's admin rate-limits page,
+https://aps.autodesk.com/en/docs/acc/v1/overview/rate-limits/admin-rate-limits/, and the APS
+blog "Rate Limiting"); Rocket.Chat counts every route per
 client, 10 calls a minute by default, refused calls included, and answers 429 with
-``X-RateLimit-Reset`` in epoch milliseconds and no ``Retry-After`` (§4, "Error and
-limit shapes"). A client that only learns its limit from 429s spends a refused call
+``X-RateLimit-Reset`` in epoch milliseconds and no ``Retry-After`` (Rocket.Chat's
+source: ``ApiClass.ts``, ``apps/meteor/server/settings/rate.ts``). A client that only learns its limit from 429s spends a refused call
 per window, and on Rocket.Chat the refused call counts too. So each client declares
 its limits (:class:`RateLimit`), a target may adjust them (:func:`configured_limits`),
 and before every call the client asks its :class:`Pacer` how long to wait.

@@ -1,7 +1,9 @@
 """Rocket.Chat (6.3+): the bulk user import, and the user calls it cannot do without.
 
-Contract: seed ``rocketchat-bulk-user-import.md``; vendor-research.md §4
-(Rocket.Chat source: ``import.ts``, ``services/import/service.ts``, ``ApiClass.ts``).
+Contract: Rocket.Chat's Bulk User Import API reference (developer.rocket.chat: "Create New
+Import Operation", "Add Users", "Run Import Operation", "Get Import Operation Status");
+Rocket.Chat's source (``RocketChat/Rocket.Chat``: ``import.ts``, ``services/import/service.ts``,
+``ApiClass.ts``).
 
 - Every call sends ``X-User-Id`` and ``X-Auth-Token`` (a personal access token
   of a user with ``run-import``, ``view-full-other-user-info``,
@@ -23,12 +25,12 @@ Contract: seed ``rocketchat-bulk-user-import.md``; vendor-research.md §4
 - ``users.update`` replaces the user's ``roles``, so it sends the user's roles
   with the managed ones replaced by the granted ones (:func:`merge_managed`):
   roles granted inside Rocket.Chat (moderator, livechat-agent) and the default
-  roles every user got (seed note 4) are the user's own and stay; ``admin`` goes
+  roles every user got ("Add Users" note 4) are the user's own and stay; ``admin`` goes
   when no longer granted.
 - The others are imported: ``import.new`` → ``import.addUsers`` → ``import.run``
-  → ``import.status`` until done. One bad user fails a whole ``addUsers`` (seed
+  → ``import.status`` until done. One bad user fails a whole ``addUsers`` ("Add Users"
   note 1 and 3): a refused batch is bisected so the others still go in. New users
-  carry the granted roles; the import adds the default ones (seed note 4).
+  carry the granted roles; the import adds the default ones ("Add Users" note 4).
 - The run returns no per-user errors and creates nobody whose email or user name is
   taken (run note 2), so each user is checked after the run: a second listing shows the
   users it created (new since the first, with the record's email and user name), and
@@ -38,13 +40,13 @@ Contract: seed ``rocketchat-bulk-user-import.md``; vendor-research.md §4
   bridge does not manage.
 - A DISABLE or REMOVE of a user Rocket.Chat does not have ("User not found.") is
   done: there is nothing to deprovision, and nothing is imported.
-- The vendor id is the **import id**, the bridge's stable id (design.md): it
+- The vendor id is the **import id**, the bridge's stable id (docs/architecture.md): it
   survives a user deleted and re-created in Rocket.Chat, and ``users.info``
   finds the user by it; the Rocket.Chat ``_id`` goes in the outcome's details.
   A user found by import id for an item without a vendor id is taken over only
   when no other user of the bridge holds that import id (:meth:`unclaimed`).
 - Every route is limited per client, 10 calls a minute by default, refused calls
-  counted too (research §4, :attr:`RocketChatClient.rate_limits`): the client paces
+  counted too (Rocket.Chat's source, ``settings/rate.ts``; :attr:`RocketChatClient.rate_limits`): the client paces
   itself to it (:mod:`.pacing`), and a target whose account holds
   ``api-bypass-rate-limit`` turns that off (``options.rate_limits``). A 429 carries no
   ``Retry-After``: the wait comes from ``X-RateLimit-Reset`` (epoch milliseconds), and so
@@ -101,9 +103,9 @@ setting, ``API_Allow_Infinite_Count``, and a whole workspace in one answer can o
 the call's timeout."""
 FINISHED_STATES = frozenset({"done", "error", "canceled"})
 NOT_FOUND = "User not found."
-"""The end of ``users.info``'s 400 when no user matches (research §4)."""
+"""The end of ``users.info``'s 400 when no user matches (Rocket.Chat's source)."""
 PROFILE = ("username", "name")
-"""Record fields ``users.update`` takes as they are (its ``data`` object, research §4)."""
+"""Record fields ``users.update`` takes as they are (its ``data`` object, Rocket.Chat's ``UsersUpdateParamsPOST.ts``)."""
 
 T = TypeVar("T")
 
@@ -124,7 +126,7 @@ def changes(item: DeliveryItem, user: User) -> dict[str, Any]:
     """The ``users.update`` data that makes the user hold the record, without what it holds.
 
     ``roles`` replace the user's, so they are the user's own with the managed values
-    replaced by the granted ones (design.md, "What the vendor holds is what the IdP
+    replaced by the granted ones (docs/architecture.md, "What the vendor holds is what the IdP
     says"); a password cannot be read back, so one in the record is always sent.
     """
     record = item.record
@@ -154,7 +156,7 @@ class RocketChatClient(HttpVendorClient):
     rate_limits = (RateLimit("per_route", 10, 60.0, path_prefix=f"{API}/", per_route=True),)
     """Every REST route (method and path) per client: ``API_Enable_Rate_Limiter_Limit_Calls_Default``
     (10) calls per ``…_Limit_Time_Default`` (60,000 ms), a deployment's setting
-    (``settings/rate.ts``, ``ApiClass.ts``; research §4)."""
+    (Rocket.Chat's source: ``settings/rate.ts``, ``ApiClass.ts``)."""
 
     def authenticate(self) -> None:
         """A personal access token needs no login; a 401 means it was revoked or lacks rights."""
@@ -180,7 +182,7 @@ class RocketChatClient(HttpVendorClient):
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
         """Look every user up, settle those Rocket.Chat has one by one, import the others.
-        A 429 or an outage keeps what each phase settled (design.md, "a 429 in mid-batch
+        A 429 or an outage keeps what each phase settled (docs/architecture.md, "a 429 in mid-batch
         keeps what was applied") and postpones the rest."""
         before = self.directory([item for item in items if may_rule_out(item)])
         users, outcomes = self.look_up(items, before)
@@ -262,7 +264,7 @@ class RocketChatClient(HttpVendorClient):
 
     def user_where(self, parameter: str, value: str) -> User | None:
         """``users.info`` by ``importId`` or ``username``; None only on Rocket.Chat's own
-        "User not found." (research §4, ASSUMPTION from the source): any other refusal,
+        "User not found." (ASSUMPTION from Rocket.Chat's source): any other refusal,
         a 404 of a wrong base URL included, must never pass for a user to import or for
         nothing to deprovision."""
         try:
@@ -278,7 +280,7 @@ class RocketChatClient(HttpVendorClient):
         """Update, deactivate or delete the user Rocket.Chat has; None when it must be
         imported. Only Rocket.Chat's "User not found." means there is nothing to
         deprovision; a user found for an item without a vendor id is this user's only
-        when no other user of the bridge holds its import id (design.md, "the same person")."""
+        when no other user of the bridge holds its import id (docs/architecture.md, "the same person")."""
         if user is None:
             return None if item.action is Action.IMPORT else nothing_to_deprovision(item)
         what = f"the user of import id {import_id(item)}"
@@ -382,7 +384,7 @@ class RocketChatClient(HttpVendorClient):
             raise VendorUnavailable(f"rocketchat: the import operation ended {final['state']}")
 
     def verified(self, item: DeliveryItem) -> Outcome:
-        """The run returns no per-user errors (research §4): a user it did not create failed."""
+        """The run returns no per-user errors (Rocket.Chat's source): a user it did not create failed."""
         user = self.user_where("importId", import_id(item))
         if user is not None:
             return succeeded(item, import_id(item), userId=str(user["_id"]))

@@ -1,6 +1,7 @@
 """Who Rocket.Chat has, from one listing of its users (``GET /api/v1/users.list``).
 
-Rocket.Chat allows 10 calls a minute per route by default (vendor-research.md §4):
+Rocket.Chat allows 10 calls a minute per route by default (Rocket.Chat's source,
+``apps/meteor/server/settings/rate.ts``):
 one ``users.info?importId=`` per user before the import and one after it cannot take
 1,000 users through in reasonable time, while ``users.list`` pages 100 users a call.
 

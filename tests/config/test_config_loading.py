@@ -1,8 +1,10 @@
-"""The configuration file: validated before start-up, errors name the key (design.md, "Targets and configuration")."""
+"""The configuration file: validated before start-up, errors name the key (docs/architecture.md, "Targets and configuration")."""
+
+from pathlib import Path
 
 import pytest
 
-from scimbridge.config import ConfigError, load_config, parse_config
+from scimbridge.config import ConfigError, default_mapping, load_config, parse_config
 
 VALID = """
 database: sqlite:///bridge.db
@@ -25,14 +27,17 @@ def test_environment_references_are_substituted():
 
 
 def test_a_missing_environment_variable_names_it_and_its_line():
-    with pytest.raises(ConfigError, match=r"bridge.yaml, line 7: environment variable RC_TOKEN"):
+    with pytest.raises(
+        ConfigError,
+        match=r"bridge.yaml, line 7, key targets\[0\] \(chat\)\.credentials\.auth_token: environment variable RC_TOKEN is not set",
+    ):
         parse_config(VALID, "bridge.yaml", environ={"RC_USER": "u", "CHAT_SCIM_TOKEN": "t"})
 
 
-def test_the_mapping_file_defaults_to_the_vendor_file():
-    assert (
-        parse_config(VALID, environ=ENV).target("chat").mapping_file == "mappings/rocketchat.yaml"
-    )
+def test_the_mapping_file_defaults_to_the_one_shipped_for_the_vendor():
+    mapping = Path(parse_config(VALID, environ=ENV).target("chat").mapping_file)
+    assert mapping == default_mapping("rocketchat")
+    assert mapping.is_file()
 
 
 def test_json_is_accepted_as_yaml():
@@ -79,7 +84,7 @@ def test_json_is_accepted_as_yaml():
     ],
 )
 def test_an_invalid_value_names_the_file_and_the_key(change, message):
-    with pytest.raises(ConfigError, match=r"^bridge\.yaml: " + message):
+    with pytest.raises(ConfigError, match=r"^bridge\.yaml, line \d+, key " + message):
         parse_config(VALID.replace(*change), "bridge.yaml", environ=ENV)
 
 

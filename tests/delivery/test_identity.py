@@ -1,4 +1,4 @@
-"""The same person, never another; and a deprovision that nothing stops (design.md, "External IDs").
+"""The same person, never another; and a deprovision that nothing stops (docs/architecture.md, "External IDs").
 
 The worker's side of vendor truth, against a scripted vendor: which link (and so
 which vendor account) a re-provisioned user gets, who holds a vendor account, what

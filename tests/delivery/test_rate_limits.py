@@ -32,14 +32,14 @@ request is not limited)."""
 
 
 def rocketchat_route(logged: dict[str, Any]) -> tuple[str, int] | None:
-    """Per route (method and path) and client, every REST route (research §4)."""
+    """Per route (method and path) and client, every REST route (Rocket.Chat's source, ``ApiClass.ts``)."""
     if not logged["path"].startswith("/api/v1/"):
         return None
     return f"{logged['method']} {logged['path']}", 10
 
 
 def acc_kind(logged: dict[str, Any]) -> tuple[str, int] | None:
-    """Per client id on construction/admin: 600 GETs, 100 writes (research §2)."""
+    """Per client id on construction/admin: 600 GETs, 100 writes (Autodesk's admin rate-limits page)."""
     if not logged["path"].startswith("/construction/admin/"):
         return None
     return ("reads", 600) if logged["method"] == "GET" else ("writes", 100)

@@ -186,7 +186,8 @@ def test_a_parked_entry_is_listed_and_can_be_retried(create, worker, vendor, bri
     assert (parked["attempts"], parked["failures"]) == (4, 4)
     assert parked["last_error"] == "email taken"
     with bridge.database.transaction():
-        assert retry_failed(bridge.database.session, "chat") == 1
+        retried = retry_failed(bridge.database.session, bridge.database.now(), "chat")
+    assert retried.queued == [parked["seq"]]
     drain()
     assert states(bridge) == ["delivered"]
 

@@ -304,7 +304,7 @@ def write_versions(setup: Bench, template_id: str, names: list[str], versions: t
                     user = user_document(document, name, version)
                     if version == versions[0]:
                         session.execute(new_link(target.name, links[name], user))
-                    writer._enqueue(session, links[name], "upsert", user, [])
+                    writer._enqueue(session, links[name], "upsert", "update", user, [])
             time.sleep(0.1)
 
 

@@ -1,4 +1,4 @@
-"""Quali CloudShell: login and the external-user import (seed cloudshell-import-external-users.md)."""
+"""Quali CloudShell: login and the external-user import (Quali's "Import external users")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AvePoint Confide: the documented import-users contract (seed avepoint-confide-import-users.md)."""
+"""AvePoint Confide: the documented import-users contract (AvePoint's "Import Confide Sharing Users")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rocket.Chat: the import operation's state machine and the user calls (seed rocketchat-bulk-user-import.md)."""
+"""Rocket.Chat: the import operation's state machine and the user calls (Rocket.Chat's Bulk User Import API reference)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
+from scimbridge.config import default_mapping
 from scimbridge.mapping import Mapping, MappingContext, load_mapping
 
-REPOSITORY = Path(__file__).resolve().parents[2]
-MAPPINGS = REPOSITORY / "mappings"
 VENDORS = ("confide", "acc", "aria", "rocketchat", "cloudshell")
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -21,7 +20,7 @@ ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 @pytest.fixture(scope="session")
 def mappings() -> dict[str, Mapping]:
     """Every shipped mapping file, loaded once."""
-    return {vendor: load_mapping(str(MAPPINGS / f"{vendor}.yaml")) for vendor in VENDORS}
+    return {vendor: load_mapping(str(default_mapping(vendor))) for vendor in VENDORS}
 
 
 @pytest.fixture
@@ -108,4 +107,4 @@ def okta_user() -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def mappings_dir() -> Path:
     """The directory of the shipped mapping files."""
-    return MAPPINGS
+    return default_mapping("rocketchat").parent

@@ -1,4 +1,5 @@
-"""mappings/acc.yaml against the curl sample of seed autodesk-acc-users-import.txt."""
+"""mappings/acc.yaml against the curl sample of Autodesk's "POST projects/:projectId/users:import"
+reference (https://aps.autodesk.com/en/docs/acc/v1/reference/http/admin-v2-projects-project-Id-users-import-POST)."""
 
 from scimbridge.mapping import MappingContext
 from scimbridge.vendors.base import Action

@@ -1,4 +1,5 @@
-"""mappings/aria.yaml against the users array of seed aria-operations-import-users.txt."""
+"""mappings/aria.yaml against the users array of Broadcom's "Import Users Using POST" reference
+(https://developer.broadcom.com/xapis/vmware-vrealize-operations-api/latest/api/auth/sources/id/users/post)."""
 
 from scimbridge.mapping import MappingContext
 from scimbridge.vendors.base import Action
@@ -21,7 +22,8 @@ RESEARCH_EXAMPLE = {
     "roleNames": ["ReadOnly"],
     "groupIds": [],
 }
-"""The import example of vendor-research.md §3 (without its null password), plus the
+"""The import example of the VCF Operations OpenAPI (``importUsers``, vmware/vcf-api-specs),
+shortened (one ReadOnly role, a short DN, enabled) and without its null password, plus the
 deprecated roleNames and the user groups the bridge manages (none for this user)."""
 
 

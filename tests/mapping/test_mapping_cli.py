@@ -1,4 +1,4 @@
-"""``scimbridge mapping check`` and ``scimbridge mapping preview``, through click's CliRunner."""
+"""``scimbridge mapping check``, ``show`` and ``preview``, through click's CliRunner."""
 
 import json
 import textwrap
@@ -6,6 +6,8 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
+from scimbridge.config import default_mapping
+from scimbridge.mapping import load_mapping
 from scimbridge.mapping.cli import mapping
 
 TOKEN = "0123456789abcdef0123"
@@ -49,13 +51,74 @@ def write_json(tmp_path):
     return write
 
 
-def test_check_passes_every_shipped_mapping(runner, mappings_dir, monkeypatch):
-    monkeypatch.chdir(mappings_dir.parent)
+def test_check_without_files_checks_every_default_mapping_from_any_directory(
+    runner, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SCIMBRIDGE_CONFIG", raising=False)
 
     result = runner.invoke(mapping, ["check"])
 
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     assert result.output.count("ok: ") == 5
+    assert "ok: rocketchat.yaml (default) (rocketchat)" in result.output
+
+
+def test_check_with_a_configuration_checks_each_target_against_its_vendor(
+    runner, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("SCIM_TOKEN", raising=False)
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        textwrap.dedent(
+            """\
+            targets:
+              - name: chat
+                vendor: rocketchat
+                base_url: https://chat.example.com
+                inbound: {bearer_tokens: ["${SCIM_TOKEN}"]}
+              - name: lab
+                vendor: cloudshell
+                mapping: chat.yaml
+                base_url: https://lab.example.com
+                inbound: {bearer_tokens: ["${SCIM_TOKEN}"]}
+            """
+        )
+    )
+    (tmp_path / "chat.yaml").write_text(default_mapping("rocketchat").read_text())
+
+    result = runner.invoke(mapping, ["check", "--config", str(config)])
+
+    assert result.exit_code == 1
+    assert "ok: target chat (rocketchat.yaml) (rocketchat)" in result.output
+    assert (
+        "error: target lab: chat.yaml maps for 'rocketchat', but the target's vendor is "
+        "'cloudshell'" in result.output
+    )
+
+
+def test_show_prints_the_default_mapping_of_a_vendor(runner, tmp_path):
+    result = runner.invoke(mapping, ["show", "cloudshell"])
+
+    assert result.exit_code == 0
+    assert result.output == default_mapping("cloudshell").read_text()
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(result.output)
+    assert load_mapping(str(copy)).vendor == "cloudshell"
+
+
+def test_preview_needs_no_vendor_secret_in_the_environment(
+    runner, config_file, write_json, okta_user, monkeypatch
+):
+    monkeypatch.delenv("RC_TOKEN", raising=False)
+    with open(config_file, "a") as config:
+        config.write('    credentials: {auth_token: "${RC_TOKEN}"}\n')
+    user = write_json(okta_user("ada", "Ada", "Lovelace", "ada@example.com"))
+
+    result = runner.invoke(mapping, ["preview", "lab", user, "--config", config_file])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["record"]["UserName"] == "ada"
 
 
 def test_check_names_file_line_and_key_of_a_broken_mapping(runner, mappings_dir, write_mapping):

@@ -1,6 +1,7 @@
-"""mappings/cloudshell.yaml against the UserName sample of seed cloudshell-import-external-users.md.
+"""mappings/cloudshell.yaml against the UserName sample of Quali's "Import external users" reference
+(http://help.quali.com/api-guide/cs-admin-rest-api/import-external-users).
 
-The seed's GroupName sample is not mapped: a group import brings in directory
+The reference's GroupName sample is not mapped: a group import brings in directory
 users the identity provider never assigned (docs/mapping.md).
 """
 

@@ -1,4 +1,5 @@
-"""mappings/confide.yaml against the PrivilegedUser sample of seed avepoint-confide-import-users.md."""
+"""mappings/confide.yaml against the PrivilegedUser sample of AvePoint's "Import Confide Sharing Users"
+reference (AvePoint Graph API, learn.avepoint.com)."""
 
 from scimbridge.mapping import MappingContext
 from scimbridge.vendors.base import Action

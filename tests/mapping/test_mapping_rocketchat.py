@@ -1,6 +1,7 @@
-"""mappings/rocketchat.yaml against the john.doe/jane.doe sample of seed rocketchat-bulk-user-import.md.
+"""mappings/rocketchat.yaml against the john.doe/jane.doe sample of Rocket.Chat's "Add Users" reference
+(https://developer.rocket.chat/apidocs/add-users).
 
-The seed's optional ``password`` is left out on purpose: the bridge keeps and
+The sample's optional ``password`` is left out on purpose: the bridge keeps and
 forwards no password, so Rocket.Chat generates one. ``roles`` is always
 stated (``[]`` for a user in no mapped group), so that leaving "Chat Admins"
 revokes ``admin``.

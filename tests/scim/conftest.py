@@ -32,8 +32,6 @@ from scim_client import (
 from scimbridge.app import create_app
 from scimbridge.config import BridgeConfig, parse_config
 
-MAPPINGS = Path(__file__).resolve().parents[2] / "mappings"
-
 
 def config_document(database: str) -> dict[str, Any]:
     return {
@@ -47,14 +45,12 @@ def config_document(database: str) -> dict[str, Any]:
             {
                 "name": "entra",
                 "vendor": "cloudshell",
-                "mapping": str(MAPPINGS / "cloudshell.yaml"),
                 "base_url": "http://127.0.0.1:9",
                 "inbound": {"bearer_tokens": [ENTRA_TOKEN]},
             },
             {
                 "name": "okta",
                 "vendor": "aria",
-                "mapping": str(MAPPINGS / "aria.yaml"),
                 "base_url": "http://127.0.0.1:9",
                 "options": {"auth_source_id": "okta-directory"},
                 "inbound": {

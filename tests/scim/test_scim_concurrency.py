@@ -140,3 +140,11 @@ class TestReadsDuringALongWrite:
         response = app.test_client().get("/healthz")
 
         assert response.status_code == 200
+
+    def test_readiness_reads_the_database_without_waiting(
+        self, app: Flask, bulk_in_progress: None
+    ) -> None:
+        response = app.test_client().get("/readyz")
+
+        assert response.status_code == 200
+        assert response.get_json()["checks"]["database"] == "ok"

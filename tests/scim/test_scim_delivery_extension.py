@@ -1,4 +1,4 @@
-"""The bridge's delivery extension as a SCIM client sees it (design.md, "Delivery state").
+"""The bridge's delivery extension as a SCIM client sees it (docs/architecture.md, "Delivery state").
 
 ``paused`` is readWrite and returned by default; the state attributes are
 readOnly and returned on request only (RFC 7643 §7).
@@ -138,7 +138,7 @@ def test_a_state_sent_on_create_is_ignored(entra: ScimClient) -> None:
 
 
 class TestFilteringOnTheState:
-    """design.md, "Delivery state": an admin finds the users a vendor refused."""
+    """docs/architecture.md, "Delivery state": an admin finds the users a vendor refused."""
 
     def test_a_filter_on_status_finds_the_users_in_that_state(
         self, app: Any, entra: ScimClient

@@ -1,10 +1,13 @@
 """The schema comes from the Alembic migrations alone, up from nothing and back down."""
 
+import threading
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import String, Text, inspect, text
 
+from scimbridge.store import Database
 from scimbridge.store.database import alembic_config
 
 STORE_TABLES = {"resources", "group_members", "unique_values", "search_index"}
@@ -100,3 +103,33 @@ def same_type_on_sqlite(difference, dialect):
             for step in difference
         )
     )
+
+
+def test_processes_starting_together_migrate_the_schema_once(database_url):
+    """Replicas of ``serve`` and ``worker`` started at once on a new database each run the
+    migrations at start-up: one migrates, the others wait for it and find the schema current."""
+    databases = [Database(database_url) for _ in range(4)]
+    start = threading.Barrier(len(databases))
+    failures = []
+
+    def upgrade(database):
+        start.wait()
+        try:
+            database.upgrade()
+        except Exception as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=upgrade, args=(database,)) for database in databases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert failures == []
+        with databases[0].engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        assert len(versions) == 1
+        assert table_names(databases[0]) >= STORE_TABLES
+    finally:
+        for database in databases:
+            database.dispose()

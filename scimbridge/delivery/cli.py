@@ -1,0 +1,169 @@
+"""``scimbridge outbox``: what an operator reads and does about deliveries.
+
+Every command names entries by their outbox number (``#12``) and users by their userName,
+and refuses an unknown target instead of answering for none.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import click
+
+from scimbridge.cli_common import config_option, open_bridge, read_config
+from scimbridge.config import BridgeConfig
+from scimbridge.delivery.retention import purge
+from scimbridge.delivery.state import STATES, VISIBLE_STATES, list_entries, retry_failed
+from scimbridge.store import utc
+
+COLUMNS = (
+    ("seq", "#"),
+    ("target", "TARGET"),
+    ("state", "STATE"),
+    ("change", "CHANGE"),
+    ("user_name", "USER"),
+    ("created_at", "CREATED"),
+    ("last_attempt_at", "LAST TRY"),
+    ("next_attempt_at", "NEXT TRY"),
+    ("attempts", "TRIES"),
+    ("vendor_id", "VENDOR ID"),
+    ("last_error", "LAST ERROR"),
+)
+"""The columns of ``outbox list`` in text, each entry's key and its heading."""
+
+
+def checked_target(config: BridgeConfig, target: str | None) -> str | None:
+    """The ``--target`` given, once it names a configured target: a misspelt name must not
+    read as an empty outbox."""
+    if target is not None and config.target(target) is None:
+        names = ", ".join(known.name for known in config.targets)
+        raise click.ClickException(
+            f"no target named {target!r} in the configuration; targets: {names}"
+        )
+    return target
+
+
+def timestamp(value: datetime | None) -> str:
+    return utc(value).strftime("%Y-%m-%d %H:%M:%SZ") if value is not None else "-"
+
+
+def cell(entry: dict[str, Any], key: str) -> str:
+    """An entry's value as ``outbox list`` prints it."""
+    value = entry[key]
+    if key == "seq":
+        return f"#{value}"
+    if key.endswith("_at"):
+        return timestamp(value)
+    if key == "attempts" and entry["failures"]:
+        return f"{value} ({entry['failures']} failed)"
+    if key == "last_error" and value:
+        return f"{entry['error_kind'] or 'error'}: {value}"
+    return "-" if value is None else str(value)
+
+
+def table(entries: list[dict[str, Any]]) -> list[str]:
+    """Aligned columns, the last one (the error) left free to run long."""
+    rows = [[heading for _, heading in COLUMNS]] + [
+        [cell(entry, key) for key, _ in COLUMNS] for entry in entries
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(COLUMNS) - 1)]
+    return [
+        "  ".join(
+            [*(text.ljust(width) for text, width in zip(row, widths, strict=False)), row[-1]]
+        ).rstrip()
+        for row in rows
+    ]
+
+
+@click.group()
+def outbox() -> None:
+    """Inspect, retry and purge deliveries."""
+
+
+@outbox.command("list")
+@config_option
+@click.option("--target", help="Only this target.")
+@click.option("--user", help="Only this user: its SCIM id, userName or externalId.")
+@click.option(
+    "--state",
+    type=click.Choice([*STATES, "all"]),
+    default=None,
+    help="Default: pending, held and failed.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def outbox_list(
+    config_path: str | None, target: str | None, user: str | None, state: str | None, as_json: bool
+) -> None:
+    """List outbox entries (pending, held and failed by default), oldest first.
+
+    CHANGE says what the SCIM write did (create, update, deactivate, reactivate, delete,
+    group); VENDOR ID is the one a delivered entry reached, or the user's today for an
+    entry still open; times are UTC.
+    """
+    config = read_config(config_path)
+    target = checked_target(config, target)
+    states = {None: VISIBLE_STATES, "all": STATES}.get(state, (state,))
+    bridge = open_bridge(config)
+    with bridge.database.transaction(writing=False):
+        entries = list_entries(bridge.database.session, target, states, user)
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry, default=str))
+    elif entries:
+        click.echo("\n".join(table(entries)))
+    else:
+        click.echo("no entries", err=True)
+
+
+@outbox.command("retry")
+@config_option
+@click.option("--target", help="Only this target.")
+@click.argument("seqs", nargs=-1, type=int)
+def outbox_retry(config_path: str | None, target: str | None, seqs: tuple[int, ...]) -> None:
+    """Queue failed entries again (all of them, or the numbered ones), with a fresh count of
+    attempts; say why a numbered entry was not (exit 1 if none was)."""
+    config = read_config(config_path)
+    target = checked_target(config, target)
+    bridge = open_bridge(config)
+    with bridge.database.transaction():
+        retried = retry_failed(bridge.database.session, bridge.database.now(), target, list(seqs))
+    for seq, reason in sorted(retried.refused.items()):
+        click.echo(f"#{seq} not queued again: {reason}", err=True)
+    count = len(retried.queued)
+    if count:
+        numbers = " ".join(f"#{seq}" for seq in retried.queued)
+        click.echo(f"{count} entr{'y' if count == 1 else 'ies'} queued again: {numbers}")
+    elif not seqs:
+        click.echo("no failed entries to queue again", err=True)
+    if seqs and not count:
+        raise SystemExit(1)
+
+
+@outbox.command("purge")
+@config_option
+@click.option("--target", help="Only this target.")
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    help="Seconds since the entry was finished. Default: each target's delivery.retention_seconds.",
+)
+def outbox_purge(config_path: str | None, target: str | None, older_than: float | None) -> None:
+    """Drop the user snapshots of delivered and superseded entries past their retention.
+
+    The worker does this on its own once an hour; run it to apply a shorter period now
+    (``--older-than 0`` after a user asked to be forgotten).
+    """
+    config = read_config(config_path)
+    target = checked_target(config, target)
+    bridge = open_bridge(config)
+    for chosen in config.targets:
+        if target and chosen.name != target:
+            continue
+        with bridge.database.transaction() as session:
+            purged = purge(session, chosen, bridge.database.now(), older_than)
+        click.echo(
+            f"{chosen.name}: {purged.entries} entr{'y' if purged.entries == 1 else 'ies'} and "
+            f"{purged.tombstones} former user{'' if purged.tombstones == 1 else 's'} purged"
+        )

@@ -1,0 +1,129 @@
+"""Whether the bridge can serve (readiness), and how each target's delivery is doing (status).
+
+Liveness (``/healthz``) asks nothing of the database: a restart would not cure a database
+outage, so an orchestrator must not restart the bridge for one. Readiness (``/readyz``)
+is what a load balancer asks before it sends SCIM requests: the database answers, its
+schema is the one this release expects, and every target's mapping is loaded. Its
+answers name what is wrong in words an operator can act on, never a secret or a path.
+
+A target's delivery status (``scimbridge status``, ``GET /scim/v2/<target>/Status``) is
+read from the database, so it is true whichever process delivers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from scimbridge.config import Target
+from scimbridge.delivery.state import VISIBLE_STATES, delivery_counts, target_health
+from scimbridge.store import Database
+from scimbridge.store.database import MIGRATIONS
+
+log = logging.getLogger("scimbridge.health")
+
+OK = "ok"
+
+
+@cache
+def migration_heads() -> frozenset[str]:
+    """The schema revisions this release expects (read once: they ship with the code)."""
+    return frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Each check's verdict: ``ok``, or what is wrong."""
+
+    checks: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ready(self) -> bool:
+        return all(verdict == OK for verdict in self.checks.values())
+
+
+def readiness(database: Database, targets: Iterable[Target], mappings: Iterable[str]) -> Readiness:
+    """Check the database answers, its migrations are at head, and every mapping is loaded.
+
+    :param mappings: the names of the targets whose mapping is loaded.
+    """
+    checks: dict[str, str] = {}
+    try:
+        with database.transaction(writing=False) as session:
+            session.execute(text("SELECT 1"))
+            checks["database"] = OK
+            current = frozenset(
+                MigrationContext.configure(session.connection()).get_current_heads()
+            )
+    except SQLAlchemyError as error:
+        log.warning("readiness: the database does not answer: %s", type(error).__name__)
+        checks["database"] = f"does not answer ({type(error).__name__})"
+        checks["migrations"] = "unknown: the database does not answer"
+    else:
+        checks["migrations"] = _migrations_verdict(current)
+    loaded = set(mappings)
+    missing = sorted(target.name for target in targets if target.name not in loaded)
+    checks["mappings"] = OK if not missing else f"not loaded for {', '.join(missing)}"
+    return Readiness(checks)
+
+
+def _migrations_verdict(current: frozenset[str]) -> str:
+    heads = migration_heads()
+    if current == heads:
+        return OK
+    at = ", ".join(sorted(current)) or "no revision (an empty database)"
+    return (
+        f"not at head: the database is at {at}, this release needs {', '.join(sorted(heads))} "
+        "(a bridge applies its migrations when it starts)"
+    )
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    """How one target's delivery is doing (what ``/healthz`` used to show for all of them)."""
+
+    target: str
+    vendor: str
+    outbox: dict[str, int]
+    """Entries waiting (pending), held for a paused user (held) and parked (failed)."""
+    oldest_pending_seconds: float
+    """The age of the oldest entry not delivered yet (0 when none): how far behind it is."""
+    degraded: bool
+    """Entries wait on the vendor: its last answer to them was an outage or a 429."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "vendor": self.vendor,
+            "status": "degraded" if self.degraded else OK,
+            "outbox": self.outbox,
+            "oldest_pending_seconds": round(self.oldest_pending_seconds, 1),
+        }
+
+
+def delivery_status(database: Database, targets: Iterable[Target]) -> list[TargetStatus]:
+    """Each target's delivery status, from the database."""
+    with database.transaction(writing=False) as session:
+        counts = delivery_counts(session)
+        health = target_health(session, database.now())
+    statuses = []
+    for target in targets:
+        state = health.get(target.name)
+        statuses.append(
+            TargetStatus(
+                target=target.name,
+                vendor=target.vendor,
+                outbox={name: counts.get(target.name, {}).get(name, 0) for name in VISIBLE_STATES},
+                oldest_pending_seconds=state.oldest_pending_seconds if state else 0.0,
+                degraded=state.degraded if state else False,
+            )
+        )
+    return statuses

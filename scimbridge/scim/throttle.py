@@ -1,0 +1,122 @@
+"""Slowing down repeated failed authentications from one client address.
+
+A bearer token of 16 characters or more cannot be guessed at any rate a network
+allows, but a Basic password or a token chosen by a person might be, and a client
+that keeps failing fills the logs either way. Each target keeps, per client address,
+the times of its recent failed authentications; an address with ``max_failures`` of
+them within ``window_seconds`` is answered 429 with ``Retry-After``, before its
+credentials are looked at, until the oldest one leaves the window.
+
+- Only failures count, and only the failing address's: a success clears nothing, and
+  another address's failures never slow anybody else. A request without credentials
+  (a probe, a health check) is not a failure.
+- An IPv6 client is counted by its /64 network: one host usually holds a whole /64,
+  and could otherwise take a fresh address for every try.
+- Memory is bounded: at most ``max_addresses`` addresses are remembered per target;
+  beyond that the one whose last failure is oldest is forgotten first.
+- The client address is the peer's, or, when the peer is a trusted proxy, the
+  right-most ``X-Forwarded-For`` value: the one that proxy appended. Values to its
+  left come from further away, from anybody (the same rule as
+  :mod:`scimbridge.scim.locations`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAX_ADDRESSES = 10_000
+"""Addresses remembered per target: about 1 MB at 10 failures each."""
+
+
+def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def client_address(
+    remote_addr: str | None, forwarded_for: Sequence[str], trusted_proxies: Sequence[Network]
+) -> str | None:
+    """The address a request comes from, for the failure throttle.
+
+    :param remote_addr: the peer's address (``request.remote_addr``).
+    :param forwarded_for: every ``X-Forwarded-For`` line of the request.
+    :param trusted_proxies: ``BridgeConfig.trusted_proxies``.
+    """
+    peer = _ip(remote_addr)
+    if peer is None:
+        return remote_addr
+    if any(peer in network for network in trusted_proxies):
+        values = [value for line in forwarded_for for value in line.split(",") if value.strip()]
+        forwarded = _ip(values[-1]) if values else None
+        if forwarded is not None:
+            return str(forwarded)
+    return str(peer)
+
+
+def throttle_key(address: str) -> str:
+    """What failures are counted by: the IPv4 address, or the IPv6 address's /64 network."""
+    ip = _ip(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip) if ip is not None else address
+
+
+class FailureThrottle:
+    """Failed authentications per client address over a sliding window; thread-safe."""
+
+    def __init__(
+        self,
+        max_failures: int,
+        window_seconds: float,
+        *,
+        max_addresses: int = MAX_ADDRESSES,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.max_failures = max_failures
+        self.window_seconds = window_seconds
+        self.max_addresses = max_addresses
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        """Each key's recent failure times, oldest first; the key failed last at the end."""
+
+    def retry_after(self, address: str | None) -> int | None:
+        """Whole seconds until the address may try again, or None when it may try now."""
+        if address is None or self.max_failures == 0:
+            return None
+        key = throttle_key(address)
+        with self._lock:
+            times = self._failures.get(key)
+            if times is None or len(times) < self.max_failures:
+                return None
+            wait = times[0] + self.window_seconds - self._clock()
+        return max(1, math.ceil(wait)) if wait > 0 else None
+
+    def failed(self, address: str | None) -> None:
+        """Count a failed authentication of the address."""
+        if address is None or self.max_failures == 0:
+            return
+        key = throttle_key(address)
+        now = self._clock()
+        with self._lock:
+            times = self._failures.pop(key, None)
+            if times is None:
+                times = deque(maxlen=self.max_failures)
+            while times and times[0] <= now - self.window_seconds:
+                times.popleft()
+            times.append(now)
+            self._failures[key] = times
+            while len(self._failures) > self.max_addresses:
+                self._failures.popitem(last=False)
