@@ -5,7 +5,7 @@ in-process bridge on a fresh SQLite file, then the outbox is delivered to that
 vendor's emulator on loopback until every user is at the vendor and nothing is
 pending. ACC's import lands 0.5 s after its 202, as the emulator plays it.
 
-Two modes:
+Three modes:
 
 - default: throughput. Prints, per vendor, SCIM Bulk users/s, delivery users/s, vendor
   HTTP requests per user (token calls included) and the peak resident memory. The
@@ -20,14 +20,30 @@ Two modes:
   route, ACC's writes or reads), ceil(calls / limit) - 1 whole windows, the longest of
   them. ACC is run a second time with an update of every member (a group that gives
   each one access: one PATCH each), where its write limit is what bounds the delivery.
+- ``--slow-vendor VENDOR``: one bridge with five targets, one per vendor, each in front of
+  its emulator; the emulator of VENDOR waits ``--slow-delay`` seconds (5 by default)
+  before it serves each call, token calls included. N users (500 by default) are created
+  on every target with one SCIM Bulk request each, then the worker is started as
+  ``scimbridge serve`` runs it (``Bridge.start_worker``) and the emulators are watched,
+  in real time, until every user is at its vendor or ``--deadline`` seconds passed.
+  Prints, per target, the users at the vendor, the seconds from the worker's start
+  until the last of them arrived (read from the emulator's state every 0.1 s), users/s
+  and the vendor calls. The slow target's ``delivery.timeout_seconds`` is
+  ``--slow-timeout`` (unset: the configuration's default, 30 s): above the delay, every
+  call is answered late; below it, every call times out and the target delivers nothing.
+  The emulators are set up as in the default mode: Rocket.Chat's account bypasses its 10
+  calls a minute, ACC keeps its 100 writes and 600 reads a minute. The run says which.
 
     python bench/bench_delivery.py [N]
     python bench/bench_delivery.py --limits [--scale 10] [N]
+    python bench/bench_delivery.py --slow-vendor confide [--slow-delay 5]
+        [--slow-timeout 30] [--deadline 300] [N]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import resource
 import tempfile
@@ -95,6 +111,51 @@ def limited_setup(vendor: str, scale: float) -> Setup:
     return Setup(emulator, options if limits else {}, limits)
 
 
+def target_document(vendor: str, emulator: RunningEmulator, setup: Setup) -> dict[str, Any]:
+    """A target named after its vendor, in front of the vendor's emulator."""
+    return {
+        "name": vendor,
+        "vendor": vendor,
+        "base_url": emulator.url,
+        "credentials": emulator.credentials,
+        "options": {
+            **DEMO_OPTIONS.get(vendor, {}),
+            "poll_interval_seconds": 0.01,
+            "max_polls": 200,
+            **setup.options,
+        },
+        "inbound": {"bearer_tokens": [TOKEN]},
+    }
+
+
+def bridge_document(name: str, users: int, directory: Path, targets: list[Any]) -> str:
+    return yaml.safe_dump(
+        {
+            "database": f"sqlite:///{directory / f'{name}-{time.monotonic_ns()}.db'}",
+            "max_bulk_operations": users,
+            "max_payload_bytes": 1024 * users + 65536,
+            "targets": targets,
+        }
+    )
+
+
+def bulk_create(scim: FlaskClient, target: str, users: int) -> list[str]:
+    """Create ``users`` users on the target with one SCIM Bulk request; their SCIM ids."""
+    operations = [
+        {"method": "POST", "path": "/Users", "bulkId": str(n), "data": scim_user(n)}
+        for n in range(users)
+    ]
+    response = scim.post(
+        f"/scim/v2/{target}/Bulk",
+        json={"schemas": [BULK], "Operations": operations},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.status_code == 200, response.json
+    answer = response.json
+    assert answer is not None
+    return [operation["location"].rsplit("/", 1)[1] for operation in answer["Operations"]]
+
+
 class Run:
     """One vendor's emulator and an in-process bridge in front of it."""
 
@@ -103,27 +164,10 @@ class Run:
         self.users = users
         self.setup = setup
         self.emulator: RunningEmulator = run_in_thread(vendor, **setup.emulator)
-        document = {
-            "database": f"sqlite:///{directory / f'{vendor}-{time.monotonic_ns()}.db'}",
-            "max_bulk_operations": users,
-            "max_payload_bytes": 1024 * users + 65536,
-            "targets": [
-                {
-                    "name": vendor,
-                    "vendor": vendor,
-                    "base_url": self.emulator.url,
-                    "credentials": self.emulator.credentials,
-                    "options": {
-                        **DEMO_OPTIONS.get(vendor, {}),
-                        "poll_interval_seconds": 0.01,
-                        "max_polls": 200,
-                        **setup.options,
-                    },
-                    "inbound": {"bearer_tokens": [TOKEN]},
-                }
-            ],
-        }
-        self.bridge = Bridge(parse_config(yaml.safe_dump(document)))
+        document = bridge_document(
+            vendor, users, directory, [target_document(vendor, self.emulator, setup)]
+        )
+        self.bridge = Bridge(parse_config(document))
         app = Flask("bench")
         self.bridge.init_app(app)
         self.scim: FlaskClient = app.test_client()
@@ -138,13 +182,8 @@ class Run:
 
     def create(self) -> tuple[float, list[str]]:
         """Seconds the SCIM Bulk request took, and the SCIM ids of the users."""
-        operations = [
-            {"method": "POST", "path": "/Users", "bulkId": str(n), "data": scim_user(n)}
-            for n in range(self.users)
-        ]
         started = time.perf_counter()
-        answer = self.post("/Bulk", {"schemas": [BULK], "Operations": operations})
-        ids = [operation["location"].rsplit("/", 1)[1] for operation in answer["Operations"]]
+        ids = bulk_create(self.scim, self.vendor, self.users)
         return time.perf_counter() - started, ids
 
     def pending(self) -> int:
@@ -230,14 +269,131 @@ def row(name: str, requests: int, seconds: float, least: float, users: int) -> N
     print(f"{name:<17} {requests / users:>14.3f} {seconds:>11.1f} {least:>8.1f} {ratio:>6}")
 
 
+SAMPLE_SECONDS = 0.1
+"""How often the slow-vendor run reads every emulator's users."""
+
+
+@dataclass
+class Arrivals:
+    """What one target's emulator showed: its users at the start, the most since, and when
+    (seconds after the worker started) the last of them arrived."""
+
+    before: int
+    delivered: int = 0
+    last_seconds: float = 0.0
+
+
+def at_vendor(running: RunningEmulator) -> int:
+    """How many users the emulator holds: ``users()`` without the deep copy, which, every
+    0.1 s for five emulators, would take the CPU the bridge is measured on."""
+    emulator = running.emulator
+    with emulator.lock:
+        emulator.catch_up()
+        return len(emulator.end_state())
+
+
+def slow_vendor(
+    users: int, directory: Path, slow: str, delay: float, timeout: float | None, deadline: float
+) -> None:
+    """Five targets, one per vendor, one of them slow; the worker as ``serve`` runs it."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    setups = {vendor: throughput_setup(vendor) for vendor in VENDORS}
+    emulators = {vendor: run_in_thread(vendor, **setups[vendor].emulator) for vendor in VENDORS}
+    targets = [target_document(vendor, emulators[vendor], setups[vendor]) for vendor in VENDORS]
+    for target in targets:
+        if target["vendor"] == slow and timeout is not None:
+            target["delivery"] = {"timeout_seconds": timeout}
+    bridge = Bridge(parse_config(bridge_document("slow", users, directory, targets)))
+    app = Flask("bench")
+    bridge.init_app(app)
+    scim = app.test_client()
+    for vendor in VENDORS:
+        bulk_create(scim, vendor, users)
+    timeout_seconds = bridge.config.target(slow).delivery.timeout_seconds
+    emulators[slow].fault(delay=delay, times=10**9)
+    print(
+        f"{users} users on each of five targets, one SCIM Bulk request each; the worker as "
+        f"`scimbridge serve` runs it (Bridge.start_worker), real time, at most {deadline:g} s"
+    )
+    print(
+        f"{slow} is slow: its emulator waits {delay:g} s before every call (token calls "
+        f"included); its delivery.timeout_seconds is {timeout_seconds:g}, "
+        + (
+            "above the delay: every call is answered, late"
+            if timeout_seconds > delay
+            else "not above the delay: every call times out"
+        )
+    )
+    print(
+        "emulator limits: Rocket.Chat's account holds api-bypass-rate-limit (its 10 calls "
+        "per route a minute are off, options.rate_limits.per_route false); ACC keeps its "
+        "100 writes and 600 reads a minute; the others have none"
+    )
+    arrivals = {vendor: Arrivals(at_vendor(emulators[vendor])) for vendor in VENDORS}
+    started = time.monotonic()
+    bridge.start_worker()
+    try:
+        while time.monotonic() - started < deadline:
+            time.sleep(SAMPLE_SECONDS)
+            now = time.monotonic() - started
+            for vendor, seen in arrivals.items():
+                delivered = at_vendor(emulators[vendor]) - seen.before
+                if delivered > seen.delivered:
+                    seen.delivered, seen.last_seconds = delivered, now
+            if all(seen.delivered >= users for seen in arrivals.values()):
+                break
+        elapsed = time.monotonic() - started
+    finally:
+        with emulators[slow].emulator.lock:
+            emulators[slow].emulator.faults.clear()
+        bridge.stop_worker()
+    print(
+        f"{'target':<11} {'delay s':>8} {'delivered':>10} {'last arrived s':>15} "
+        f"{'users/s':>8} {'vendor calls':>13}"
+    )
+    for vendor, seen in arrivals.items():
+        rate = f"{seen.delivered / seen.last_seconds:.1f}" if seen.last_seconds else "-"
+        late = f"{seen.last_seconds:.1f}" if seen.delivered else "-"
+        print(
+            f"{vendor:<11} {delay if vendor == slow else 0:>8g} "
+            f"{f'{seen.delivered}/{users}':>10} {late:>15} {rate:>8} "
+            f"{len(emulators[vendor].requests()):>13}"
+        )
+    print(f"watched for {elapsed:.1f} s")
+    for emulator in emulators.values():
+        emulator.stop()
+    bridge.database.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("users", nargs="?", type=int, default=None)
     parser.add_argument("--limits", action="store_true", help="enforce the documented limits")
     parser.add_argument("--scale", type=float, default=10.0, help="divide every window by this")
+    parser.add_argument(
+        "--slow-vendor", choices=VENDORS, help="five targets at once, this vendor's one slow"
+    )
+    parser.add_argument(
+        "--slow-delay", type=float, default=5.0, help="seconds the slow emulator waits a call"
+    )
+    parser.add_argument(
+        "--slow-timeout", type=float, default=None, help="the slow target's timeout_seconds"
+    )
+    parser.add_argument(
+        "--deadline", type=float, default=300.0, help="stop the slow-vendor run after this"
+    )
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
-        if arguments.limits:
+        if arguments.slow_vendor:
+            slow_vendor(
+                arguments.users or 500,
+                Path(directory),
+                arguments.slow_vendor,
+                arguments.slow_delay,
+                arguments.slow_timeout,
+                arguments.deadline,
+            )
+        elif arguments.limits:
             limited(arguments.users or 1000, Path(directory), arguments.scale)
         else:
             throughput(arguments.users or 500, Path(directory))

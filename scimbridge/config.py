@@ -345,6 +345,12 @@ class Delivery(_Strict):
     """How long a deprovision keeps looking for a user whose import the vendor never
     confirmed (a timeout, an asynchronous import still running) before it believes the
     vendor's "no such user": a deprovision never overtakes an import still on its way."""
+    concurrency: int = Field(default=1, ge=1, le=16)
+    """How many batches of this target each ``serve`` or ``worker`` process delivers side by
+    side, each in a loop of its own (every target has its own loops, so a slow vendor
+    never holds back another target). The loops share the vendor's documented rate limits
+    equally. A vendor that runs one import at a time (Rocket.Chat) gets one batch at a time
+    whatever this says."""
     allow_takeover: bool = False
     """Let a new user (another externalId) take over the vendor account of a deleted user
     with the same userName or email. Off: that delivery fails with a conflict naming both."""

@@ -40,9 +40,12 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
+
 from scimbridge.config import BridgeConfig, Target
 from scimbridge.delivery.claiming import Batch, Claimed, Lease, claim_due
 from scimbridge.delivery.claims import LinkClaims
+from scimbridge.delivery.loops import TargetLoops
 from scimbridge.delivery.retention import purge
 from scimbridge.delivery.settling import Settlement
 from scimbridge.delivery.state import FAILED, UNAVAILABLE
@@ -95,11 +98,14 @@ class Worker:
         self._batches = itertools.count(1)
         self._next_purge = 0.0
 
-    def client(self, target: Target) -> VendorClient:
-        """The target's client, answering its questions about account holders from the links."""
-        client = self.clients.get(target.name)
+    def client(self, target: Target, slot: int = 0) -> VendorClient:
+        """The client of one of the target's loops (a client serves one thread), answering
+        its questions about account holders from the links."""
+        key = target.name if slot == 0 else f"{target.name}#{slot}"
+        client = self.clients.get(key)
         if client is None:
-            client = self.clients[target.name] = client_for(target)
+            client = self.clients[key] = client_for(target)
+            client.share(target.delivery.concurrency)
         client.claims = LinkClaims(self.database, target)
         client.calls = self.metrics.vendor_calls(target.name, client.vendor)
         return client
@@ -126,16 +132,41 @@ class Worker:
         return settled
 
     def run(self, stop: threading.Event | None = None, poll_seconds: float = 1.0) -> None:
-        """Deliver until ``stop`` is set; sleep only when there was nothing to do."""
+        """Deliver until ``stop`` is set, each target in loops of its own
+        (:mod:`~scimbridge.delivery.loops`): a slow or hanging vendor holds back only its own
+        target. A loop sleeps only when its target had nothing due."""
         if stop is not None:
             self.stopping = stop
+        loops = TargetLoops(
+            self.config.targets,
+            self._round,
+            self.stopping,
+            poll_seconds,
+            on_restart=self.metrics.loop_restarted,
+            on_running=self.metrics.loops_running,
+        )
         try:
-            while not self.stopping.is_set():
-                if not self.run_once():
-                    self.stopping.wait(poll_seconds)
+            loops.run(every_watch=self._purge_when_due)
         finally:
+            loops.join(self.stop_bound_seconds())
             for client in self.clients.values():
                 client.close()
+
+    def _round(self, target: Target, slot: int) -> int:
+        """One round of a target's loop. A database that stayed locked by another writer for
+        the whole ``busy_timeout`` (SQLite, beside a long Bulk request) is an idle round:
+        the loop looks again after its pause, and neither dies nor logs a traceback."""
+        try:
+            return self.deliver_due(target, slot)
+        except OperationalError as error:
+            if not self.database.busy(error):
+                raise
+            log.warning("%s: the database is locked by another writer; trying again", target.name)
+            return 0
+
+    def stop_bound_seconds(self) -> float:
+        """How long a stopping worker may take: a vendor call in flight, then the settle."""
+        return max(target.delivery.timeout_seconds for target in self.config.targets) + 5
 
     def start(self, poll_seconds: float = 1.0) -> tuple[threading.Thread, threading.Event]:
         """Run in a daemon thread of the serving process (``scimbridge serve``'s default)."""
@@ -158,8 +189,10 @@ class Worker:
 
     # -- One batch --------------------------------------------------------
 
-    def deliver_due(self, target: Target) -> int:
-        client = self.client(target)
+    def deliver_due(self, target: Target, slot: int = 0) -> int:
+        """Deliver one batch of the target's due entries, with the client of loop ``slot``;
+        return how many entries were settled or rescheduled (0: nothing was due)."""
+        client = self.client(target, slot)
         batch = self._claim(target, client.max_batch, client.one_batch_at_a_time)
         if not batch.entries:
             return 0

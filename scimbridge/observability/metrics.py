@@ -23,6 +23,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     generate_latest,
@@ -105,11 +106,30 @@ class DeliveryMetrics:
             ["target", "vendor"],
             registry=self.registry,
         )
+        self.loops = Gauge(
+            "scimbridge_delivery_loops",
+            "Delivery loops running, by target: delivery.concurrency of them while all is well.",
+            ["target", "vendor"],
+            registry=self.registry,
+        )
+        self.loop_restarts = Counter(
+            "scimbridge_delivery_loop_restarts",
+            "Delivery loops that died (an unexpected error, the database gone) and were restarted.",
+            ["target", "vendor"],
+            registry=self.registry,
+        )
         for target in targets:
+            self.loop_restarts.labels(target.name, target.vendor)
             for outcome in OUTCOMES:
                 self.deliveries.labels(target.name, target.vendor, outcome)
             self.retries.labels(target.name, target.vendor)
             self.vendor_calls(target.name, target.vendor)
+
+    def loop_restarted(self, target: Target) -> None:
+        self.loop_restarts.labels(target.name, target.vendor).inc()
+
+    def loops_running(self, target: Target, count: int) -> None:
+        self.loops.labels(target.name, target.vendor).set(count)
 
     def vendor_calls(self, target: str, vendor: str) -> VendorCalls:
         """The observer a worker hands the target's vendor client."""

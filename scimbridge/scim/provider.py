@@ -34,14 +34,20 @@ MAX_RESULTS = 1000
 BEARER = AuthenticationScheme(
     type=AuthenticationScheme.Type.oauthbearertoken,
     name="Bearer token",
-    description="A static secret token per target (RFC 6750), as Entra ID and Okta send it",
+    description=(
+        "A bearer token per target (RFC 6750): a static secret, as Entra ID and Okta send "
+        "it, or a JWT access token where the target accepts them"
+    ),
     spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc6750"),
     primary=True,
 )
 BASIC = AuthenticationScheme(
     type=AuthenticationScheme.Type.httpbasic,
     name="HTTP Basic",
-    description="A user name and password per target (RFC 7617), as Okta may send it",
+    description=(
+        "A user name and password (RFC 7617), as Okta may send it, on the targets that "
+        "accept it; a 401's WWW-Authenticate names the schemes of its target"
+    ),
     spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc7617"),
 )
 

@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -129,6 +130,11 @@ class Database:
             _configure_sqlite(self.engine, self._writing)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+    def busy(self, error: OperationalError) -> bool:
+        """Whether ``error`` is SQLite's "database is locked": another connection held the
+        write lock past ``busy_timeout``. Trying again later is the answer to it."""
+        return self.engine.dialect.name == "sqlite" and "database is locked" in str(error.orig)
 
     def upgrade(self, revision: str = "head") -> None:
         """Apply the migrations up to ``revision``; a no-op when the schema is current.

@@ -194,6 +194,12 @@ class VendorClient(ABC):
         :raises VendorUnavailable: when the whole call must be retried later.
         """
 
+    def share(self, clients: int) -> None:
+        """This client is one of ``clients`` that call the tenant side by side (the target's
+        ``delivery.concurrency``): an HTTP client then keeps to its share of each rate
+        limit. A client without rate limits has nothing to share."""
+        return None
+
     def redact(self, text: str) -> str:
         """``text`` without any secret the client holds (none here; HTTP clients hold some)."""
         return text

@@ -276,6 +276,11 @@ class HttpVendorClient(VendorClient):
             outcomes += self.deliver_batch(batch)
         return outcomes
 
+    def share(self, clients: int) -> None:
+        """Keep to ``1/clients`` of each rate limit, so that the target's clients together
+        keep to the whole (:meth:`.pacing.Pacer.divided`)."""
+        self.pacer = self.pacer.divided(clients)
+
     def redact(self, text: str) -> str:
         for secret in self.secrets():
             if len(secret) >= 4:

@@ -144,6 +144,15 @@ class Pacer:
         self._blocked: dict[str, float] = {}
         """Per bucket, when the vendor said calls may resume."""
 
+    def divided(self, shares: int) -> Pacer:
+        """A pacer for one of ``shares`` clients of the same tenant: each limit's calls
+        divided among them (at least one each; a limit of fewer calls than shares is then
+        exceeded, which ``delivery.concurrency`` documents)."""
+        if shares <= 1:
+            return self
+        limits = [replace(limit, calls=max(1, limit.calls // shares)) for limit in self.limits]
+        return Pacer(limits, self.owner, self.clock)
+
     def buckets(self, method: str, path: str) -> list[tuple[RateLimit, str]]:
         return [
             (limit, limit.bucket(method, path))

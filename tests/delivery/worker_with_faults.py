@@ -47,8 +47,8 @@ class FaultyWorker(Worker):
         self.claim_pause = claim_pause
         self.call_pause = call_pause
 
-    def client(self, target: Target) -> VendorClient:
-        client = super().client(target)
+    def client(self, target: Target, slot: int = 0) -> VendorClient:
+        client = super().client(target, slot)
         if "deliver" not in vars(client):
             deliver = client.deliver
 
