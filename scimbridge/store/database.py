@@ -8,6 +8,8 @@ only, so later features add their tables as new migrations.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -25,9 +27,9 @@ from sqlalchemy.orm import Session
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout = 5000",
     "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL",
-    "PRAGMA busy_timeout = 5000",
     "PRAGMA cache_size = -16384",
     "PRAGMA temp_store = MEMORY",
     "PRAGMA journal_size_limit = 67108864",
@@ -36,13 +38,15 @@ SQLITE_PRAGMAS = (
 )
 """Set on every SQLite connection, for a durable deployment on one machine.
 
+- ``busy_timeout``, first: a connection waits for a lock instead of failing at
+  once (turning a new file to WAL is the exception SQLite makes, which
+  :func:`_execute_when_unlocked` tries again).
 - ``journal_mode = WAL``: readers run beside the one writer, on the snapshot of
   their transaction's start, so a long Bulk request never holds up a read.
 - ``synchronous = FULL``: every commit is synced before the SCIM answer, so a
   user the IdP was told is created survives a power cut as well as a crash of
   the process; ``NORMAL``, faster in WAL mode, may lose the last commits to a
   power cut, and the bridge promises that an accepted write is delivered.
-- ``busy_timeout``: a writer waits for the write lock instead of failing at once.
 - ``cache_size = -16384``: 16 MiB of pages per connection, instead of 2 MiB, so
   the indexes of a tenant of tens of thousands of users stay in memory; the pool
   holds at most 15 connections.
@@ -80,6 +84,24 @@ def alembic_config(connection: Connection) -> Config:
     return config
 
 
+def _execute_when_unlocked(cursor: Any, statement: str, seconds: float = 5.0) -> None:
+    """Run ``statement``, trying again for up to ``seconds`` while the database is locked.
+
+    Turning a new database to WAL takes an exclusive lock, and SQLite answers "database
+    is locked" at once, without its busy handler, when another connection holds a lock
+    in the meantime (processes starting together on a new file): so it is tried again.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            cursor.execute(statement)
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _configure_sqlite(engine: Engine, writing: ContextVar[bool]) -> None:
     """Pragmas on each connection, and transactions SQLAlchemy can nest.
 
@@ -97,7 +119,7 @@ def _configure_sqlite(engine: Engine, writing: ContextVar[bool]) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in SQLITE_PRAGMAS:
-            cursor.execute(pragma)
+            _execute_when_unlocked(cursor, pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
