@@ -19,7 +19,7 @@ from scim2_models import Resource
 from scimbridge.config import BridgeConfig, ConfigError, Target, load_config
 from scimbridge.delivery.outbox import Outbox
 from scimbridge.delivery.storage import DeliveryStateStorage
-from scimbridge.delivery.worker import Worker
+from scimbridge.delivery.worker import Worker, stop_bound_seconds
 from scimbridge.mapping import Mapping, MappingFileError, load_mapping
 from scimbridge.observability import web as observability
 from scimbridge.observability.metrics import BridgeMetrics
@@ -137,8 +137,8 @@ class Bridge:
             self.worker = None
 
     def stop_bound_seconds(self) -> float:
-        """How long a stopping worker may take: a vendor call in flight, then the settle."""
-        return max(target.delivery.timeout_seconds for target in self.config.targets) + 5
+        """How long a stopping worker may take (:func:`~scimbridge.delivery.worker.stop_bound_seconds`)."""
+        return stop_bound_seconds(self.config)
 
 
 def create_app(config: BridgeConfig | str | os.PathLike[str] | None = None) -> Flask:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from scimbridge.app import Bridge
-from scimbridge.config import BridgeConfig, ConfigError, load_config
+from scimbridge.config import BridgeConfig, ConfigError, Target, load_config
 
 config_option = click.option(
     "--config",
@@ -24,6 +24,16 @@ def read_config(config_path: str | None, *, require_env: bool = True) -> BridgeC
         return load_config(config_path, require_env=require_env)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
+
+
+def named_target(config: BridgeConfig, name: str) -> Target:
+    """The target a command names, or a one-line error listing the configured ones: a
+    misspelt name must never read as an empty answer."""
+    target = config.target(name)
+    if target is None:
+        names = ", ".join(known.name for known in config.targets)
+        raise click.ClickException(f"no target {name!r} in the configuration; targets: {names}")
+    return target
 
 
 def open_bridge(config: BridgeConfig) -> Bridge:

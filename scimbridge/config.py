@@ -491,10 +491,10 @@ class BridgeConfig(_Strict):
         """A relative SQLite path is read from the configuration file's directory: started
         from another directory, the bridge must find the same database, not a new empty one."""
         prefix = "sqlite:///"
-        path = url[len(prefix) :].split("?", 1)[0]
-        if not url.startswith(prefix) or not path or path == ":memory:":
+        path = url.removeprefix(prefix)
+        if path == url or path.split("?", 1)[0] in ("", ":memory:"):
             return url
-        return prefix + relative_to_config(url[len(prefix) :], info)
+        return prefix + relative_to_config(path, info)
 
 
 def json_schema() -> dict[str, Any]:

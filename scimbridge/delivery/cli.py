@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from scimbridge.cli_common import config_option, open_bridge, read_config
+from scimbridge.cli_common import config_option, named_target, open_bridge, read_config
 from scimbridge.config import BridgeConfig
 from scimbridge.delivery.retention import purge
 from scimbridge.delivery.state import STATES, VISIBLE_STATES, list_entries, retry_failed
@@ -35,14 +35,8 @@ COLUMNS = (
 
 
 def checked_target(config: BridgeConfig, target: str | None) -> str | None:
-    """The ``--target`` given, once it names a configured target: a misspelt name must not
-    read as an empty outbox."""
-    if target is not None and config.target(target) is None:
-        names = ", ".join(known.name for known in config.targets)
-        raise click.ClickException(
-            f"no target named {target!r} in the configuration; targets: {names}"
-        )
-    return target
+    """The ``--target`` given, once it names a configured target (:func:`named_target`)."""
+    return None if target is None else named_target(config, target).name
 
 
 def timestamp(value: datetime | None) -> str:

@@ -70,6 +70,11 @@ PURGE_INTERVAL_SECONDS = 3600.0
 """How often a worker drops the user snapshots past their retention (``delivery.retention_seconds``)."""
 
 
+def stop_bound_seconds(config: BridgeConfig) -> float:
+    """How long a stopping worker may take: a vendor call in flight, then the settle."""
+    return max(target.delivery.timeout_seconds for target in config.targets) + 5
+
+
 class Worker:
     """Delivers the outbox of every target; one instance per thread or process."""
 
@@ -165,8 +170,7 @@ class Worker:
             return 0
 
     def stop_bound_seconds(self) -> float:
-        """How long a stopping worker may take: a vendor call in flight, then the settle."""
-        return max(target.delivery.timeout_seconds for target in self.config.targets) + 5
+        return stop_bound_seconds(self.config)
 
     def start(self, poll_seconds: float = 1.0) -> tuple[threading.Thread, threading.Event]:
         """Run in a daemon thread of the serving process (``scimbridge serve``'s default)."""

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from scimbridge.app import load_target_mapping
-from scimbridge.cli_common import config_option, read_config
+from scimbridge.cli_common import config_option, named_target, read_config
 from scimbridge.config import VENDORS, ConfigError, default_mapping
 from scimbridge.mapping.context import MappingContext
 from scimbridge.mapping.errors import MappingFileError, UnmappableUser
@@ -104,10 +104,7 @@ def preview(target: str, resource_json: str, groups: str, config_path: str | Non
 
 def _target_mapping(target: str, config_path: str | None) -> Mapping:
     config = read_config(config_path, require_env=False)
-    configured = config.target(target)
-    if configured is None:
-        names = ", ".join(known.name for known in config.targets)
-        raise click.ClickException(f"no target {target!r} in the configuration; targets: {names}")
+    configured = named_target(config, target)
     try:
         return load_target_mapping(configured)
     except ConfigError as error:

@@ -93,7 +93,7 @@ def test_list_finds_a_user_by_external_id(runner, parked):
 def test_list_of_an_unknown_target_is_an_error_naming_the_targets(runner, parked):
     result = runner.invoke(main, ["outbox", "list", "--config", str(parked), "--target", "caht"])
     assert result.exit_code == 1
-    assert "no target named 'caht' in the configuration; targets: chat" in result.output
+    assert "no target 'caht' in the configuration; targets: chat" in result.output
 
 
 def test_retry_queues_the_parked_entry_again_naming_it(runner, parked):
@@ -130,10 +130,10 @@ def test_retry_of_another_targets_entry_names_its_target(runner, parked):
 def test_retry_of_an_unknown_target_is_an_error(runner, parked):
     result = runner.invoke(main, ["outbox", "retry", "--config", str(parked), "--target", "nope"])
     assert result.exit_code == 1
-    assert "no target named 'nope'" in result.output
+    assert "no target 'nope' in the configuration; targets: chat" in result.output
 
 
 def test_purge_of_an_unknown_target_is_an_error(runner, parked):
     result = runner.invoke(main, ["outbox", "purge", "--config", str(parked), "--target", "nope"])
     assert result.exit_code == 1
-    assert "no target named 'nope'" in result.output
+    assert "no target 'nope' in the configuration; targets: chat" in result.output
