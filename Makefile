@@ -3,13 +3,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-$(BIN)/scimbridge: pyproject.toml
+$(BIN)/scimbridge: pyproject.toml examples/scimbridge-bulkimport/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e examples/scimbridge-bulkimport
 	touch $@
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint typecheck bench
 install: $(BIN)/scimbridge
 
 ## run: serve the bridge on SQLite in front of the five bundled vendor emulators
@@ -20,8 +21,14 @@ run: install
 test: install
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest
 
+## lint: ruff's lint rules and its formatting, checked (CI fails on either)
 lint: install
-	$(BIN)/ruff check scimbridge tests bench
+	$(BIN)/ruff check scimbridge tests bench examples
+	$(BIN)/ruff format --check scimbridge tests bench examples
+
+## typecheck: mypy --strict on scimbridge/ ([tool.mypy] in pyproject.toml)
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/bench_mapping.py

@@ -59,13 +59,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from scimbridge.app import Bridge
-from scimbridge.config import VENDORS, parse_config
+from scimbridge.config import parse_config
 from scimbridge.delivery.worker import Worker
-from scimbridge.emulators import DEMO_OPTIONS, RunningEmulator, run_in_thread
+from scimbridge.emulators import RunningEmulator, demo_options, run_in_thread
 from scimbridge.store.delivery_tables import outbox
-from scimbridge.vendors import CLIENTS
+from scimbridge.vendors import vendor_plugin
 from scimbridge.vendors.pacing import RateLimit
 
+VENDORS = ("confide", "acc", "aria", "rocketchat", "cloudshell")
+"""The built-in vendors."""
 TOKEN = "bench-token-0123456789"
 BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -94,13 +96,14 @@ class Setup:
 def throughput_setup(vendor: str) -> Setup:
     if vendor == "rocketchat":
         return Setup({"bypass_rate_limit": True}, {"rate_limits": {"per_route": False}}, ())
-    return Setup({}, {}, CLIENTS[vendor].rate_limits)
+    return Setup({}, {}, vendor_plugin(vendor).client.rate_limits)
 
 
 def limited_setup(vendor: str, scale: float) -> Setup:
     """The documented limits with every window divided by ``scale``, on both sides."""
     limits = tuple(
-        replace(limit, seconds=limit.seconds / scale) for limit in CLIENTS[vendor].rate_limits
+        replace(limit, seconds=limit.seconds / scale)
+        for limit in vendor_plugin(vendor).client.rate_limits
     )
     options = {"rate_limits": {limit.name: {"seconds": limit.seconds} for limit in limits}}
     emulator: dict[str, Any] = {}
@@ -119,7 +122,7 @@ def target_document(vendor: str, emulator: RunningEmulator, setup: Setup) -> dic
         "base_url": emulator.url,
         "credentials": emulator.credentials,
         "options": {
-            **DEMO_OPTIONS.get(vendor, {}),
+            **demo_options(vendor),
             "poll_interval_seconds": 0.01,
             "max_polls": 200,
             **setup.options,

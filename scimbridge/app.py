@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 from flask import Flask
 from scim2_models import Resource
@@ -29,7 +30,7 @@ from scimbridge.scim.locations import Locations
 from scimbridge.scim.provider import build_provider
 from scimbridge.scim.service import BridgeService
 from scimbridge.store import Database
-from scimbridge.vendors import client_for
+from scimbridge.vendors import client_for, record_shape
 
 
 def load_target_mapping(target: Target) -> Mapping:
@@ -39,7 +40,7 @@ def load_target_mapping(target: Target) -> Mapping:
     """
     label = target.mapping_label
     try:
-        mapping = load_mapping(target.mapping_file, label)
+        mapping = load_mapping(target.mapping_file, record_shape, label)
     except MappingFileError as error:
         where = f" (the file {target.mapping})" if target.mapping else ""
         raise ConfigError(f"target {target.name}: {error}{where}") from None
@@ -86,10 +87,14 @@ class Bridge:
         self.locations = Locations.of(config)
         self.storages = {target.name: self._storage(target) for target in config.targets}
         self.endpoints = {
-            name: ScimEndpoint(
-                config.target(name), self.service, storage, self.database, config.max_payload_bytes
+            target.name: ScimEndpoint(
+                target,
+                self.service,
+                self.storages[target.name],
+                self.database,
+                config.max_payload_bytes,
             )
-            for name, storage in self.storages.items()
+            for target in config.targets
         }
         self.worker: tuple[threading.Thread, threading.Event] | None = None
         self.metrics = BridgeMetrics(config, self.database)
@@ -106,8 +111,8 @@ class Bridge:
                 for user_id, groups in storage.groups_of(user_ids).items()
             }
 
-        def users_by_id(user_ids: list[str]) -> dict[str, Resource]:
-            return {user.id: user for user in storage.get_many(user_type, user_ids)}
+        def users_by_id(user_ids: list[str]) -> dict[str, Resource[Any]]:
+            return {str(user.id): user for user in storage.get_many(user_type, user_ids)}
 
         outbox = Outbox(target.name, self.mappings[target.name], groups_of, users_by_id)
         storage = DeliveryStateStorage(

@@ -11,12 +11,13 @@ from pathlib import Path
 import click
 
 from scimbridge.app import Bridge, create_app
-from scimbridge.cli_common import config_option, open_bridge, read_config
+from scimbridge.commands.common import config_option, open_bridge, read_config
+from scimbridge.commands.config import config
+from scimbridge.commands.emulate import emulate
+from scimbridge.commands.mapping import mapping
+from scimbridge.commands.outbox import outbox
+from scimbridge.commands.vendors import vendors
 from scimbridge.config import BridgeConfig, ConfigError
-from scimbridge.config_cli import config
-from scimbridge.delivery.cli import outbox
-from scimbridge.emulators.cli import emulate
-from scimbridge.mapping.cli import mapping
 from scimbridge.observability.health import delivery_status
 from scimbridge.observability.logs import configure_logging, configured_secrets
 
@@ -123,7 +124,7 @@ def worker(
     help="Writes NAME.yaml (the configuration) and NAME.db (SQLite) in the current directory.",
 )
 def demo(port: int, name: str) -> None:
-    """Serve the bridge on SQLite in front of the five bundled vendor emulators."""
+    """Serve the bridge on SQLite in front of the bundled vendor emulators."""
     from scimbridge.demo import DEMO_TOKEN, start_emulators, write_demo_config
 
     configure_logging("INFO", "text")
@@ -137,9 +138,11 @@ def demo(port: int, name: str) -> None:
             f"  emulator {vendor:<11} {emulator.url}  (state: {emulator.origin}/_emulator/state)",
             err=True,
         )
+    example = next(iter(emulators))
     click.echo(
-        f"\nTry:\n  curl -s -H 'Authorization: Bearer {DEMO_TOKEN}' "
-        f"-H 'Content-Type: application/scim+json' http://127.0.0.1:{port}/scim/v2/rocketchat/Users "
+        f"\nTry (any target: {', '.join(emulators)}):\n"
+        f"  curl -s -H 'Authorization: Bearer {DEMO_TOKEN}' "
+        f"-H 'Content-Type: application/scim+json' http://127.0.0.1:{port}/scim/v2/{example}/Users "
         """-d '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ada","""
         """"name":{"givenName":"Ada","familyName":"Lovelace"},"""
         """"emails":[{"value":"ada@example.com","type":"work","primary":true}]}'\n""",
@@ -170,3 +173,4 @@ main.add_command(config)
 main.add_command(outbox)
 main.add_command(mapping)
 main.add_command(emulate)
+main.add_command(vendors)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,9 +26,6 @@ from pydantic import (
 )
 
 from scimbridge.config_document import DocumentError, key_name, read_document
-
-VENDORS = ("confide", "acc", "aria", "rocketchat", "cloudshell")
-"""The vendor keys a target may name; each has a module in :mod:`scimbridge.vendors`."""
 
 DATABASE_VARIABLE = "SCIMBRIDGE_DATABASE"
 """The environment variable that gives the database of a configuration without a
@@ -58,9 +54,24 @@ def relative_to_config(path: str, info: ValidationInfo) -> str:
 
 
 def default_mapping(vendor: str) -> Path:
-    """The mapping file a vendor's targets use without a ``mapping:`` key: it ships inside
-    the package (``scimbridge mapping show <vendor>`` prints it, to copy and edit)."""
-    return Path(str(resources.files("scimbridge.vendors") / "mappings" / f"{vendor}.yaml"))
+    """The mapping file a vendor's targets use without a ``mapping:`` key: its plugin ships
+    it (``scimbridge mapping show <vendor>`` prints it, to copy and edit).
+
+    :raises UnknownVendor: when no installed plugin registers ``vendor``.
+    """
+    from scimbridge.vendors.plugin import vendor_plugin
+
+    return Path(str(vendor_plugin(vendor).default_mapping))
+
+
+def installed_vendor(vendor: str) -> str:
+    """``vendor`` if an installed plugin registers it (``scimbridge vendors`` lists them)."""
+    from scimbridge.vendors.plugin import vendor_names
+
+    if vendor not in vendor_names():
+        installed = ", ".join(vendor_names()) or "none"
+        raise ValueError(f"no installed vendor plugin is called {vendor!r}; installed: {installed}")
+    return vendor
 
 
 MIN_SECRET_LENGTH = 16
@@ -362,8 +373,9 @@ class Target(_Strict):
     name: str
     """The target's SCIM base URL is ``/scim/v2/<name>``: 1-63 letters, digits, ``-`` or
     ``_``, starting with a letter or digit."""
-    vendor: Literal["confide", "acc", "aria", "rocketchat", "cloudshell"]
-    """Which vendor's import API the target delivers to."""
+    vendor: str
+    """Which vendor's import API the target delivers to: the name of an installed vendor
+    plugin (``scimbridge vendors`` lists them)."""
     mapping: str | None = None
     """The mapping file, relative to this configuration file. Default: the vendor's own,
     shipped with the bridge (``scimbridge mapping show <vendor>`` prints it)."""
@@ -387,6 +399,11 @@ class Target(_Strict):
                 "a target name is 1-63 letters, digits, '-' or '_', starting with a letter or digit"
             )
         return name
+
+    @field_validator("vendor")
+    @classmethod
+    def _installed_vendor(cls, vendor: str) -> str:
+        return installed_vendor(vendor)
 
     @field_validator("mapping")
     @classmethod

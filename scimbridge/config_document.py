@@ -100,6 +100,7 @@ def read_document(text: str, environ: Mapping[str, str], *, require_env: bool = 
     except yaml.YAMLError as error:
         raise DocumentError(f"not valid YAML or JSON: {type(error).__name__}") from None
     except _Unset as unset:
+        assert root is not None  # only _substitute raises _Unset, and it runs on a node
         where = f"line {unset.line}, key {key_name(unset.path, _partial(root, loader))}"
         raise DocumentError(f"{where}: {unset.reason}") from None
     finally:

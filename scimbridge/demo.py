@@ -1,6 +1,7 @@
-"""The newcomer's demo: the bridge on SQLite in front of the five bundled vendor emulators.
+"""The newcomer's demo: the bridge on SQLite in front of the bundled vendor emulators.
 
-``make run`` (``scimbridge demo``) starts one emulator per vendor on loopback,
+``make run`` (``scimbridge demo``) starts the emulator of every installed vendor
+plugin that ships one, on loopback,
 writes a configuration with one target per vendor (``scimbridge-demo.yaml``, so
 that ``scimbridge outbox list --config scimbridge-demo.yaml`` works beside it),
 and serves the bridge with its delivery worker, so that a user created with
@@ -14,20 +15,17 @@ from typing import Any
 
 import yaml
 
-from scimbridge.config import VENDORS, BridgeConfig, load_config
-from scimbridge.emulators import DEMO_OPTIONS, RunningEmulator, run_in_thread
+from scimbridge.config import BridgeConfig, load_config
+from scimbridge.emulators import (
+    RunningEmulator,
+    demo_options,
+    emulated_vendors,
+    emulator_class,
+    run_in_thread,
+)
 
 DEMO_TOKEN = "demo-token-change-me"
 """The bearer token of every demo target; a demo, never a deployment, uses it."""
-
-
-EMULATOR_PORTS = {
-    "confide": 9101,
-    "acc": 9102,
-    "aria": 9103,
-    "rocketchat": 9104,
-    "cloudshell": 9105,
-}
 
 
 def write_demo_config(
@@ -42,11 +40,11 @@ def write_demo_config(
                 "vendor": vendor,
                 "base_url": emulators[vendor].url,
                 "credentials": emulators[vendor].credentials,
-                "options": DEMO_OPTIONS.get(vendor, {}),
+                "options": demo_options(vendor),
                 "inbound": {"bearer_tokens": [DEMO_TOKEN]},
                 "delivery": {"backoff_seconds": 1, "max_backoff_seconds": 30},
             }
-            for vendor in VENDORS
+            for vendor in emulators
         ],
     }
     path.write_text(
@@ -57,4 +55,8 @@ def write_demo_config(
 
 
 def start_emulators() -> dict[str, RunningEmulator]:
-    return {vendor: run_in_thread(vendor, port=EMULATOR_PORTS[vendor]) for vendor in VENDORS}
+    """Every installed emulator, on its ``demo_port`` (or any free port)."""
+    return {
+        vendor: run_in_thread(vendor, port=emulator_class(vendor).demo_port or 0)
+        for vendor in emulated_vendors()
+    }

@@ -7,47 +7,20 @@ each test then gets a schema of its own, dropped afterwards.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-POSTGRES_URL = os.environ.get("SCIMBRIDGE_TEST_POSTGRES_URL")
-
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgres",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason="SCIMBRIDGE_TEST_POSTGRES_URL is not set"),
-        ],
-    ),
-]
+from scimbridge.testing.databases import BACKENDS, POSTGRES_URL, postgres_schema
 
 
 @pytest.fixture
 def postgres_schema_url() -> Iterator[str]:
     """A URL whose connections live in a new, empty schema."""
     assert POSTGRES_URL is not None
-    schema = f"test_{uuid.uuid4().hex}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield (
-            make_url(POSTGRES_URL)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -24,8 +24,8 @@ def retry_delay(
 
     :param attempts: the attempts made so far (1 after the first failure).
     """
-    rng = rng or random
+    uniform = rng.uniform if rng is not None else random.uniform
     if retry_after is not None:
-        return retry_after * rng.uniform(1.0, 1.1)
+        return retry_after * uniform(1.0, 1.1)
     ceiling = min(policy.max_backoff_seconds, policy.backoff_seconds * 2 ** max(attempts - 1, 0))
-    return rng.uniform(ceiling / 2, ceiling)
+    return uniform(ceiling / 2, ceiling)

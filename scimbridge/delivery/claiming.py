@@ -20,16 +20,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import CursorResult, Row, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from scimbridge.config import Target
 from scimbridge.delivery.outbox import supersede_older
 from scimbridge.store import Database
-from scimbridge.store.delivery_tables import links, outbox
+from scimbridge.store.delivery_tables import chosen_values, links, outbox
 from scimbridge.vendors.base import Interrupted
 
 log = logging.getLogger("scimbridge.delivery")
@@ -57,6 +58,8 @@ class Claimed:
     delivered_once: bool
     vendor_record: dict[str, Any] | None
     sent_at: datetime | None
+    chosen: dict[str, Any] = field(default_factory=dict)
+    """The values ``first_available`` fields were given at the user's first delivery."""
     request_id: str | None = None
     """The SCIM request that wrote the entry: the worker's log lines about it carry it."""
 
@@ -124,11 +127,27 @@ def claim_due(
             .where(outbox.c.seq.in_([row.seq for row in chosen]))
             .values(claimed_by=token, claimed_until=now + lease)
         )
-    return Batch(token, [_claimed(row) for row in chosen])
+        values = values_chosen(session, [row.link_id for row in chosen])
+    return Batch(token, [_claimed(row, values.get(row.link_id, {})) for row in chosen])
 
 
-def _claimed(row: Row[Any]) -> Claimed:
-    return Claimed(**{name.name: getattr(row, name.name) for name in fields(Claimed)})
+def values_chosen(session: Session, link_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per link, the values its ``first_available`` fields hold (``chosen_values``)."""
+    found: dict[str, dict[str, Any]] = {}
+    if link_ids:
+        rows = session.execute(
+            select(chosen_values.c.link_id, chosen_values.c.field, chosen_values.c.value).where(
+                chosen_values.c.link_id.in_(link_ids)
+            )
+        )
+        for link_id, name, value in rows:
+            found.setdefault(link_id, {})[name] = value
+    return found
+
+
+def _claimed(row: Row[Any], chosen: dict[str, Any]) -> Claimed:
+    columns = {name.name for name in fields(Claimed)} - {"chosen"}
+    return Claimed(**{name: getattr(row, name) for name in columns}, chosen=chosen)
 
 
 def still_held(batch: Batch) -> Any:
@@ -173,11 +192,13 @@ class Lease:
             return
         seqs = [entry.seq for entry in self.batch.entries]
         with self.database.transaction() as session:
-            renewed = session.execute(
+            result = session.execute(
                 update(outbox)
                 .where(outbox.c.seq.in_(seqs), still_held(self.batch))
                 .values(claimed_until=now + self.length)
-            ).rowcount
+            )
+            # an UPDATE's result is a CursorResult, which Session.execute types as a Result
+            renewed = cast(CursorResult[Any], result).rowcount
         self.renewed = now
         if renewed < len(seqs):
             raise Interrupted(

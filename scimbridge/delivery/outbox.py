@@ -41,9 +41,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from scimbridge.comparison import user_name_key
+from scimbridge.delivery.state import DELIVERY_STATE
 from scimbridge.mapping import Mapping, UnmappableUser
 from scimbridge.observability.context import current_request_id
-from scimbridge.scim.provider import DELIVERY_STATE
 from scimbridge.store import StoreEvent
 from scimbridge.store.delivery_tables import links, outbox
 from scimbridge.store.rows import chunked
@@ -57,6 +58,11 @@ transaction of the write."""
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def _user_name_key(user: Resource[Any]) -> str:
+    """The user's userName as links compare it (a User always has one: RFC 7643 §4.1.1)."""
+    return user_name_key(str(getattr(user, "user_name", "") or ""))
 
 
 def snapshot(user: Resource[Any]) -> dict[str, Any]:
@@ -182,6 +188,7 @@ class Outbox:
             link = self._link_of(session, event.resource_id)
             if link is not None:
                 session.execute(update(links).where(links.c.id == link.id).values(deleted_at=now()))
+                assert event.before is not None  # a deletion's event has the user as it was
                 self._enqueue(session, link.id, "delete", "delete", snapshot(event.before), [])
             return
         user = snapshot(event.after)
@@ -257,7 +264,7 @@ class Outbox:
         values = {
             "scim_id": user.id,
             "external_id": user.external_id,
-            "user_name": user.user_name.casefold(),
+            "user_name": _user_name_key(user),
             "deleted_at": None,
             "status": state,
         }
@@ -273,7 +280,7 @@ class Outbox:
         link, and so never the former user's vendor account.
         """
         query = TOMBSTONE_BY_EXTERNAL_ID if user.external_id else TOMBSTONE_BY_NAME
-        keys = {"user_name": user.user_name.casefold(), "external_id": user.external_id}
+        keys = {"user_name": _user_name_key(user), "external_id": user.external_id}
         return session.execute(query, {"target": self.target, **keys}).first()
 
     def _create_link(self, session: Session, user: Resource[Any], state: str = "pending") -> str:
@@ -284,7 +291,7 @@ class Outbox:
                 target=self.target,
                 scim_id=user.id,
                 external_id=user.external_id,
-                user_name=user.user_name.casefold(),
+                user_name=_user_name_key(user),
                 status=state,
                 created_at=now(),
             )

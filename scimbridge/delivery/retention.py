@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import null, select, update
+from sqlalchemy import CursorResult, null, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.config import Target
@@ -38,7 +39,7 @@ def purge(
     (default: the target's ``delivery.retention_seconds``)."""
     seconds = target.delivery.retention_seconds if older_than is None else older_than
     before = now - timedelta(seconds=seconds)
-    entries = session.execute(
+    purged = session.execute(
         update(outbox)
         .where(
             outbox.c.target == target.name,
@@ -47,11 +48,13 @@ def purge(
             outbox.c.done_at <= before,
         )
         .values(document={}, groups=[], last_error=None, purged_at=now)
-    ).rowcount
+    )
+    # an UPDATE's result is a CursorResult, which Session.execute types as a Result
+    entries = cast(CursorResult[Any], purged).rowcount
     still_open = select(outbox.c.link_id).where(
         outbox.c.target == target.name, outbox.c.state.in_(VISIBLE_STATES)
     )
-    tombstones = session.execute(
+    reduced = session.execute(
         update(links)
         .where(
             links.c.target == target.name,
@@ -60,5 +63,6 @@ def purge(
             links.c.id.not_in(still_open),
         )
         .values(vendor_record=null(), last_error=None)
-    ).rowcount
+    )
+    tombstones = cast(CursorResult[Any], reduced).rowcount  # as ``purged``
     return Purged(entries, tombstones)

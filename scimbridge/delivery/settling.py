@@ -20,9 +20,9 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import CursorResult, and_, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.config import Target
@@ -52,9 +52,11 @@ class Settlement:
 
     def _write(self, entry: Claimed, **values: Any) -> bool:
         """Update the entry if the batch still holds it; False (and a log line) if not."""
-        written = self.session.execute(
+        result = self.session.execute(
             update(outbox).where(outbox.c.seq == entry.seq, still_held(self.batch)).values(**values)
-        ).rowcount
+        )
+        # an UPDATE's result is a CursorResult, which Session.execute types as a Result
+        written = cast(CursorResult[Any], result).rowcount
         if not written:
             self.outcomes["discarded"] += 1
             log.warning(

@@ -9,9 +9,25 @@ from typing import Any
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from scimbridge.comparison import user_name_key
 from scimbridge.store import utc
 from scimbridge.store.delivery_tables import links, outbox
 from scimbridge.store.rows import chunked
+
+DELIVERY_STATE = "urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User"
+"""The SCIM extension that shows how far a user got towards the vendor, with its pause
+switch (docs/architecture.md, "Delivery state"); :mod:`scimbridge.scim.provider` publishes it.
+
+The state attributes are readOnly and ``returned: request`` (RFC 7643 §7): an
+admin asks for them with ``?attributes=urn:…:delivery:2.0:User:status,…``. The
+IdPs never ask, so they never see vendor error texts.
+
+``paused`` is the one attribute a client writes: while it is true the bridge
+keeps accepting the user's writes but holds them back from the vendor (see
+:mod:`scimbridge.delivery.outbox`). It also makes the extension one a client can add and remove as RFC 7644 §3.5.2 describes; an extension of readOnly
+attributes only is one no client can PATCH, which scim2-tester reports as an
+error even against the scim2-server reference.
+"""
 
 UNAVAILABLE = "unavailable"
 FAILED = "failed"
@@ -113,7 +129,7 @@ def list_entries(
         query = query.where(
             or_(
                 links.c.scim_id == user,
-                links.c.user_name == user.casefold(),
+                links.c.user_name == user_name_key(user),
                 links.c.external_id == user,
             )
         )

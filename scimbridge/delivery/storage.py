@@ -14,13 +14,13 @@ bridge, so keeping it would only be a liability.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from scim2_models import Resource, ResourceType, ResponseParameters, SearchRequest
 from scim2_server.storage import SearchPage
 from sqlalchemy import select
 
-from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.delivery.state import DELIVERY_STATE
 from scimbridge.store import SqlStorage
 from scimbridge.store.delivery_tables import links
 from scimbridge.store.filters import Derived
@@ -112,6 +112,7 @@ class DeliveryStateStorage(SqlStorage):
         for row in rows:
             user = users[row.scim_id]
             state = type(user).get_extension_model(DELIVERY_STATE)
+            assert state is not None  # ``users`` holds the resources that have it
             stored = user[state]
             shown = {attribute: row._mapping[column] for attribute, column in STATE_COLUMNS.items()}
             shown["paused"] = stored.paused if stored is not None else None
@@ -125,7 +126,8 @@ def _storable(resource: Resource[Any]) -> Resource[Any]:
     A ``paused`` a client wrote, false included, reads back as written (scim2-tester
     checks it), and is shown by default; the state attributes are shown on request only.
     """
-    state = type(resource).get_extension_model(DELIVERY_STATE)
+    # the extension's model is built from its schema at run time: mypy knows no ``paused``
+    state: type[Any] | None = type(resource).get_extension_model(DELIVERY_STATE)
     delivery = resource[state] if state is not None else None
     derived = delivery is not None and delivery.model_dump(
         exclude={"schemas", "paused"}, exclude_none=True
@@ -133,8 +135,8 @@ def _storable(resource: Resource[Any]) -> Resource[Any]:
     if not derived and getattr(resource, "password", None) is None:
         return resource
     stored = resource.model_copy(deep=True)
-    if delivery is not None:
+    if state is not None and delivery is not None:  # delivery is there only with state
         stored[state] = state(paused=delivery.paused) if delivery.paused is not None else None
     if getattr(stored, "password", None) is not None:
-        stored.password = None
+        cast(Any, stored).password = None  # a User of any extension: the class is built at run time
     return stored

@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from scimbridge.config import BridgeConfig, Target
+from scimbridge.delivery.choosing import choose
 from scimbridge.delivery.claiming import Batch, Claimed, Lease, claim_due
 from scimbridge.delivery.claims import LinkClaims
 from scimbridge.delivery.loops import TargetLoops
@@ -50,6 +51,7 @@ from scimbridge.delivery.retention import purge
 from scimbridge.delivery.settling import Settlement
 from scimbridge.delivery.state import FAILED, UNAVAILABLE
 from scimbridge.mapping import MappedRecord, Mapping, MappingContext, UnmappableUser
+from scimbridge.mapping.redaction import redacted_view
 from scimbridge.observability.logs import log_fields, working_for
 from scimbridge.observability.metrics import DeliveryMetrics
 from scimbridge.store import Database, utc
@@ -200,14 +202,20 @@ class Worker:
         batch = self._claim(target, client.max_batch, client.one_batch_at_a_time)
         if not batch.entries:
             return 0
-        items, outcomes = self._items(target, batch.entries)
+        lease = Lease(self.database, target, batch, self.clock, self.stopping)
+        client.keep_alive = lease.keep_alive
+        try:
+            items, outcomes = self._items(target, batch.entries, client)
+        except Interrupted as interruption:
+            log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
+            self._give_back(target, batch, {})
+            return len(batch.entries)
         entries = {entry.link_id: entry for entry in batch.entries}
         for item in items:
             with self._working_on(entries[item.key]):
-                log.debug("%s: sending %s %s", target.name, item.action, json.dumps(item.record))
+                shown = json.dumps(redacted_view(item.record))  # a `redact` value never shows
+                log.debug("%s: sending %s %s", target.name, item.action, shown)
         sent = {item.key: item.record for item in items}
-        lease = Lease(self.database, target, batch, self.clock, self.stopping)
-        client.keep_alive = lease.keep_alive
         with self._sending([entries[item.key] for item in items]):
             if items:
                 log.info(
@@ -261,36 +269,51 @@ class Worker:
         return outcomes
 
     def _items(
-        self, target: Target, claimed: list[Claimed]
+        self, target: Target, claimed: list[Claimed], client: VendorClient
     ) -> tuple[list[DeliveryItem], list[Outcome]]:
-        """Map every claimed entry. An import the mapping refuses fails; so does an entry
-        whose mapping raises an unexpected error (a mapping bug), alone."""
+        """Map every claimed entry, and choose its ``first_available`` values with the vendor
+        (:mod:`~scimbridge.delivery.choosing`). An import the mapping refuses fails; so does
+        an entry whose mapping raises an unexpected error (a mapping bug), alone.
+
+        :raises Interrupted: when the batch must be given back while the vendor is asked.
+        """
         mapping = self.mappings[target.name]
-        items, settled = [], []
+        entries = {entry.link_id: entry for entry in claimed}
+        mapped: dict[str, tuple[Claimed, MappedRecord]] = {}
+        settled: list[Outcome] = []
         for entry in claimed:
             try:
                 with self._working_on(entry):
-                    mapped = self._mapped(mapping, entry)
+                    result = self._mapped(mapping, entry)
             except Exception as error:
                 with self._working_on(entry):
                     log.exception("%s: mapping outbox #%d raised", target.name, entry.seq)
-                mapped = Outcome(
+                result = Outcome(
                     key=entry.link_id,
                     ok=False,
                     error=f"unexpected error while mapping the user: {type(error).__name__}: {error}",
                 )
-            if isinstance(mapped, Outcome):
-                settled.append(mapped)
+            if isinstance(result, Outcome):
+                settled.append(result)
+            else:
+                mapped[entry.link_id] = (entry, result)
+        items = []
+        results = choose(self.database, client, target, mapped, self._working_on)
+        for key in mapped:  # in claim order
+            chosen = results[key]
+            if isinstance(chosen, Outcome):
+                settled.append(chosen)
                 continue
+            entry = entries[key]
             items.append(
                 DeliveryItem(
-                    key=entry.link_id,
-                    action=mapped.action,
-                    record=mapped.record,
+                    key=key,
+                    action=chosen.action,
+                    record=chosen.record,
                     vendor_id=entry.vendor_id,
                     first_import=not entry.delivered_once,
                     previous=entry.vendor_record,
-                    managed=mapped.managed,
+                    managed=chosen.managed,
                 )
             )
         return items, settled
@@ -301,6 +324,7 @@ class Worker:
             vendor_id=entry.vendor_id,
             first_import=not entry.delivered_once,
             deleted=entry.event == "delete",
+            chosen=entry.chosen,
         )
         try:
             return mapping.apply(entry.document, entry.groups, context)

@@ -1,4 +1,8 @@
-"""Strict emulators of the five vendor APIs, for the tests and the newcomer's demo.
+"""Strict emulators of the vendor APIs, for the tests and the newcomer's demo.
+
+Each vendor plugin may ship one (:attr:`scimbridge.vendors.VendorPlugin.emulator`);
+this package holds the five built-in vendors' and what every emulator shares
+(:mod:`.base`). Nothing in the bridge's serving path imports it.
 
 Each emulator follows its vendor's documented contract (the vendor's public API
 documentation, named in each module; docs/vendors.md): it refuses what the vendor refuses, with
@@ -14,7 +18,7 @@ misbehave on demand::
 
 Documented limits are enforced at their real size by default; the options of
 :func:`run_in_thread` / :func:`create_emulator` scale them down for tests (none
-switches them off):
+switches them off). The built-in vendors':
 
 - every emulator: ``async_polls`` (status polls before a job ends),
   ``token_ttl_seconds``;
@@ -28,7 +32,7 @@ switches them off):
 - ``cloudshell``: ``directory``, ``groups``.
 
 Base URLs: ``emu.url`` includes the vendor's path prefix (``…/confide``,
-``…/suite-api``). Token URLs in :data:`DEMO_CREDENTIALS` are absolute paths
+``…/suite-api``). Token URLs in :func:`demo_credentials` are absolute paths
 (``/connect/token``, ``/authentication/v2/token``) to resolve with
 ``urljoin(base_url, token_url)``; ``emu.credentials`` has them resolved.
 """
@@ -39,36 +43,32 @@ from typing import Any
 
 from flask import Flask
 
-from scimbridge.emulators.acc import AccEmulator
-from scimbridge.emulators.aria import AriaEmulator
 from scimbridge.emulators.base import VendorEmulator, build_app
-from scimbridge.emulators.cloudshell import CloudShellEmulator
-from scimbridge.emulators.confide import ConfideEmulator
-from scimbridge.emulators.rocketchat import RocketChatEmulator
 from scimbridge.emulators.server import RunningEmulator, serve_in_thread
+from scimbridge.vendors.plugin import UnknownVendor, vendor_names, vendor_plugin
 
-EMULATORS: dict[str, type[VendorEmulator]] = {
-    emulator.vendor: emulator
-    for emulator in (
-        ConfideEmulator,
-        AccEmulator,
-        AriaEmulator,
-        RocketChatEmulator,
-        CloudShellEmulator,
-    )
-}
 
-DEMO_CREDENTIALS: dict[str, dict[str, str]] = {
-    vendor: dict(emulator.demo_credentials) for vendor, emulator in EMULATORS.items()
-}
-"""The credentials each emulator accepts by default, keyed as a target's ``credentials``."""
+def emulator_class(vendor: str) -> type[VendorEmulator]:
+    """The emulator the ``vendor`` plugin ships, imported now.
 
-DEMO_OPTIONS: dict[str, dict[str, Any]] = {
-    vendor: dict(emulator.demo_options)
-    for vendor, emulator in EMULATORS.items()
-    if emulator.demo_options
-}
-"""The target ``options`` each emulator expects (ACC ``project_id``, Aria ``auth_source_id``)."""
+    :raises UnknownVendor: when no installed plugin is called ``vendor``, or it ships no emulator.
+    """
+    return vendor_plugin(vendor).load_emulator()
+
+
+def emulated_vendors() -> tuple[str, ...]:
+    """The installed vendors whose plugin ships an emulator."""
+    return tuple(name for name in vendor_names() if vendor_plugin(name).emulator is not None)
+
+
+def demo_credentials(vendor: str) -> dict[str, str]:
+    """The credentials the emulator of ``vendor`` accepts by default, keyed as a target's ``credentials``."""
+    return dict(emulator_class(vendor).demo_credentials)
+
+
+def demo_options(vendor: str) -> dict[str, Any]:
+    """The target ``options`` the emulator of ``vendor`` expects (ACC ``project_id``, Aria ``auth_source_id``)."""
+    return dict(emulator_class(vendor).demo_options)
 
 
 def create_emulator(
@@ -76,11 +76,9 @@ def create_emulator(
 ) -> Flask:
     """A Flask app emulating ``vendor``; ``options`` go to the vendor's emulator class.
 
-    :raises ValueError: for an unknown vendor.
+    :raises UnknownVendor: for a vendor without an installed emulator.
     """
-    if vendor not in EMULATORS:
-        raise ValueError(f"no emulator for {vendor!r}; known: {', '.join(EMULATORS)}")
-    return build_app(EMULATORS[vendor](credentials, **options))
+    return build_app(emulator_class(vendor)(credentials, **options))
 
 
 def run_in_thread(
@@ -95,10 +93,13 @@ def run_in_thread(
 
 
 __all__ = [
-    "DEMO_CREDENTIALS",
-    "DEMO_OPTIONS",
-    "EMULATORS",
     "RunningEmulator",
+    "UnknownVendor",
+    "VendorEmulator",
     "create_emulator",
+    "demo_credentials",
+    "demo_options",
+    "emulated_vendors",
+    "emulator_class",
     "run_in_thread",
 ]

@@ -56,7 +56,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
@@ -149,6 +149,7 @@ class PendingImport:
 
 class AccEmulator(VendorEmulator):
     vendor = "acc"
+    demo_port = 9102
     token_ttl_seconds = 3599
     public_endpoints = frozenset({"issue_token"})
     demo_credentials: ClassVar[dict[str, str]] = {
@@ -159,6 +160,8 @@ class AccEmulator(VendorEmulator):
         "token_url": "/authentication/v2/token",
     }
     demo_options: ClassVar[dict[str, Any]] = {"project_id": "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"}
+    rate_limit_options = ("write_limit", "limit_seconds")
+    """ACC's read limit keeps its 600 calls, counted over the same window."""
 
     def __init__(
         self,
@@ -320,7 +323,7 @@ class AccEmulator(VendorEmulator):
         problems = violations(schema, document)
         if problems:
             raise Rejection(400, str(problems[0]), {"code": "ERR_BAD_INPUT"})
-        return document
+        return cast(dict[str, Any], document)  # valid against an object schema
 
     def member(self, project_id: str, user_id: str) -> dict[str, Any]:
         self.check_project(project_id)

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from flask import Flask, Response, jsonify, request
 
@@ -105,6 +105,7 @@ def role_names(user: dict[str, Any]) -> set[str]:
 
 class AriaEmulator(VendorEmulator):
     vendor = "aria"
+    demo_port = 9103
     url_prefix = "/suite-api"
     token_ttl_seconds = 6 * 3600
     sliding_tokens = True
@@ -216,7 +217,7 @@ class AriaEmulator(VendorEmulator):
         unknown = set().union(*(role_names(user) for user in users)) - ROLES
         if unknown:
             raise Rejection(404, f"Role(s) not found: {', '.join(sorted(unknown))}")
-        return document
+        return cast(dict[str, Any], document)  # valid against an object schema
 
     def account(self, user_id: str) -> dict[str, Any]:
         found = self.accounts.get(user_id)

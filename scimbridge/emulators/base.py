@@ -31,7 +31,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -45,8 +45,10 @@ from scimbridge.emulators.state import (
     QuotaCheck,
     RateLimiter,
     RequestLog,
+    TokenStatus,
     TokenStore,
     redact,
+    same_secret,
 )
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,13 @@ class VendorEmulator(ABC):
     unsupported_media_status: ClassVar[int] = 415
     demo_credentials: ClassVar[dict[str, str]]
     demo_options: ClassVar[dict[str, Any]] = {}
+    demo_port: ClassVar[int | None] = None
+    """Where ``scimbridge demo`` serves this emulator (the built-in vendors use 9101-9105,
+    which the quick start names); None: any free port."""
+    rate_limit_options: ClassVar[tuple[str, str] | None] = None
+    """The constructor options that scale the vendor's documented rate limit, calls and
+    window in seconds (``scimbridge emulate --rate-limit CALLS/SECONDS``); None when the
+    vendor documents no limit."""
 
     def __init__(
         self,
@@ -287,7 +296,7 @@ CONTROL_BLUEPRINT = "emulator_control"
 
 
 def current_emulator() -> VendorEmulator:
-    return current_app.extensions[EXTENSION_KEY]
+    return cast(VendorEmulator, current_app.extensions[EXTENSION_KEY])  # set by build_app
 
 
 def _logged_json() -> Any:
@@ -418,3 +427,16 @@ def build_app(emulator: VendorEmulator) -> Flask:
     app.register_error_handler(Exception, _unexpected_error)
     app.wsgi_app = AfterFaults(app.wsgi_app)  # type: ignore[method-assign]
     return app
+
+
+__all__ = [
+    "EXTENSION_KEY",
+    "Bucket",
+    "Quota",
+    "QuotaCheck",
+    "Rejection",
+    "TokenStatus",
+    "VendorEmulator",
+    "build_app",
+    "same_secret",
+]

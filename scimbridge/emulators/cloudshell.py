@@ -49,7 +49,7 @@ import base64
 import binascii
 import itertools
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from flask import Flask, Response, jsonify, request
 
@@ -109,6 +109,7 @@ def offset_of(cursor: str) -> int | None:
 
 class CloudShellEmulator(VendorEmulator):
     vendor = "cloudshell"
+    demo_port = 9105
     token_ttl_seconds = 5 * 3600
     public_endpoints = frozenset({"login"})
     demo_credentials: ClassVar[dict[str, str]] = {
@@ -184,7 +185,7 @@ class CloudShellEmulator(VendorEmulator):
         problems = violations(schema, document)
         if problems:
             raise Rejection(400, f"The request is invalid: {problems[0]}")
-        return document
+        return cast(dict[str, Any], document)  # valid against an object schema
 
     def import_users(self) -> Response:
         body = self.validated(IMPORT_REQUEST)

@@ -36,7 +36,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import unquote
 
 from flask import Flask, Response, jsonify, request
@@ -121,6 +121,7 @@ def failed_item(email: str, message: str) -> dict[str, Any]:
 
 class ConfideEmulator(VendorEmulator):
     vendor = "confide"
+    demo_port = 9101
     url_prefix = "/confide"
     token_ttl_seconds = 3600
     public_endpoints = frozenset({"issue_token"})
@@ -206,7 +207,7 @@ class ConfideEmulator(VendorEmulator):
         problems = violations(PRIVILEGED_USERS, users)
         if problems:
             raise Rejection(400, str(problems[0]))
-        return users
+        return cast(list[dict[str, Any]], users)  # valid against an array of objects
 
     def start_import(self) -> Response:
         return self.start_task("import-users", self.privileged_user_list(), self.import_one)

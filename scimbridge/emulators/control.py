@@ -21,7 +21,7 @@ from scimbridge.emulators.base import CONTROL_BLUEPRINT, current_emulator
 
 control = Blueprint(CONTROL_BLUEPRINT, __name__, url_prefix="/_emulator")
 
-FAULT_FIELDS = {
+FAULT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "status": int,
     "retry_after": (int, float),
     "times": int,

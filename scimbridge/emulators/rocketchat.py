@@ -61,9 +61,10 @@ import math
 import secrets
 import string as characters
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from flask import Flask, Response, jsonify, request
 
@@ -233,6 +234,7 @@ class ImportOperation:
 
 class RocketChatEmulator(VendorEmulator):
     vendor = "rocketchat"
+    demo_port = 9104
     token_ttl_seconds = 90 * 24 * 3600
     """A login token's life (``Accounts_LoginExpiration``); a PAT's is until revoked."""
     unsupported_media_status = 400
@@ -240,6 +242,7 @@ class RocketChatEmulator(VendorEmulator):
         "user_id": "rcDemoAdmin000001",
         "auth_token": "rocketchat-demo-personal-access-token",
     }
+    rate_limit_options = ("rate_limit_calls", "rate_limit_seconds")
 
     def __init__(
         self,
@@ -326,7 +329,7 @@ class RocketChatEmulator(VendorEmulator):
         problems = violations(schema, document)
         if problems:
             raise Rejection(400, f"{problems[0]} [invalid-params]", {"errorType": "invalid-params"})
-        return document
+        return cast(dict[str, Any], document)  # valid against an object schema
 
     # -- the import operation --------------------------------------------------------------------
 
@@ -433,7 +436,7 @@ class RocketChatEmulator(VendorEmulator):
         return found
 
     def user_info(self) -> Response:
-        lookups = {
+        lookups: dict[str, Callable[[str, dict[str, Any]], bool]] = {
             "userId": lambda value, account: account["_id"] == value,
             "username": lambda value, account: account["username"] == value,
             "importId": lambda value, account: value in account["importIds"],

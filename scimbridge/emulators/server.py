@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 from urllib.parse import urljoin
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -40,7 +40,8 @@ class RunningEmulator:
     def origin(self) -> str:
         """``http://127.0.0.1:<port>``: where the control endpoints and token URLs live."""
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        # an AF_INET(6) socket's name has a str host; typeshed's type for it allows bytes
+        return f"http://{cast(str, host)}:{port}"
 
     @property
     def url(self) -> str:
@@ -62,19 +63,10 @@ class RunningEmulator:
         """Requests per endpoint, keyed ``"POST /construction/admin/v2/projects/<project_id>/users:import"``."""
         return self.emulator.request_counts()
 
-    def fault(
-        self,
-        status: int | None = None,
-        retry_after: float | None = None,
-        times: int = 1,
-        path: str | None = None,
-        delay: float | None = None,
-        after: str | None = None,
-    ) -> None:
-        """Queue a fault: ``status`` answers an error, ``delay`` alone sleeps before serving,
-        ``after="timeout"`` serves then holds the answer ``delay`` seconds,
-        ``after="disconnect"`` serves then drops the connection without an answer."""
-        self.emulator.fault(status, retry_after, times, path, delay, after)
+    @property
+    def fault(self) -> Callable[..., None]:
+        """Queue a fault (:meth:`VendorEmulator.fault <scimbridge.emulators.base.VendorEmulator.fault>`)."""
+        return self.emulator.fault
 
     def expire_tokens(self) -> None:
         self.emulator.expire_tokens()

@@ -1,15 +1,20 @@
 """Mapping files: how a SCIM User becomes one vendor's documented import record (docs/mapping.md)."""
 
-from scimbridge.mapping.context import MappedRecord, MappingContext
+from scimbridge.mapping.context import Action, MappedRecord, MappingContext
 from scimbridge.mapping.errors import MappingFileError, UnmappableUser
-from scimbridge.mapping.mapping import DeprovisionRule, Mapping, load_mapping
+from scimbridge.mapping.mapping import DeprovisionRule, Mapping, ShapeLookup, load_mapping
+from scimbridge.mapping.redaction import Redacted, redacted_view
 
 __all__ = [
+    "Action",
     "DeprovisionRule",
     "MappedRecord",
     "Mapping",
     "MappingContext",
     "MappingFileError",
+    "Redacted",
+    "ShapeLookup",
     "UnmappableUser",
     "load_mapping",
+    "redacted_view",
 ]

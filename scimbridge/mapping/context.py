@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scimbridge.vendors.base import Action
+
+class Action(enum.StrEnum):
+    """What the vendor must do with a user, as the mapping's deprovision rules decide."""
+
+    IMPORT = "import"
+    """Create the user, or update it when it exists (re-activation included)."""
+    DISABLE = "disable"
+    """Deactivate the user on the vendor side, keeping it."""
+    REMOVE = "remove"
+    """Remove the user from the vendor (or from the project, for ACC)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +31,9 @@ class MappingContext:
     """True until the vendor has accepted the user once."""
     deleted: bool = False
     """True when the SCIM resource was deleted: the file's ``on_delete`` rule applies."""
+    chosen: Mapping[str, Any] = field(default_factory=dict)
+    """Per ``first_available`` field, the value chosen at the user's first delivery: it is
+    the field's value from then on, whatever the candidates give."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +45,6 @@ class MappedRecord:
     managed: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     """Per list field the mapping drives from group membership, every value it manages
     (see :attr:`scimbridge.vendors.base.DeliveryItem.managed`)."""
+    choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    """Per ``first_available`` field not chosen yet, its candidates in order: the delivery
+    takes the first the vendor does not hold (the record holds the first meanwhile)."""

@@ -11,22 +11,24 @@ documented, with examples, in docs/mapping.md.
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any
 
+from scimbridge.comparison import group_name_key
 from scimbridge.mapping.context import MappingContext
 from scimbridge.mapping.paths import InvalidSourcePath, SourcePath
 from scimbridge.mapping.source import Location
-from scimbridge.mapping.transforms import Transform, compile_transform
+from scimbridge.mapping.transforms import Transform, TransformError, compile_transforms
 
 Groups = frozenset[str]
-"""The display names of the user's groups, casefolded (SCIM ``displayName`` is not case-exact)."""
+"""The display names of the user's groups as compared (:func:`~scimbridge.comparison.group_name_key`)."""
 
 BRIDGE_PREFIX = "bridge."
 BRIDGE_FACTS = ("stable_id", "vendor_id", "first_import")
-SOURCES = ("path", "const", "template", "value_of", "from_groups", "object")
+SOURCES = ("path", "const", "template", "value_of", "from_groups", "object", "first_available")
 PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 NEEDS_DEFAULT = (
     "from_groups needs a default: the value a user in none of these groups gets, "
@@ -47,7 +49,10 @@ class ExpressionError(ValueError):
         self.message = message
 
 
-def _nothing(value: Any) -> bool:
+def is_nothing(value: Any) -> bool:
+    """None, "", [] or {}: what a mapping treats as "the user has none" (not False, not 0)."""
+    if value:  # the common case, answered without building an empty list and dict
+        return False
     return value is None or value == "" or value == [] or value == {}
 
 
@@ -140,7 +145,7 @@ class Template(Expression):
             value = part.evaluate(resource, groups, context)
             if isinstance(value, list):
                 value = value[0]
-            if _nothing(value) or isinstance(value, dict):
+            if is_nothing(value) or isinstance(value, dict):
                 return None
             pieces.append(str(value).lower() if isinstance(value, bool) else str(value))
         return "".join(pieces)
@@ -156,7 +161,7 @@ class FromGroups(Expression):
     __slots__ = ("choices", "collect", "table_values")
 
     def __init__(self, choices: dict[str, Any], collect: bool):
-        self.choices = [(name.casefold(), value) for name, value in choices.items()]
+        self.choices = [(group_name_key(name), value) for name, value in choices.items()]
         self.collect = collect
         self.table_values = tuple(_distinct(choices.values()))
         """Every value of the table, list values flattened, once each, in file order."""
@@ -183,6 +188,39 @@ def _distinct(values: Iterable[Any]) -> list[Any]:
             if item not in found:
                 found.append(fresh_copy(item))
     return found
+
+
+class Candidates(tuple[Any, ...]):
+    """The values a ``first_available`` field may take, in order: the delivery asks the
+    vendor, and keeps the first it does not hold (:class:`FirstAvailable`)."""
+
+
+class FirstAvailable(Expression):
+    """Entra's SelectUniqueValue: candidate values, of which the vendor takes the first it
+    does not hold yet. Only the vendor knows, so :meth:`evaluate` gives the candidates and
+    the delivery chooses; the choice is remembered with the user (``MappingContext.chosen``)
+    and never made again, whatever the candidates give later (docs/mapping.md)."""
+
+    __slots__ = ("candidates", "field")
+
+    def __init__(self, field: str, candidates: list[Expression]):
+        self.field = field
+        """The record field it fills: the key of its value in ``MappingContext.chosen``."""
+        self.candidates = candidates
+
+    def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        if self.field in context.chosen:
+            return context.chosen[self.field]
+        values: list[Any] = []
+        for candidate in self.candidates:
+            value = candidate.evaluate(resource, groups, context)
+            if isinstance(value, str) and value and value not in values:
+                values.append(value)
+        return Candidates(values) if values else None
+
+    @property
+    def source(self) -> str:
+        return ", ".join(candidate.source for candidate in self.candidates)
 
 
 class ObjectOf(Expression):
@@ -214,7 +252,7 @@ class ListOf(Expression):
         values = []
         for item in self.items:
             value = item.evaluate(resource, groups, context)
-            if not _nothing(value):
+            if not is_nothing(value):
                 values.append(value)
         return values or None
 
@@ -234,7 +272,8 @@ class Shaped(Expression):
     """
 
     __slots__ = (
-        "_managed", "as_list", "default", "fallback", "inner", "transforms", "unless", "when",
+        "_managed", "as_list", "default", "fallback", "inner", "transform_names", "transforms",
+        "unless", "when",
     )  # fmt: skip
 
     def __init__(
@@ -243,6 +282,7 @@ class Shaped(Expression):
         *,
         fallback: Expression | None = None,
         transforms: list[Transform] | None = None,
+        transform_names: list[str] | None = None,
         default: Any = None,
         as_list: bool = False,
         when: Expression | None = None,
@@ -251,6 +291,10 @@ class Shaped(Expression):
         self.inner = inner
         self.fallback = fallback
         self.transforms = transforms or []
+        self.transform_names = transform_names or [
+            f"transform {n}" for n in range(1, len(self.transforms) + 1)
+        ]
+        """How ``mapping preview --explain`` names each transform (as the file writes it)."""
         self.default = default
         self.as_list = as_list
         self.when = when
@@ -260,22 +304,22 @@ class Shaped(Expression):
         baseline a user outside every group gets, which joining a group does not take away."""
 
     def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
-        if self.when is not None and not _holds(self.when.evaluate(resource, groups, context)):
+        if self.when is not None and not holds(self.when.evaluate(resource, groups, context)):
             return None
-        if self.unless is not None and _holds(self.unless.evaluate(resource, groups, context)):
+        if self.unless is not None and holds(self.unless.evaluate(resource, groups, context)):
             return None
         value = self.inner.evaluate(resource, groups, context)
-        if _nothing(value) and self.fallback is not None:
+        if is_nothing(value) and self.fallback is not None:
             value = self.fallback.evaluate(resource, groups, context)
         for transform in self.transforms:
-            if _nothing(value):
+            if is_nothing(value):
                 break
             value = transform(value)
-        if _nothing(value):
+        if is_nothing(value):
             value = fresh_copy(self.default)
         if not self.as_list and isinstance(value, list):
             value = value[0] if value else None
-        if _nothing(value):
+        if is_nothing(value):
             return [] if self._managed is not None else None
         return [value] if self.as_list and not isinstance(value, list) else value
 
@@ -288,8 +332,8 @@ class Shaped(Expression):
         return self._managed
 
 
-def _holds(value: Any) -> bool:
-    return not _nothing(value) and value is not False
+def holds(value: Any) -> bool:
+    return not is_nothing(value) and value is not False
 
 
 def evaluate_fields(
@@ -345,17 +389,20 @@ class ExpressionCompiler:
                 location,
                 f"give exactly one of {', '.join(SOURCES)} (found {', '.join(named) or 'none'})",
             )
+        if named[0] == "first_available":
+            return self.first_available(spec, location)
         if named[0] == "from_groups":
             _check_revocable(spec, location)
         inner = self._source(named[0], spec, location)
-        transforms = spec.get("transform", [])
+        try:
+            transforms = compile_transforms(spec.get("transform", []), (*location, "transform"))
+        except TransformError as error:
+            raise ExpressionError(error.location, error.message) from None
         return Shaped(
             inner,
             fallback=self._fallback(spec, location),
-            transforms=[
-                compile_transform(item)
-                for item in (transforms if isinstance(transforms, list) else [transforms])
-            ],
+            transforms=transforms,
+            transform_names=_transform_names(spec.get("transform", [])),
             default=spec.get("default"),
             as_list=spec.get("as") == "list",
             when=self._condition(spec, "when", location),
@@ -391,6 +438,26 @@ class ExpressionCompiler:
     def _condition(self, spec: dict[str, Any], key: str, location: Location) -> Expression | None:
         return self.reference(spec[key], (*location, key)) if key in spec else None
 
+    def first_available(self, spec: dict[str, Any], location: Location) -> FirstAvailable:
+        """``{first_available: [candidate, …]}``: a record field of its own, each candidate a
+        full expression (its transforms included), since the vendor is asked about the
+        value exactly as it would be sent."""
+        others = sorted(set(spec) - {"first_available"})
+        if others:
+            raise ExpressionError(
+                (*location, others[0]),
+                "first_available takes no modifiers: give each candidate its own transform",
+            )
+        if len(location) != 2 or location[0] != "record":
+            raise ExpressionError(
+                location, "first_available chooses a field of the record itself, not a nested one"
+            )
+        here = (*location, "first_available")
+        return FirstAvailable(
+            str(location[1]),
+            [self.expression(item, (*here, i)) for i, item in enumerate(spec["first_available"])],
+        )
+
     def template(self, text: str, location: Location) -> Template:
         """``"{name.givenName} {name.familyName}"``: each ``{…}`` is a reference; ``{{``/``}}`` escape braces."""
         parts: list[str | Expression] = []
@@ -413,6 +480,16 @@ class ExpressionCompiler:
         return Template(text, [part for part in parts if part != ""])
 
 
+def _transform_names(spec: Any) -> list[str]:
+    """Each transform as the file writes it: ``lower``, ``replace {"pattern": …}``."""
+    return [
+        item
+        if isinstance(item, str)
+        else " ".join(f"{key} {json.dumps(arg)}" for key, arg in item.items())
+        for item in (spec if isinstance(spec, list) else [spec])
+    ]
+
+
 def _check_revocable(spec: dict[str, Any], location: Location) -> None:
     """Refuse a ``from_groups`` form that could not revoke what a group granted.
 
@@ -422,7 +499,7 @@ def _check_revocable(spec: dict[str, Any], location: Location) -> None:
     revoke (docs/architecture.md, "External IDs and re-import").
     """
     if spec.get("as") != "list":
-        if _nothing(spec.get("default")):
+        if is_nothing(spec.get("default")):
             raise ExpressionError(location, NEEDS_DEFAULT)
         return
     for key in ("fallback", "transform"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -21,8 +22,10 @@ def mapping_file_validator() -> Draft202012Validator:
 
 
 def _unknown_keys(error: ValidationError) -> list[str]:
-    allowed = error.schema.get("properties", {})
-    return [key for key in error.instance if key not in allowed]
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    allowed = schema.get("properties", {})
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    return [key for key in instance if key not in allowed]
 
 
 def validate_mapping_document(source: MappingSource) -> None:

@@ -8,26 +8,32 @@ bridge provisions exactly the users the IdP assigns (docs/mapping.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from scimbridge.mapping.context import MappedRecord, MappingContext
+from scimbridge.comparison import group_name_key
+from scimbridge.mapping.context import Action, MappedRecord, MappingContext
 from scimbridge.mapping.expressions import (
+    Candidates,
     Expression,
     ExpressionCompiler,
     ExpressionError,
+    FirstAvailable,
     evaluate_fields,
     fresh_copy,
 )
 from scimbridge.mapping.file_schema import validate_mapping_document
-from scimbridge.mapping.shapes import RecordShape, record_shape
+from scimbridge.mapping.shapes import RecordShape
 from scimbridge.mapping.source import MappingSource, read_mapping_source
-from scimbridge.vendors.base import Action
 
 Fields = list[tuple[str, Expression]]
+ShapeLookup = Callable[[str], RecordShape]
+"""The record shape of a vendor key; raises LookupError, with a sentence, for an unknown one.
+The bridge passes :func:`scimbridge.vendors.record_shape` (the installed plugins): the
+mapping itself knows no vendor."""
 CHECK_CONTEXT = MappingContext(stable_id="scimbridge-check")
 """The context ``check`` maps with: a first import, with a stand-in stable id."""
 
@@ -67,6 +73,10 @@ class Mapping:
             for name, expression in fields
             if expression.managed is not None
         }
+        self.choosers = frozenset(
+            name for name, expression in fields if isinstance(expression, FirstAvailable)
+        )
+        """The ``first_available`` fields: their value is chosen at delivery, with the vendor."""
 
     def __repr__(self) -> str:
         return f"Mapping(vendor={self.vendor!r}, label={self.label!r})"
@@ -90,14 +100,32 @@ class Mapping:
 
         :raises UnmappableUser: when the record would not have the vendor's documented shape.
         """
-        memberships = frozenset(name.casefold() for name in groups if isinstance(name, str))
+        memberships = frozenset(group_name_key(name) for name in groups if isinstance(name, str))
         record = evaluate_fields(self.fields, user, memberships, context)
+        choices = self._choose(record, context)
         rule = self.rule_for(user, context)
         if rule is not None:
             record.update(fresh_copy(rule.overrides))
         self.shape.check(record, self._sources, self.label)
+        for name, candidates in choices.items():
+            for candidate in candidates[1:]:
+                if not self.shape.accepts(name, candidate):
+                    self.shape.check({**record, name: candidate}, self._sources, self.label)
         managed = {name: values for name, values in self._managed.items() if name in record}
-        return MappedRecord(rule.action if rule else Action.IMPORT, record, managed)
+        return MappedRecord(rule.action if rule else Action.IMPORT, record, managed, choices)
+
+    def _choose(
+        self, record: dict[str, Any], context: MappingContext
+    ) -> dict[str, tuple[Any, ...]]:
+        """Put each ``first_available`` field's value in ``record``: the value chosen before,
+        else the first candidate for now; return the candidates of the fields still to choose."""
+        choices: dict[str, tuple[Any, ...]] = {}
+        for name in self.choosers:
+            candidates = record.get(name)  # the chosen value itself, once there is one
+            if isinstance(candidates, Candidates):
+                record[name] = candidates[0]
+                choices[name] = tuple(candidates)
+        return choices
 
     def check(self, user: dict[str, Any], groups: Iterable[str]) -> None:
         """Refuse, at SCIM write time, a user this mapping cannot turn into a valid record.
@@ -110,10 +138,13 @@ class Mapping:
 class _MappingBuilder:
     """Turns a schema-valid mapping document into a Mapping, or a MappingFileError with its line."""
 
-    def __init__(self, source: MappingSource):
+    def __init__(self, source: MappingSource, shapes: ShapeLookup):
         self.source = source
         self.document: dict[str, Any] = source.document
-        self.shape = record_shape(self.document["vendor"])
+        try:
+            self.shape = shapes(self.document["vendor"])
+        except LookupError as error:
+            raise source.error(("vendor",), str(error).strip("'\"")) from None
 
     def build(self) -> Mapping:
         try:
@@ -134,7 +165,16 @@ class _MappingBuilder:
         spec = self.document["record"]
         for name in spec:
             self._require_vendor_field(name, ("record", name))
-        return ExpressionCompiler().fields(spec, ("record",))
+        fields = ExpressionCompiler().fields(spec, ("record",))
+        for name, expression in fields:
+            if isinstance(expression, FirstAvailable) and name not in self.shape.unique_fields:
+                can = ", ".join(sorted(self.shape.unique_fields)) or "none"
+                raise self.source.error(
+                    ("record", name, "first_available"),
+                    f"{self.shape.vendor} cannot tell which values of {name} are free "
+                    f"(the fields it can: {can})",
+                )
+        return fields
 
     def _require_vendor_field(self, name: str, location: tuple[str, ...]) -> None:
         if name not in self.shape.fields:
@@ -146,7 +186,7 @@ class _MappingBuilder:
 
     def _rule(self, spec: dict[str, Any], name: str) -> DeprovisionRule:
         overrides = spec.get("set", {})
-        properties = self.shape.validator.schema["properties"]
+        properties = self.shape.properties
         for field, value in overrides.items():
             location = ("deprovision", name, "set", field)
             self._require_vendor_field(field, location)
@@ -157,9 +197,10 @@ class _MappingBuilder:
         return DeprovisionRule(Action(spec["action"]), overrides, spec["note"])
 
 
-def load_mapping(path: str, label: str | None = None) -> Mapping:
+def load_mapping(path: str, shapes: ShapeLookup, label: str | None = None) -> Mapping:
     """Read, validate and compile the mapping file at ``path``.
 
+    :param shapes: the record shape of each vendor key (:data:`ShapeLookup`).
     :param label: the file's name in every message, ``path`` as given by default. Refusals
         reach identity providers in SCIM 400 details, so a server passes a name that shows
         no server path (e.g. relative to its configuration).
@@ -167,4 +208,4 @@ def load_mapping(path: str, label: str | None = None) -> Mapping:
     """
     source = read_mapping_source(str(path), str(path) if label is None else label)
     validate_mapping_document(source)
-    return _MappingBuilder(source).build()
+    return _MappingBuilder(source, shapes).build()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scim2_models import EnterpriseUser, User
+from scim2_models import AttributeBinding, EnterpriseUser, User
 from scim2_models.exceptions import SCIMException
 from scim2_models.path import (
     AttrPath,
@@ -28,6 +28,8 @@ from scim2_models.path import (
     Path,
     Present,
 )
+
+from scimbridge.comparison import text_key
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -47,7 +49,8 @@ class _Attribute:
     name: str
     sub_name: str | None
     multi_valued: bool
-    case_exact: bool
+    binding: AttributeBinding
+    """The attribute as scim2-models resolved it: how its strings compare (:mod:`scimbridge.comparison`)."""
 
 
 def _attribute(text: str) -> _Attribute:
@@ -71,12 +74,15 @@ def _attribute(text: str) -> _Attribute:
         name=name,
         sub_name=sub_name or None,
         multi_valued=binding.is_multivalued,
-        case_exact=binding.case_exact,
+        binding=binding,
     )
 
 
-def _normalised(value: Any, case_exact: bool) -> Any:
-    return value.casefold() if isinstance(value, str) and not case_exact else value
+def _normaliser(binding: AttributeBinding) -> Callable[[Any], Any]:
+    """How the attribute's values compare, as the search index and ``ScimFilter.match``
+    compare them (strings: :func:`scimbridge.comparison.text_key`; other types as they are)."""
+    key = text_key(binding)
+    return lambda value: key(value) if isinstance(value, str) else value
 
 
 def _ordered(compare: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
@@ -133,17 +139,20 @@ class _FilterCompiler:
             return lambda entry: combine(term(entry) for term in terms)
         raise InvalidSourcePath(f"the filter {node} cannot be used in a mapping")
 
-    def _reader(self, attr_path: AttrPath) -> tuple[Callable[[dict[str, Any]], Any], bool]:
+    def _reader(
+        self, attr_path: AttrPath
+    ) -> tuple[Callable[[dict[str, Any]], Any], AttributeBinding]:
         names = [attr_path.attr, *([attr_path.sub_attr] if attr_path.sub_attr else [])]
         resolved = _attribute(".".join([self.attribute, *names]))
         key = resolved.sub_name or resolved.name
-        return (lambda entry: entry.get(key)), resolved.case_exact
+        return (lambda entry: entry.get(key)), resolved.binding
 
     def _comparison(self, node: Comparison) -> Predicate:
-        read, case_exact = self._reader(node.attr_path)
+        read, binding = self._reader(node.attr_path)
         compare = COMPARATORS[node.op]
-        expected = _normalised(node.value, case_exact)
-        return lambda entry: compare(_normalised(read(entry), case_exact), expected)
+        normalised = _normaliser(binding)
+        expected = normalised(node.value)
+        return lambda entry: compare(normalised(read(entry)), expected)
 
 
 def _primary_first(entries: list[Any]) -> list[Any]:
@@ -192,7 +201,6 @@ class SourcePath:
             entries = [entry for entry in entries if self._select(entry)]
         entries = _primary_first(entries)
         sub_name = self._attribute.sub_name
-        if sub_name is not None:
-            entries = [entry.get(sub_name) for entry in entries]
-        found = [entry for entry in entries if entry not in (None, "")]
+        values: list[Any] = entries if sub_name is None else [e.get(sub_name) for e in entries]
+        found = [value for value in values if value not in (None, "")]
         return found or None

@@ -1,4 +1,4 @@
-"""The vendors' documented record shapes (JSON Schemas in ``records/``), checked before a record leaves.
+"""A vendor's documented record shape (a JSON Schema its plugin ships), checked before a record leaves.
 
 A record the vendor would refuse is refused here instead, at SCIM write time,
 with a sentence naming the SCIM attribute to fix (RFC 7644 §3.12
@@ -11,11 +11,8 @@ only a record that fails goes through jsonschema, whose errors say where.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from collections.abc import Mapping as Lookup
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import fastjsonschema
@@ -49,12 +46,36 @@ def _problem(error: ValidationError) -> str:
 class RecordShape:
     """One vendor's record JSON Schema, compiled once."""
 
-    def __init__(self, vendor: str, schema: dict[str, Any]):
+    def __init__(
+        self, vendor: str, schema: dict[str, Any], unique_fields: frozenset[str] = frozenset()
+    ):
+        """:param unique_fields: the fields whose free values the vendor can be asked
+        about, which a mapping may fill with ``first_available``."""
         self.vendor = vendor
+        self.unique_fields = unique_fields
         self.validator = Draft202012Validator(schema)
         self._fast_check = fastjsonschema.compile(schema)
-        self.fields: frozenset[str] = frozenset(schema.get("properties", {}))
+        self.properties: dict[str, Any] = schema.get("properties", {})
+        """The schema of each field."""
+        self.definitions: dict[str, Any] = schema.get("$defs", {})
+        self._fields_compiled: dict[str, Callable[[Any], Any]] = {}
+        self.fields: frozenset[str] = frozenset(self.properties)
         self.required: frozenset[str] = frozenset(schema.get("required", ()))
+
+    def accepts(self, field: str, value: Any) -> bool:
+        """Whether the field's own schema takes ``value`` (a fast check, with no reason)."""
+        try:
+            self._field_checks(field)(value)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    def _field_checks(self, field: str) -> Callable[[Any], Any]:
+        check = self._fields_compiled.get(field)
+        if check is None:
+            schema = {**self.properties[field], "$defs": self.definitions}
+            check = self._fields_compiled[field] = fastjsonschema.compile(schema)
+        return check
 
     def check(self, record: dict[str, Any], sources: Lookup[str, str], label: str) -> None:
         """Raise UnmappableUser for the first way ``record`` breaks the shape.
@@ -93,9 +114,3 @@ class RecordShape:
             attributes,
             f"{attributes} give {label} a record that {self.vendor} refuses: it {_problem(error)}",
         )
-
-
-@cache
-def record_shape(vendor: str) -> RecordShape:
-    text = resources.files(__package__).joinpath("records", f"{vendor}.json").read_text("utf-8")
-    return RecordShape(vendor, json.loads(text))

@@ -28,10 +28,13 @@ from scimbridge.store import SqlStorage
 if TYPE_CHECKING:
     from scim2_models import PatchOp
 
+    from scimbridge.scim.service import BridgeService
+
 
 class BridgeHandler(ScimHandler):
     """A :class:`~scim2_server.handler.ScimHandler` over a :class:`~scimbridge.store.SqlStorage`."""
 
+    service: BridgeService
     storage: SqlStorage
 
     def query(self, request: ScimRequest) -> ScimResponse:

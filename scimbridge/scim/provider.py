@@ -27,6 +27,7 @@ from scim2_models import (
 from scim2_server.utils import load_default_resource_types, load_default_schemas
 
 from scimbridge.config import BridgeConfig
+from scimbridge.delivery.state import DELIVERY_STATE
 
 MAX_RESULTS = 1000
 """The most resources one page holds (RFC 7644 §3.4.2.4): the IdPs page by 100 at most."""
@@ -50,22 +51,6 @@ BASIC = AuthenticationScheme(
     ),
     spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc7617"),
 )
-
-
-DELIVERY_STATE = "urn:scimbridge:params:scim:schemas:extension:delivery:2.0:User"
-"""docs/architecture.md, "Delivery state": how far a user got towards the vendor, and the pause switch.
-
-The state attributes are readOnly and ``returned: request`` (RFC 7643 §7): an
-admin asks for them with ``?attributes=urn:…:delivery:2.0:User:status,…``. The
-IdPs never ask, so they never see vendor error texts.
-
-``paused`` is the one attribute a client writes: while it is true the bridge
-keeps accepting the user's writes but holds them back from the vendor (see
-:mod:`scimbridge.delivery.outbox`). It also makes the extension one a client
-can add and remove as RFC 7644 §3.5.2 describes; an extension of readOnly
-attributes only is one no client can PATCH, which scim2-tester reports as an
-error even against the scim2-server reference.
-"""
 
 
 def _attribute(
@@ -126,7 +111,9 @@ def service_provider_config(config: BridgeConfig) -> ServiceProviderConfig:
     password the bridge could forward reliably.
     """
     return ServiceProviderConfig(
-        documentation_uri="https://github.com/scimbridge/scimbridge#readme",
+        # pydantic validates the str into the Reference that the field's type (and so the
+        # signature mypy derives from it) asks for
+        documentation_uri="https://github.com/scimbridge/scimbridge#readme",  # type: ignore[arg-type]
         patch=Patch(supported=True),
         bulk=Bulk(
             supported=True,
@@ -147,7 +134,8 @@ def build_provider(config: BridgeConfig) -> ScimProvider:
     user = resource_types["User"]
     user.schema_extensions = [
         *(user.schema_extensions or []),
-        SchemaExtension(schema=DELIVERY_STATE, required=False),
+        # a str, validated into the Reference[URI] of the field (as documentation_uri above)
+        SchemaExtension(schema=DELIVERY_STATE, required=False),  # type: ignore[arg-type]
     ]
     return ScimProvider.from_discovery(
         [*load_default_schemas().values(), delivery_state_schema()],

@@ -25,7 +25,7 @@ from scim2_server.service import ScimService
 from scim2_server.storage import SearchPage
 from scim2_server.utils import parametrize
 
-from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.delivery.state import DELIVERY_STATE
 
 _PYDANTIC_NOISE = (
     re.compile(r"^\d+ validation errors? for .+\n", re.MULTILINE),
@@ -99,7 +99,7 @@ class BridgeService(ScimService):
         class again, which costs 10-20 ms, and a GET with a filter was rebuilding it about
         one time in ten. A strong reference keeps the cached class alive.
         """
-        resources = Union[tuple(self.get_models())]  # noqa: UP007 (a runtime tuple of models)
+        resources: Any = Union[tuple(self.get_models())]  # noqa: UP007 (a runtime tuple of models)
         return {
             message: parametrize(message, resources)
             for message in (ListResponse, BulkRequest, BulkResponse)
@@ -203,7 +203,7 @@ class BridgeService(ScimService):
     ) -> dict[str, Any]:
         """A ListResponse (RFC 7644 §3.4.2) of resources already in their response form,
         as :meth:`search_response` writes it for a search paged by index."""
-        envelope = self._messages[ListResponse](
+        envelope: dict[str, Any] = self._messages[ListResponse](
             total_results=total,
             items_per_page=len(resources),
             start_index=search_request.start_index,

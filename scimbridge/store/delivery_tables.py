@@ -30,7 +30,7 @@ links = Table(
     Column("target", String(64), nullable=False),
     Column("scim_id", String(64), comment="the live SCIM resource; kept after DELETE"),
     Column("external_id", Text),
-    Column("user_name", Text, nullable=False, comment="case-folded userName"),
+    Column("user_name", Text, nullable=False, comment="userName as compared (comparison.py)"),
     Column("vendor_id", Text, comment="the vendor's own id, once it told us"),
     Column("delivered_once", Boolean, nullable=False, default=False),
     Column(
@@ -50,6 +50,18 @@ links = Table(
     Index("ix_links_target_external_id", "target", "external_id"),
     Index("ix_links_target_user_name", "target", "user_name"),
     Index("ix_links_target_vendor_id", "target", "vendor_id"),
+)
+
+chosen_values = Table(
+    "chosen_values",
+    metadata,
+    Column("target", String(64), primary_key=True),
+    Column("field", String(255), primary_key=True, comment="a record field of the vendor"),
+    Column("value_key", Text, primary_key=True, comment="the value in lower case: unique"),
+    Column("value", Text, nullable=False, comment="the value as chosen and sent"),
+    Column("link_id", String(32), ForeignKey("links.id"), nullable=False),
+    Index("ix_chosen_values_link_id", "link_id"),
+    comment="the values first_available chose, each held by one user for good",
 )
 
 outbox = Table(

@@ -30,7 +30,13 @@ from inspect import isclass
 from typing import Any
 
 from pydantic import BaseModel
-from scim2_models import AttributeBinding, InvalidFilterException, ScimFilter, SearchRequest
+from scim2_models import (
+    AttributeBinding,
+    InvalidFilterException,
+    Resource,
+    ScimFilter,
+    SearchRequest,
+)
 from scim2_models.path import (
     AttrPath,
     CompareOperator,
@@ -283,7 +289,7 @@ def column_for(binding: AttributeBinding) -> str:
 
 
 def sort_value(
-    search_request: SearchRequest[Any], models: dict[str, type[BaseModel]]
+    search_request: SearchRequest[Any], models: Mapping[str, type[Resource[Any]]]
 ) -> ColumnElement[Any] | None:
     """The value each resource sorts by, as ``SearchRequest.sort`` reads it, or None when unsorted.
 

@@ -4,7 +4,7 @@ The search index holds one row per attribute value, keyed by the attribute's
 URN as scim2-models resolves it (``…:User:emails.type``), so a filter
 (:mod:`scimbridge.store.filters`) becomes EXISTS/IN subqueries on indexed
 columns instead of a scan of the documents. Values are stored in the form
-``AttributeBinding.comparable`` gives, the one ``ScimFilter.match`` compares:
+:func:`scimbridge.comparison.comparable` gives, the one ``ScimFilter.match`` compares:
 NFC, and lower-cased unless the attribute is ``caseExact`` (RFC 7643 §2.2).
 
 Rows of a multi-valued attribute carry their ``element`` index, so a value
@@ -29,6 +29,7 @@ from scim2_models import AttributeBinding, Path, Resource, Uniqueness
 from scim2_models.path import attribute_host
 from scim2_server.utils import parametrize
 
+from scimbridge.comparison import comparable
 from scimbridge.store.tables import TEXT_KEY_LENGTH
 
 COMMON_PATHS = ("id", "meta", "meta.resourceType", "meta.created", "meta.lastModified")
@@ -62,7 +63,7 @@ def value_columns(binding: AttributeBinding, value: Any) -> dict[str, Any]:
         return {"text": base64.b64encode(value).decode()}
     if isinstance(value, str):
         try:
-            return {"text": binding.comparable(value)}
+            return {"text": comparable(binding, value)}
         except ValueError:
             return {}
     return {}
@@ -160,7 +161,7 @@ def unique_values(resource: Resource[Any]) -> dict[str, str]:
     for binding in unique_attributes(type(resource)):
         for _, _, value in attribute_values(resource, binding):
             try:
-                compared = binding.comparable(value)
+                compared = comparable(binding, value)
             except ValueError:
                 continue
             values[binding.urn] = unique_key(compared)

@@ -35,7 +35,7 @@ from scim2_models import (
 from scim2_models.provider import _ambient_provider
 from scim2_server.storage import ScimStorage, SearchPage
 from scim2_server.utils import parametrize
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import CursorResult, Row, and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from scimbridge.store.database import Database, utc
@@ -53,9 +53,10 @@ from scimbridge.store.rows import (
 from scimbridge.store.tables import group_members, resources
 
 MAX_INDEXED_LENGTH = 512
-"""The longest userName, externalId or displayName stored: PostgreSQL indexes no longer value."""
+"""The longest userName, externalId or displayName stored: PostgreSQL indexes no longer value
+(the links table indexes userName and externalId, the resources table displayName)."""
 
-SUMMARY_ATTRIBUTES = {
+LIMITED_ATTRIBUTES = {
     "user_name": "userName",
     "external_id": "externalId",
     "display_name": "displayName",
@@ -66,20 +67,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _summary(resource: Resource[Any]) -> dict[str, str | None]:
-    """The indexed copies of userName, externalId and displayName.
+def _display_name(resource: Resource[Any]) -> str | None:
+    """The displayName column, once the values that end up in an index are checked.
 
-    :raises InvalidValueException: for a value too long to index.
+    :raises InvalidValueException: for a userName, externalId or displayName too long to index.
     """
-    summary = {column: getattr(resource, column, None) for column in SUMMARY_ATTRIBUTES}
-    for column, value in summary.items():
+    for attribute, name in LIMITED_ATTRIBUTES.items():
+        value = getattr(resource, attribute, None)
         if value is not None and len(value) > MAX_INDEXED_LENGTH:
             raise InvalidValueException(
-                detail=f"{SUMMARY_ATTRIBUTES[column]} is longer than {MAX_INDEXED_LENGTH} characters"
+                detail=f"{name} is longer than {MAX_INDEXED_LENGTH} characters"
             )
-    user_name = summary["user_name"]
-    summary["user_name_folded"] = user_name.casefold() if user_name is not None else None
-    return summary
+    return getattr(resource, "display_name", None)
 
 
 IN_OPERATION = "scimbridge_in_operation"
@@ -92,7 +91,14 @@ LOCKED_ROWS = "scimbridge_locked_rows"
 def _locked_rows(session: Session) -> dict[tuple[str, str, str | None], Row[Any]]:
     """The rows locked in this transaction and not written since, by (target, type, id):
     they are current."""
-    return session.info.setdefault(LOCKED_ROWS, {})
+    locked: dict[tuple[str, str, str | None], Row[Any]] = session.info.setdefault(LOCKED_ROWS, {})
+    return locked
+
+
+def _type_name(resource_type: ResourceType) -> str:
+    """A served resource type's name: the model types it as optional, but RFC 7643 §6
+    requires it, and the provider finds a type's model by it."""
+    return cast(str, resource_type.name)
 
 
 @cache
@@ -163,7 +169,9 @@ class SqlStorage(ScimStorage):
         model = provider.model_for(resource_type) if provider is not None else None
         if model is None:
             raise LookupError(f"no model for resource type {resource_type!r}: pass a provider")
-        return model
+        # model_for answers any ScimObject (a schema URI names an extension); a resource
+        # type, or its name, names a resource model.
+        return cast(type[Resource[Any]], model)
 
     @contextmanager
     def operation(self) -> Iterator[None]:
@@ -201,7 +209,7 @@ class SqlStorage(ScimStorage):
     ) -> Resource[Any]:
         model = self.model_of(resource_type)
         with self.database.transaction(writing=False) as session:
-            row = self._stored_row(session, resource_type.name, resource_id)
+            row = self._stored_row(session, _type_name(resource_type), resource_id)
             members = _returns_members(model, response_parameters)
             return self._hydrate(session, [row], members=members)[0]
 
@@ -223,7 +231,7 @@ class SqlStorage(ScimStorage):
             return None
         with self.database.transaction(writing=False) as session:
             try:
-                row = self._stored_row(session, resource_type.name, resource_id)
+                row = self._stored_row(session, _type_name(resource_type), resource_id)
             except NotFoundException:
                 return None
         return response_form(model, row)
@@ -256,7 +264,8 @@ class SqlStorage(ScimStorage):
 
     def _models_of(self, resource_types: list[ResourceType]) -> dict[str, type[Resource[Any]]]:
         return {
-            resource_type.name: self.model_of(resource_type) for resource_type in resource_types
+            _type_name(resource_type): self.model_of(resource_type)
+            for resource_type in resource_types
         }
 
     def _found(
@@ -302,7 +311,7 @@ class SqlStorage(ScimStorage):
         expected_version: str | None = None,
     ) -> Resource[Any]:
         with self._write() as session:
-            row = self._stored_row(session, resource_type.name, resource.id, for_update=True)
+            row = self._stored_row(session, _type_name(resource_type), resource.id, for_update=True)
             self._check_version(row, expected_version)
             return self._replace(session, row, resource)
 
@@ -314,7 +323,7 @@ class SqlStorage(ScimStorage):
         expected_version: str | None = None,
     ) -> None:
         with self._write() as session:
-            row = self._stored_row(session, resource_type.name, resource_id, for_update=True)
+            row = self._stored_row(session, _type_name(resource_type), resource_id, for_update=True)
             self._check_version(row, expected_version)
             (before,) = self._hydrate(session, [row], members=True)
             session.execute(delete(resources).where(resources.c.pk == row.pk))
@@ -330,7 +339,7 @@ class SqlStorage(ScimStorage):
         :raises NotFoundException: when there is no such resource.
         """
         with self.database.transaction() as session:
-            row = self._stored_row(session, resource_type.name, resource_id, for_update=True)
+            row = self._stored_row(session, _type_name(resource_type), resource_id, for_update=True)
             _locked_rows(session)[(self.target, row.resource_type, row.id)] = row
 
     def get_many(self, resource_type: ResourceType, resource_ids: list[str]) -> list[Resource[Any]]:
@@ -496,15 +505,17 @@ class SqlStorage(ScimStorage):
         members = document.pop(MEMBERS, None) if _has_members(type(resource)) else None
         members = members or []
         saved = self._assemble(type(resource), document, members, resource.id, resource.meta)
+        # _assemble gives it resource.meta, which create and _replace fill with a type name
+        assert saved.meta is not None and saved.meta.resource_type is not None
         row = {
             "document": document,
             "version": version,
             "last_modified": saved.meta.last_modified,
-            **_summary(saved),
+            "display_name": _display_name(saved),
         }
         created = pk is None
         if pk is None:
-            pk = session.execute(
+            inserted = session.execute(
                 insert(resources).values(
                     target=self.target,
                     resource_type=saved.meta.resource_type,
@@ -512,7 +523,12 @@ class SqlStorage(ScimStorage):
                     created=saved.meta.created,
                     **row,
                 )
-            ).inserted_primary_key[0]
+            )
+            # DML executes into a CursorResult, which Session.execute types as a plain Result;
+            # the key of a one-row INSERT without RETURNING is there (None is for other kinds)
+            primary_key = cast(CursorResult[Any], inserted).inserted_primary_key
+            assert primary_key is not None
+            pk = primary_key[0]
         else:
             session.execute(update(resources).where(resources.c.pk == pk).values(**row))
             _locked_rows(session).pop((self.target, saved.meta.resource_type, saved.id), None)
@@ -548,8 +564,10 @@ class SqlStorage(ScimStorage):
         ).all()
         for row in groups:
             (group,) = self._hydrate(session, [row], members=True)
-            remaining = [member for member in group.members or [] if member.value != member_id]
-            group.members = remaining or None
+            # a resource type's model has members when it declares them (_has_members)
+            members = getattr(group, MEMBERS) or []
+            remaining = [member for member in members if member.value != member_id]
+            setattr(group, MEMBERS, remaining or None)
             self._replace(session, row, group)
 
     def _notify(

@@ -56,13 +56,8 @@ resources = Table(
     Column("version", Integer, nullable=False, comment='meta.version is W/"<version>"'),
     Column("created", DateTime(timezone=True), nullable=False),
     Column("last_modified", DateTime(timezone=True), nullable=False),
-    Column("user_name", Text),
-    Column("user_name_folded", Text, comment="userName as compared (RFC 7643 §4.1.1)"),
-    Column("external_id", Text),
-    Column("display_name", Text),
+    Column("display_name", Text, comment="the order group members are listed in"),
     UniqueConstraint("target", "resource_type", "id"),
-    Index(None, "target", "user_name_folded"),
-    Index(None, "target", "external_id"),
     Index(None, "target", "display_name"),
 )
 

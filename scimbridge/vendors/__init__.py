@@ -1,25 +1,27 @@
-"""The vendor API clients, one module per vendor; :func:`client_for` picks a target's."""
+"""The vendors: the interface a vendor plugin implements, and the five built in.
 
-from __future__ import annotations
+A plugin (:mod:`scimbridge.vendors.plugin`) gives the bridge a client
+(:class:`~scimbridge.vendors.base.VendorClient`; most subclass
+:class:`~scimbridge.vendors.http.HttpVendorClient`), a record schema and a
+default mapping. The built-in vendors are one module each (``confide``, ``acc``,
+``aria``, ``rocketchat``, ``cloudshell``), registered through the same entry
+points as any other plugin; nothing here imports them.
+"""
 
-from scimbridge.config import Target
-from scimbridge.vendors.acc import AccClient
-from scimbridge.vendors.aria import AriaClient
-from scimbridge.vendors.base import VendorClient
-from scimbridge.vendors.cloudshell import CloudShellClient
-from scimbridge.vendors.confide import ConfideClient
-from scimbridge.vendors.rocketchat import RocketChatClient
+from scimbridge.vendors.plugin import (
+    UnknownVendor,
+    VendorPlugin,
+    client_for,
+    record_shape,
+    vendor_names,
+    vendor_plugin,
+)
 
-CLIENTS: dict[str, type[VendorClient]] = {
-    client.vendor: client
-    for client in (ConfideClient, AccClient, AriaClient, RocketChatClient, CloudShellClient)
-}
-"""The client class of each vendor key a target may name (``config.VENDORS``)."""
-
-
-def client_for(target: Target) -> VendorClient:
-    """A new client of the target's vendor tenant."""
-    return CLIENTS[target.vendor](target)
-
-
-__all__ = ["CLIENTS", "client_for"]
+__all__ = [
+    "UnknownVendor",
+    "VendorPlugin",
+    "client_for",
+    "record_shape",
+    "vendor_names",
+    "vendor_plugin",
+]

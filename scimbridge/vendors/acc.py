@@ -49,8 +49,8 @@ from typing import Any
 import requests
 
 from scimbridge.config import Target
+from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
-    Action,
     DeliveryItem,
     Outcome,
     VendorUnavailable,
@@ -67,6 +67,7 @@ from scimbridge.vendors.http import (
 )
 from scimbridge.vendors.oauth import OAuthClientCredentialsClient
 from scimbridge.vendors.pacing import WRITES, RateLimit
+from scimbridge.vendors.plugin import VendorPlugin
 
 PATCHABLE = ("companyId", "roleIds", "products")
 """The fields the v1 project-user PATCH accepts (accountadmin.yaml)."""
@@ -116,7 +117,7 @@ def holds(member: dict[str, Any], key: str, value: Any) -> bool:
         )
     if key == "roleIds":
         return sorted(member.get("roleIds") or []) == sorted(value)
-    return member.get(key) == value
+    return bool(member.get(key) == value)
 
 
 class AccClient(OAuthClientCredentialsClient):
@@ -311,5 +312,16 @@ class AccClient(OAuthClientCredentialsClient):
         return str(job_id) if job_id else None
 
 
-def job(job_id: str | None) -> dict[str, str]:
+def job(job_id: str | None) -> dict[str, Any]:
     return {"jobId": job_id} if job_id else {}
+
+
+PLUGIN = VendorPlugin.packaged(
+    __package__,
+    "acc",
+    "Autodesk Construction Cloud",
+    AccClient,
+    emulator="scimbridge.emulators.acc:AccEmulator",
+    documentation="docs/vendors/acc.md",
+)
+"""Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

@@ -46,8 +46,8 @@ from typing import Any
 import requests
 
 from scimbridge.config import Target
+from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
-    Action,
     DeliveryItem,
     Outcome,
     VendorError,
@@ -66,6 +66,7 @@ from scimbridge.vendors.http import (
     send_isolating,
     succeeded,
 )
+from scimbridge.vendors.plugin import VendorPlugin
 
 JSON = {"Accept": "application/json"}
 USERS = "/api/auth/users"
@@ -297,3 +298,14 @@ class AriaClient(TokenLoginClient):
         user = json_object(current)
         writable = {name: user[name] for name in WRITABLE_FIELDS if name in user}
         self.call_unless_gone("PUT", USERS, json={**writable, "enabled": False})
+
+
+PLUGIN = VendorPlugin.packaged(
+    __package__,
+    "aria",
+    "VMware Aria Operations",
+    AriaClient,
+    emulator="scimbridge.emulators.aria:AriaEmulator",
+    documentation="docs/vendors/aria.md",
+)
+"""Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

@@ -12,7 +12,6 @@ is reported per item with ``retryable=False``.
 
 from __future__ import annotations
 
-import enum
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -22,17 +21,8 @@ from typing import Any, ClassVar, Protocol
 import requests
 
 from scimbridge.config import Target
-
-
-class Action(enum.StrEnum):
-    """What the vendor must do with a user, as the mapping's deprovision rules decide."""
-
-    IMPORT = "import"
-    """Create the user, or update it when it exists (re-activation included)."""
-    DISABLE = "disable"
-    """Deactivate the user on the vendor side, keeping it."""
-    REMOVE = "remove"
-    """Remove the user from the vendor (or from the project, for ACC)."""
+from scimbridge.mapping.context import Action
+from scimbridge.observability.calls import CallObserver, NotObserved
 
 
 @dataclass(frozen=True)
@@ -149,6 +139,9 @@ class VendorClient(ABC):
     vendor: ClassVar[str]
     max_batch: ClassVar[int]
     """The most users the vendor accepts in one import request."""
+    unique_fields: ClassVar[frozenset[str]] = frozenset()
+    """Record fields whose values the vendor keeps unique and :meth:`holders` can look up:
+    the fields a mapping may fill with ``first_available`` (docs/mapping.md)."""
     one_batch_at_a_time: ClassVar[bool] = False
     """True where the vendor runs one import at a time per tenant (Rocket.Chat's
     ``import.new`` aborts a running one): workers then never overlap on the target."""
@@ -159,6 +152,8 @@ class VendorClient(ABC):
         self.timeout = target.delivery.timeout_seconds
         self.claims: Claims = NoClaims()
         """Set by the worker: who else holds a vendor account this client finds."""
+        self.calls: CallObserver = NotObserved()
+        """Set by the worker: told the status and duration of every vendor call (the metrics)."""
         self.keep_alive: Callable[[], None] = still_wanted
         """Set by the worker: called while the client waits on the vendor (an asynchronous
         job's status, a rate-limit window). It renews the worker's lease on the batch, and
@@ -194,6 +189,15 @@ class VendorClient(ABC):
         :raises VendorUnavailable: when the whole call must be retried later.
         """
 
+    def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
+        """Per value, the vendor id of the account whose ``field`` (one of
+        :attr:`unique_fields`) holds it, or None when no account does: the worker lets a
+        user take a value nobody else holds (a mapping's ``first_available``).
+
+        :raises VendorUnavailable: when the vendor cannot answer now.
+        """
+        raise NotImplementedError(f"{self.vendor} looks up no record field")
+
     def share(self, clients: int) -> None:
         """This client is one of ``clients`` that call the tenant side by side (the target's
         ``delivery.concurrency``): an HTTP client then keeps to its share of each rate
@@ -207,3 +211,18 @@ class VendorClient(ABC):
     def close(self) -> None:
         """Release what the client holds (a vendor session token, the HTTP pool)."""
         self.http.close()
+
+
+__all__ = [
+    "Action",
+    "Claims",
+    "DeliveryItem",
+    "Interrupted",
+    "NoClaims",
+    "Outcome",
+    "VendorClient",
+    "VendorError",
+    "VendorUnavailable",
+    "merge_managed",
+    "still_wanted",
+]

@@ -31,9 +31,11 @@ and the other CloudShell Admin REST API pages (source: QualiSystems/cloudshell-h
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from scimbridge.vendors.base import Action, DeliveryItem, Outcome
+from scimbridge.mapping.context import Action
+from scimbridge.vendors.base import DeliveryItem, Outcome
 from scimbridge.vendors.http import (
     TokenLoginClient,
     failed,
@@ -42,6 +44,7 @@ from scimbridge.vendors.http import (
     nothing_to_deprovision,
     succeeded,
 )
+from scimbridge.vendors.plugin import VendorPlugin
 
 IMPORT_USERS = "/api/v1/integrations/IdentityManagement/users"
 USERS = "/api/v1/users"
@@ -112,7 +115,7 @@ class CloudShellClient(TokenLoginClient):
         return token if isinstance(token, str) else ""
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
-        return [self.per_item(item, lambda item=item: self.deliver_one(item)) for item in items]
+        return [self.per_item(item, partial(self.deliver_one, item)) for item in items]
 
     def deliver_one(self, item: DeliveryItem) -> Outcome:
         """Import, disable or remove the user. Without a stored ``Id`` the user is looked up
@@ -222,3 +225,14 @@ class CloudShellClient(TokenLoginClient):
             "PUT", f"{USERS}/{user['Id']}", json={**edited, "IsActive": active}, expect=(200, 204)
         )
         return answer is not None
+
+
+PLUGIN = VendorPlugin.packaged(
+    __package__,
+    "cloudshell",
+    "Quali CloudShell",
+    CloudShellClient,
+    emulator="scimbridge.emulators.cloudshell:CloudShellEmulator",
+    documentation="docs/vendors/cloudshell.md",
+)
+"""Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

@@ -39,7 +39,8 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from scimbridge.vendors.base import Action, DeliveryItem, Outcome, VendorUnavailable
+from scimbridge.mapping.context import Action
+from scimbridge.vendors.base import DeliveryItem, Outcome, VendorUnavailable
 from scimbridge.vendors.http import (
     compact,
     failed,
@@ -49,6 +50,7 @@ from scimbridge.vendors.http import (
     succeeded,
 )
 from scimbridge.vendors.oauth import OAuthClientCredentialsClient
+from scimbridge.vendors.plugin import VendorPlugin
 
 SHARE_SETTING = "/admin/shareSetting"
 IMPORT_USERS = "import-users"
@@ -199,7 +201,7 @@ class ConfideClient(OAuthClientCredentialsClient):
             if (item.key, False) in results
         ]
         last, revoke = attempts[-1], first.get((item.key, True))
-        details = {"taskId": last.task_id} if last.task_id else {}
+        details: dict[str, Any] = {"taskId": last.task_id} if last.task_id else {}
         if revoke is not None and not revoke.ok and not revoke.reported:
             return failed(item, str(revoke.error), retryable=revoke.retryable, **details)
         if last.ok:
@@ -264,3 +266,14 @@ class ConfideClient(OAuthClientCredentialsClient):
                 f"confide: {kind} task {task_id} still running after {self.max_polls} polls"
             )
         return task
+
+
+PLUGIN = VendorPlugin.packaged(
+    __package__,
+    "confide",
+    "AvePoint Confide",
+    ConfideClient,
+    emulator="scimbridge.emulators.confide:ConfideEmulator",
+    documentation="docs/vendors/confide.md",
+)
+"""Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

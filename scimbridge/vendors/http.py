@@ -26,13 +26,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import urljoin
 
 import requests
 
 from scimbridge.config import Target
-from scimbridge.observability.calls import CallObserver, NotObserved
 from scimbridge.vendors.base import (
     DeliveryItem,
     Outcome,
@@ -95,8 +95,8 @@ def error_text(response: requests.Response) -> str:
         document = None
     if isinstance(document, dict):
         for key in ERROR_TEXT_KEYS:
-            if isinstance(document.get(key), str) and document[key]:
-                return document[key]
+            if isinstance(text := document.get(key), str) and text:
+                return text
     if isinstance(document, list) and document:
         return "; ".join(str(entry) for entry in document)[:MAX_ERROR_TEXT]
     return response.text.strip()[:MAX_ERROR_TEXT] or response.reason or "no details"
@@ -215,8 +215,6 @@ class HttpVendorClient(VendorClient):
             self.vendor,
         )
         """Keeps the calls within :attr:`rate_limits` (:mod:`.pacing`)."""
-        self.calls: CallObserver = NotObserved()
-        """Set by the worker: told the status and duration of every call (the metrics)."""
         self.longest_wait = SHORT_WAIT_SECONDS
         """The longest wait for a rate limit a call takes in place (:meth:`finishing_job`)."""
         self.poll_interval = self._number_option(
@@ -425,7 +423,7 @@ class HttpVendorClient(VendorClient):
         deferred: list[DeliveryItem] = []
         for position, item in enumerate(items):
             try:
-                outcome = self.per_item(item, lambda item=item: settle(item))
+                outcome = self.per_item(item, partial(settle, item))
             except VendorUnavailable as unavailable:
                 for left in [*deferred, *items[position:]]:
                     outcomes[left.key] = postponed(left, unavailable)

@@ -36,6 +36,10 @@ class OAuthClientCredentialsClient(HttpVendorClient):
         super().__init__(target, http or self._oauth_session(target))
         self.oauth: OAuth2Session = self.http  # type: ignore[assignment]
         self.oauth.register_compliance_hook("access_token_response", self._check_token_response)
+        # authlib renews a token inside a request once it is within the leeway of expiring;
+        # without the endpoint it fails there on every call (a token shorter-lived than
+        # the leeway never works), so it must know where to fetch one.
+        self.oauth.metadata["token_endpoint"] = self.token_url
 
     def _oauth_session(self, target: Target) -> OAuth2Session:
         return OAuth2Session(

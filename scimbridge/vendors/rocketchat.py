@@ -70,8 +70,8 @@ from typing import Any, TypeVar
 
 import requests
 
+from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
-    Action,
     DeliveryItem,
     Outcome,
     VendorUnavailable,
@@ -90,6 +90,7 @@ from scimbridge.vendors.http import (
     succeeded,
 )
 from scimbridge.vendors.pacing import RateLimit
+from scimbridge.vendors.plugin import VendorPlugin
 from scimbridge.vendors.rocketchat_directory import Directory, User, may_rule_out
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,8 @@ class RocketChatClient(HttpVendorClient):
     max_batch = 100
     one_batch_at_a_time = True
     """Not documented; the run inserts users 50 at a time (UserConverter.ts), so 100 is two rounds."""
+    unique_fields = frozenset({"username"})
+    """Rocket.Chat refuses a second user of a user name (case-insensitively)."""
     default_poll_interval_seconds = 1.0
     rate_limits = (RateLimit("per_route", 10, 60.0, path_prefix=f"{API}/", per_route=True),)
     """Every REST route (method and path) per client: ``API_Enable_Rate_Limiter_Limit_Calls_Default``
@@ -227,21 +230,25 @@ class RocketChatClient(HttpVendorClient):
     def directory(self, candidates: list[DeliveryItem]) -> Directory | None:
         """Every user, listed in pages, when the listing can spare the candidates their
         lookups: the listings before and after the import cost fewer calls than looking
-        each up before and after (the first page tells how many pages there are, as ACC's
-        listing does), and the pages left fit in the route's rate limit with short waits
-        (a listing postponed half-way would start over, every time). None: look each up."""
+        each up before and after. None: look each up."""
         if not candidates:
             return None
+        count = len(candidates)
+        return self.listing_if(lambda users: pages(users) + pages(users + count) <= 2 * count)
+
+    def listing_if(self, worth: Callable[[int], bool]) -> Directory | None:
+        """Every user, when ``worth`` says a listing of that many users is worth its calls
+        (the first page tells how many pages there are, as ACC's listing does) and the pages
+        left fit in the route's rate limit with short waits (a listing postponed half-way
+        would start over, every time); else None. A listing refused (a 403) is None too."""
         try:
             first = self.users_page(0)
         except VendorRejected as refusal:
             log.warning("%s; looking users up one by one", refusal)
             return None
-        pages = math.ceil(total(first) / PAGE)
-        after = math.ceil((total(first) + len(candidates)) / PAGE)
-        if pages + after > 2 * len(candidates):
-            return None
-        if not self.pacer.fits("GET", USERS_LIST, pages - 1):
+        if not worth(total(first)) or not self.pacer.fits(
+            "GET", USERS_LIST, pages(total(first)) - 1
+        ):
             return None
         return self.listing(first)
 
@@ -261,6 +268,21 @@ class RocketChatClient(HttpVendorClient):
     def users_page(self, offset: int) -> dict[str, Any]:
         """One page of ``users.list``, by user name (its default order)."""
         return json_object(self.call("GET", USERS_LIST, params={"count": PAGE, "offset": offset}))
+
+    def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
+        """The ``_id`` of the user of each user name: from one listing (``users.list``, by
+        lower-case user name, as Rocket.Chat keeps them unique) when its pages cost fewer
+        calls than a ``users.info?username=`` per name, else one by one."""
+        listing = self.listing_for(len(values))
+        if listing is None:
+            found = {value: self.user_where(field, value) for value in values}
+        else:
+            found = {value: listing.by_username.get(value.lower()) for value in values}
+        return {value: str(user["_id"]) if user else None for value, user in found.items()}
+
+    def listing_for(self, lookups: int) -> Directory | None:
+        """The users, listed, when that takes no more calls than ``lookups`` ``users.info``."""
+        return self.listing_if(lambda users: pages(users) <= lookups) if lookups > 1 else None
 
     def user_where(self, parameter: str, value: str) -> User | None:
         """``users.info`` by ``importId`` or ``username``; None only on Rocket.Chat's own
@@ -391,18 +413,35 @@ class RocketChatClient(HttpVendorClient):
         return failed(item, self.why_not_created(item))
 
     def why_not_created(self, item: DeliveryItem) -> str:
-        """Who holds the item's user name (run note 2: a taken email or user name is not
-        created), so the admin knows whom to settle it with. The failure is permanent: the
-        import would refuse it again. An email cannot be looked up (``users.info`` takes
-        ``userId``, ``username`` or ``importId``)."""
+        """Who holds the item's user name or email (run note 2: a taken email or user name
+        is not created), so the admin knows whom to settle it with. The failure is
+        permanent: the import would refuse it again."""
         username = str(item.record.get("username") or "")
         holder = self.user_where("username", username) if username else None
-        if holder is None:
+        if holder is not None:
             return (
-                "rocketchat: the import did not create the user, and its user name is free: "
-                "its email is probably taken (Rocket.Chat gives no reason)"
+                f"rocketchat: the user name {username} is taken by {self.described(item, holder)}"
             )
-        return f"rocketchat: the user name {username} is taken by {self.described(item, holder)}"
+        holder = self.email_holder(item)
+        if holder is not None:
+            return f"rocketchat: the user's email is taken by {self.described(item, holder)}"
+        return (
+            "rocketchat: the import did not create the user, and its user name is free: "
+            "its email is probably taken (Rocket.Chat gives no reason)"
+        )
+
+    def email_holder(self, item: DeliveryItem) -> User | None:
+        """The user holding the item's first email, read in full: a listing finds it (no
+        ``users.info`` takes an email), when the listing fits the rate limit; else None."""
+        emails = [str(email).lower() for email in item.record.get("emails") or [] if email]
+        if not emails:
+            return None
+        try:
+            listing = self.listing_if(lambda users: True)
+        except (VendorUnavailable, VendorRejected):
+            return None
+        found = listing.by_email.get(emails[0]) if listing is not None else None
+        return self.user_where("userId", str(found["_id"])) if found else None
 
     def described(self, item: DeliveryItem, holder: User) -> str:
         """The holder as the bridge user one of its import ids belongs to, else by its ``_id``."""
@@ -425,6 +464,11 @@ def total(page: dict[str, Any]) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
 
+def pages(users: int) -> int:
+    """How many ``users.list`` calls list that many users."""
+    return math.ceil(users / PAGE)
+
+
 def until_unavailable(
     items: list[DeliveryItem], act: Callable[[DeliveryItem], T]
 ) -> tuple[dict[str, T], dict[str, Outcome]]:
@@ -437,3 +481,14 @@ def until_unavailable(
         except VendorUnavailable as unavailable:
             return done, {left.key: postponed(left, unavailable) for left in items[position:]}
     return done, {}
+
+
+PLUGIN = VendorPlugin.packaged(
+    __package__,
+    "rocketchat",
+    "Rocket.Chat",
+    RocketChatClient,
+    emulator="scimbridge.emulators.rocketchat:RocketChatEmulator",
+    documentation="docs/vendors/rocketchat.md",
+)
+"""Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

@@ -53,7 +53,7 @@ def test_json_is_accepted_as_yaml():
     [
         (
             ("vendor: rocketchat", "vendor: slack"),
-            r"targets\[0\] \(chat\)\.vendor: Input should be",
+            r"targets\[0\] \(chat\)\.vendor: Value error, no installed vendor plugin is called 'slack'; installed: .*rocketchat",
         ),
         (
             ("    inbound:", "    inbund: {}\n    inbound:"),

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 import yaml
-from outbox_doubles import AUTH, Clock, ScriptedVendor, config_document, user
+from outbox_doubles import AUTH, ScriptedVendor, config_document, user
 
 from scimbridge.app import Bridge
 from scimbridge.config import parse_config
 from scimbridge.delivery.worker import Worker
+from scimbridge.testing import Clock
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def drain(worker: Worker) -> Iterator[Callable[[], int]]:
 @pytest.fixture
 def live(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A bridge served on loopback in front of the emulator of ``request.param`` (a vendor key)."""
-    from live_bridge import start_live
+    from scimbridge.testing.live import start_live
 
     running, stop = start_live(tmp_path, request.param)
     yield running
@@ -89,7 +90,7 @@ def live(tmp_path: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
 @pytest.fixture
 def live_on(tmp_path: Any, request: pytest.FixtureRequest, database_url: str) -> Iterator[Any]:
     """The same, on each database the store runs on (SQLite, and PostgreSQL when available)."""
-    from live_bridge import start_live
+    from scimbridge.testing.live import start_live
 
     running, stop = start_live(tmp_path, request.param, database_url)
     yield running

@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.delivery.state import DELIVERY_STATE
 from scimbridge.store.delivery_tables import outbox
 from scimbridge.vendors.base import DeliveryItem, Outcome, VendorClient, VendorUnavailable
 
 TOKEN = "delivery-test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/scim+json"}
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-
-
-class Clock:
-    """Real time plus an offset the tests move forward, so backoff never means waiting."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += timedelta(seconds=seconds)
 
 
 class ScriptedVendor(VendorClient):
@@ -41,12 +27,21 @@ class ScriptedVendor(VendorClient):
 
     vendor = "rocketchat"
     max_batch = 3
+    unique_fields = frozenset({"username"})
 
     def __init__(self) -> None:
         self.batches: list[list[DeliveryItem]] = []
         self.script: list[Callable[[list[DeliveryItem]], list[Outcome]]] = []
         self.ids = itertools.count(1)
         self.vendor_ids: dict[str, str] = {}
+        self.held: dict[str, str] = {}
+        """Who holds each user name: an account this vendor accepted, or one the test adds."""
+        self.lookups_unavailable = False
+
+    def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
+        if self.lookups_unavailable:
+            raise VendorUnavailable("503 Service Unavailable", retry_after=5)
+        return {value: self.held.get(value) for value in values}
 
     def authenticate(self) -> None:
         """Nothing to do: it has no credentials."""
@@ -60,6 +55,8 @@ class ScriptedVendor(VendorClient):
 
     def accept(self, item: DeliveryItem) -> Outcome:
         vendor_id = self.vendor_ids.setdefault(item.key, item.vendor_id or f"v{next(self.ids)}")
+        if item.record.get("username"):
+            self.held.setdefault(str(item.record["username"]), vendor_id)
         return Outcome(key=item.key, ok=True, vendor_id=vendor_id)
 
     def close(self) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+from scimbridge.testing import scim_user
+
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
@@ -63,18 +64,6 @@ VIEWS = {
         given_name=lambda user: None,
     ),
 }
-
-
-def scim_user(name: str) -> dict[str, Any]:
-    return {
-        "schemas": [USER],
-        "userName": f"{name}@example.com",
-        "externalId": f"00u-{name}",
-        "name": {"givenName": name.title(), "familyName": "Tester"},
-        "displayName": f"{name.title()} Tester",
-        "emails": [{"value": f"{name}@example.com", "type": "work", "primary": True}],
-        "active": True,
-    }
 
 
 def vendor_users(live: Any) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 import yaml
 from click.testing import CliRunner
-from live_bridge import LiveBridge
 from outbox_doubles import AUTH, config_document, patch, states, unavailable
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
@@ -20,6 +19,7 @@ from test_end_to_end import PATCH, VIEWS, scim_user, vendor_users
 from scimbridge.cli import main
 from scimbridge.delivery.backoff import retry_delay
 from scimbridge.store.delivery_tables import links, outbox
+from scimbridge.testing.live import LiveBridge
 from scimbridge.vendors.base import Outcome
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from outbox_doubles import AUTH, USER_SCHEMA, create_group, delivery_state, patch, states
 
-from scimbridge.delivery.state import delivery_counts, list_entries
-from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.delivery.state import DELIVERY_STATE, delivery_counts, list_entries
 from scimbridge.vendors.base import Action
 
 PAUSED = {"schemas": [USER_SCHEMA, DELIVERY_STATE], DELIVERY_STATE: {"paused": True}}

@@ -17,10 +17,9 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
-from live_bridge import LiveBridge, start_live
 from test_end_to_end import scim_user
 
-from scimbridge.emulators import DEMO_OPTIONS
+from scimbridge.testing.live import LiveBridge, start_live
 
 WINDOW = 2.0
 USERS = 1000
@@ -50,14 +49,13 @@ def paced(tmp_path, monkeypatch) -> Callable[..., LiveBridge]:
     """A live bridge whose target paces at ``limits`` (``options.rate_limits``), in front of
     an emulator built with ``emulator_options``.
 
-    ``start_live`` gives the target the emulator's demo options, so the limits go there."""
+    """
     stops: list[Callable[[], None]] = []
 
     def start(vendor: str, limits: dict[str, Any], **emulator_options: Any) -> LiveBridge:
-        monkeypatch.setitem(
-            DEMO_OPTIONS, vendor, {**DEMO_OPTIONS.get(vendor, {}), "rate_limits": limits}
+        live, stop = start_live(
+            tmp_path, vendor, options={"rate_limits": limits}, **emulator_options
         )
-        live, stop = start_live(tmp_path, vendor, **emulator_options)
         stops.append(stop)
         return live
 

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import yaml
 from flask import Flask
-from live_bridge import TOKEN, live_config
 from sqlalchemy import select
 from test_end_to_end import scim_user, vendor_users
 
@@ -28,6 +27,7 @@ from scimbridge.app import Bridge
 from scimbridge.config import parse_config
 from scimbridge.emulators import RunningEmulator, run_in_thread
 from scimbridge.store.delivery_tables import outbox
+from scimbridge.testing.live import TOKEN, live_config
 
 HANGING = "aria"
 NORMAL = ("confide", "cloudshell")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from outbox_doubles import AUTH, create_group, delivery_state, patch, states, unavailable
 
-from scimbridge.delivery.state import list_entries, retry_failed
-from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.delivery.state import DELIVERY_STATE, list_entries, retry_failed
 from scimbridge.vendors.base import Action, Outcome
 
 

@@ -25,7 +25,6 @@ import pytest
 import requests
 import yaml
 from flask import Flask
-from live_bridge import TOKEN, live_config
 from sqlalchemy import func, select
 from test_end_to_end import CONFIDE_PERMISSIONS, PATCH, VIEWS, scim_user, vendor_users
 from worker_with_faults import STEPS
@@ -37,6 +36,7 @@ from scimbridge.delivery.worker import Worker
 from scimbridge.emulators import run_in_thread
 from scimbridge.store.delivery_tables import links as links_table
 from scimbridge.store.delivery_tables import outbox
+from scimbridge.testing.live import TOKEN, live_config
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 FAULTY_WORKER = Path(__file__).with_name("worker_with_faults.py")

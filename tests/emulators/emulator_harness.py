@@ -10,7 +10,7 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from scimbridge.emulators import DEMO_CREDENTIALS, DEMO_OPTIONS, create_emulator
+from scimbridge.emulators import create_emulator, demo_credentials, demo_options
 from scimbridge.emulators.base import EXTENSION_KEY, VendorEmulator
 
 
@@ -36,13 +36,13 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-CONFIDE = DEMO_CREDENTIALS["confide"]
-ACC = DEMO_CREDENTIALS["acc"]
-ARIA = DEMO_CREDENTIALS["aria"]
-ROCKETCHAT = DEMO_CREDENTIALS["rocketchat"]
-CLOUDSHELL = DEMO_CREDENTIALS["cloudshell"]
-ACC_PROJECT = DEMO_OPTIONS["acc"]["project_id"]
-ARIA_SOURCE = DEMO_OPTIONS["aria"]["auth_source_id"]
+CONFIDE = demo_credentials("confide")
+ACC = demo_credentials("acc")
+ARIA = demo_credentials("aria")
+ROCKETCHAT = demo_credentials("rocketchat")
+CLOUDSHELL = demo_credentials("cloudshell")
+ACC_PROJECT = demo_options("acc")["project_id"]
+ARIA_SOURCE = demo_options("aria")["auth_source_id"]
 
 
 def request_confide_token(client: FlaskClient) -> TestResponse:

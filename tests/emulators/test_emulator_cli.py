@@ -6,7 +6,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from scimbridge.emulators.cli import emulate, emulator_options
+from scimbridge.commands.emulate import emulate, emulator_options
 
 
 def test_rate_limit_sets_rocketchat_calls_and_window() -> None:

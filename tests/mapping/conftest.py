@@ -11,6 +11,7 @@ import pytest
 
 from scimbridge.config import default_mapping
 from scimbridge.mapping import Mapping, MappingContext, load_mapping
+from scimbridge.vendors import record_shape
 
 VENDORS = ("confide", "acc", "aria", "rocketchat", "cloudshell")
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -20,7 +21,7 @@ ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 @pytest.fixture(scope="session")
 def mappings() -> dict[str, Mapping]:
     """Every shipped mapping file, loaded once."""
-    return {vendor: load_mapping(str(default_mapping(vendor))) for vendor in VENDORS}
+    return {vendor: load_mapping(str(default_mapping(vendor)), record_shape) for vendor in VENDORS}
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """mappings/acc.yaml against the curl sample of Autodesk's "POST projects/:projectId/users:import"
 reference (https://aps.autodesk.com/en/docs/acc/v1/reference/http/admin-v2-projects-project-Id-users-import-POST)."""
 
-from scimbridge.mapping import MappingContext
+from scimbridge.config import default_mapping
+from scimbridge.mapping import MappingContext, load_mapping
+from scimbridge.vendors import record_shape
 from scimbridge.vendors.base import Action
 
 SEED_USER = {
@@ -102,3 +104,26 @@ def test_delete_removes_the_user_from_the_project(mappings, okta_user):
     deleted = MappingContext(stable_id="link-1", deleted=True)
 
     assert mappings["acc"].apply(user, [], deleted).action is Action.REMOVE
+
+
+def test_the_commented_company_by_department_of_the_default_file_maps_as_documented(tmp_path):
+    """The default acc.yaml shows, commented out, ``companyId`` by department (``map``):
+    uncommented in place of the group table, it gives the department's company."""
+    text = default_mapping("acc").read_text()
+    start = text.index("  companyId:\n    from_groups")
+    end = text.index("  # Or the company by the user's department")
+    alternative = text[end:].split("\n  # [] for a user", 1)[0]
+    uncommented = "\n".join(line.replace("  # ", "  ", 1) for line in alternative.splitlines()[1:])
+    path = tmp_path / "acc.yaml"
+    path.write_text(text[:start] + uncommented + "\n" + text[text.index("  # [] for a user") :])
+    mapping = load_mapping(str(path), record_shape)
+    user = {
+        "userName": "ada@example.com",
+        "name": {"givenName": "Ada", "familyName": "L"},
+        "emails": [{"value": "ada@example.com", "type": "work"}],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "ENGINEERING"},
+    }
+
+    record = mapping.apply(user, [], MappingContext(stable_id="s1")).record
+
+    assert record["companyId"] == "c32ffb13-83f8-43fb-bddf-3e5c0c2dda24"

@@ -6,9 +6,10 @@ import textwrap
 import pytest
 from click.testing import CliRunner
 
+from scimbridge.commands.mapping import mapping
 from scimbridge.config import default_mapping
 from scimbridge.mapping import load_mapping
-from scimbridge.mapping.cli import mapping
+from scimbridge.vendors import record_shape, vendor_names
 
 TOKEN = "0123456789abcdef0123"
 
@@ -60,7 +61,7 @@ def test_check_without_files_checks_every_default_mapping_from_any_directory(
     result = runner.invoke(mapping, ["check"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.count("ok: ") == 5
+    assert result.output.count("ok: ") == len(vendor_names())
     assert "ok: rocketchat.yaml (default) (rocketchat)" in result.output
 
 
@@ -104,7 +105,7 @@ def test_show_prints_the_default_mapping_of_a_vendor(runner, tmp_path):
     assert result.output == default_mapping("cloudshell").read_text()
     copy = tmp_path / "copy.yaml"
     copy.write_text(result.output)
-    assert load_mapping(str(copy)).vendor == "cloudshell"
+    assert load_mapping(str(copy), record_shape).vendor == "cloudshell"
 
 
 def test_preview_needs_no_vendor_secret_in_the_environment(
@@ -197,3 +198,48 @@ def test_preview_refuses_a_file_that_is_not_json(runner, config_file, tmp_path):
     assert result.exit_code == 1
     assert "not valid JSON" in result.output
     assert "Traceback" not in result.output
+
+
+def test_preview_shows_the_candidates_the_delivery_chooses_from(
+    runner, config_file, write_json, okta_user
+):
+    user = write_json(okta_user("zoë@b.example", "Zoë", "Ångström", "zoe@b.example"))
+
+    result = runner.invoke(mapping, ["preview", "chat", user, "--config", config_file])
+
+    printed = json.loads(result.output)
+    assert printed["record"]["username"] == "zoe"
+    assert printed["choices"]["username"][:2] == ["zoe", "zoe.b"]
+    assert printed["choices"]["username"][2].startswith("zoe.")
+
+
+def test_preview_explain_shows_each_step_of_a_field(runner, config_file, write_json, okta_user):
+    user = write_json(okta_user("zoë@b.example", "Zoë", "Ångström", "zoe@b.example"))
+
+    result = runner.invoke(mapping, ["preview", "chat", user, "--explain", "--config", config_file])
+
+    assert result.exit_code == 0, result.output
+    steps = result.output.split("\n{", 1)[0]
+    assert 'username:\n  candidate 1:\n    userName → "zoë@b.example"' in steps
+    assert '    first → "zoë"\n    normalize_diacritics → "zoe"' in steps
+    assert "roles:\n  membership of a group → nothing\n  = []" in steps  # the revocation
+
+
+def test_preview_explain_never_shows_a_redacted_value(runner, tmp_path, write_json, okta_user):
+    mapping_file = tmp_path / "chat.yaml"
+    text = default_mapping("rocketchat").read_text()
+    mapping_file.write_text(
+        text.replace("  name:\n", "  bio:\n    path: title\n    transform: redact\n  name:\n", 1)
+    )
+    config = tmp_path / "bridge.yaml"
+    config.write_text(
+        "targets:\n  - name: chat\n    vendor: rocketchat\n    mapping: chat.yaml\n"
+        f'    base_url: https://chat.example.com\n    inbound: {{bearer_tokens: ["{TOKEN}"]}}\n'
+    )
+    user = write_json({**okta_user("ada", "Ada", "L", "ada@example.com"), "title": "Top Secret"})
+
+    result = runner.invoke(mapping, ["preview", "chat", user, "--explain", "--config", str(config)])
+
+    assert result.exit_code == 0, result.output
+    assert "Top Secret" not in result.output
+    assert 'bio:\n  title → <redacted>\n  redact → <redacted>\n  = "<redacted>"' in result.output

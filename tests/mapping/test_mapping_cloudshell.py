@@ -8,6 +8,7 @@ users the identity provider never assigned (docs/mapping.md).
 import pytest
 
 from scimbridge.mapping import MappingContext, MappingFileError, load_mapping
+from scimbridge.vendors import record_shape
 from scimbridge.vendors.base import Action
 
 
@@ -39,7 +40,7 @@ def test_a_group_name_cannot_be_mapped(mappings_dir, write_mapping):
     path = write_mapping(text.replace("record:\n", "record:\n  GroupName: displayName\n"))
 
     with pytest.raises(MappingFileError) as caught:
-        load_mapping(path)
+        load_mapping(path, record_shape)
 
     assert caught.value.key == "record.GroupName"
     assert "not a field of the cloudshell record" in caught.value.message

@@ -7,6 +7,7 @@ import pytest
 
 from scimbridge.mapping import MappingFileError, load_mapping
 from scimbridge.mapping.transforms import SIMPLE, WITH_ARGUMENT
+from scimbridge.vendors import record_shape
 
 VALID = """\
 vendor: rocketchat
@@ -25,12 +26,12 @@ def broken(write_mapping, old: str, new: str) -> MappingFileError:
     assert old in VALID
     path = write_mapping(VALID.replace(old, new))
     with pytest.raises(MappingFileError) as caught:
-        load_mapping(path)
+        load_mapping(path, record_shape)
     return caught.value
 
 
 def test_the_valid_example_loads(write_mapping):
-    assert load_mapping(write_mapping(VALID)).vendor == "rocketchat"
+    assert load_mapping(write_mapping(VALID), record_shape).vendor == "rocketchat"
 
 
 def test_an_unknown_key_in_a_form_is_named_with_its_line(write_mapping):
@@ -50,7 +51,7 @@ def test_the_message_names_the_file_by_its_label_never_its_path(write_mapping):
     path = write_mapping(VALID.replace("{path: emails.value,", "{pth: emails.value,"))
 
     with pytest.raises(MappingFileError) as caught:
-        load_mapping(path, label="mappings/chat.yaml")
+        load_mapping(path, record_shape, label="mappings/chat.yaml")
 
     assert str(caught.value).startswith("mappings/chat.yaml, line 4, key record.emails.pth: ")
     assert path not in str(caught.value)
@@ -58,7 +59,7 @@ def test_the_message_names_the_file_by_its_label_never_its_path(write_mapping):
 
 def test_an_unreadable_file_is_named_by_its_label(tmp_path):
     with pytest.raises(MappingFileError) as caught:
-        load_mapping(str(tmp_path / "absent.yaml"), label="absent.yaml")
+        load_mapping(str(tmp_path / "absent.yaml"), record_shape, label="absent.yaml")
 
     assert (
         str(caught.value)
@@ -145,12 +146,12 @@ def test_invalid_yaml_is_refused_with_its_line(write_mapping):
 
 def test_a_file_that_is_not_a_mapping_is_refused(write_mapping):
     with pytest.raises(MappingFileError, match="vendor, record and deprovision"):
-        load_mapping(write_mapping("- just\n- a list\n"))
+        load_mapping(write_mapping("- just\n- a list\n"), record_shape)
 
 
 def test_a_missing_file_is_refused(tmp_path):
     with pytest.raises(MappingFileError, match="cannot read the file"):
-        load_mapping(str(tmp_path / "absent.yaml"))
+        load_mapping(str(tmp_path / "absent.yaml"), record_shape)
 
 
 def test_the_file_schema_names_exactly_the_transforms_the_engine_has():

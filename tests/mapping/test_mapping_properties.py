@@ -63,7 +63,7 @@ contexts = st.builds(
 
 
 def record_schema(vendor: str) -> Draft202012Validator:
-    path = resources.files("scimbridge.mapping").joinpath("records", f"{vendor}.json")
+    path = resources.files("scimbridge.vendors").joinpath("records", f"{vendor}.json")
     return Draft202012Validator(json.loads(path.read_text()))
 
 

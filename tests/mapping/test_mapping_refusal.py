@@ -3,6 +3,7 @@
 import pytest
 
 from scimbridge.mapping import UnmappableUser, load_mapping
+from scimbridge.vendors import record_shape
 
 
 def refusal(mapping, user, groups=()) -> UnmappableUser:
@@ -27,7 +28,7 @@ def test_a_refusal_names_the_mapping_by_its_label_never_its_path(mappings_dir, o
     path = str(mappings_dir / "confide.yaml")
     user = okta_user("ada", "Ada", "Lovelace", "ada@example.com", emails=[])
 
-    error = refusal(load_mapping(path, label="confide.yaml"), user)
+    error = refusal(load_mapping(path, record_shape, label="confide.yaml"), user)
 
     assert "required by confide.yaml (email)" in error.detail
     assert str(mappings_dir) not in error.detail

@@ -3,6 +3,7 @@
 import pytest
 
 from scimbridge.mapping import MappingContext, MappingFileError, load_mapping
+from scimbridge.vendors import record_shape
 
 ROCKETCHAT = """\
 vendor: rocketchat
@@ -46,12 +47,14 @@ REIMPORT = MappingContext(stable_id="link-1", vendor_id="vendor-1", first_import
 @pytest.fixture
 def rocketchat(write_mapping):
     """A Rocket.Chat mapping whose ``roles`` expression is the YAML given."""
-    return lambda roles: load_mapping(write_mapping(ROCKETCHAT.replace("ROLES", roles)))
+    return lambda roles: load_mapping(
+        write_mapping(ROCKETCHAT.replace("ROLES", roles)), record_shape
+    )
 
 
 def refused(write_mapping, text: str) -> MappingFileError:
     with pytest.raises(MappingFileError) as caught:
-        load_mapping(write_mapping(text))
+        load_mapping(write_mapping(text), record_shape)
     return caught.value
 
 
@@ -122,7 +125,7 @@ def test_a_scalar_from_groups_with_its_default_gives_it_to_a_user_outside_the_gr
 ):
     text = CONFIDE.replace("PERMISSION", '{from_groups: {"Sharers": true}, default: false}')
 
-    record = load_mapping(write_mapping(text)).apply(ADA, [], REIMPORT).record
+    record = load_mapping(write_mapping(text), record_shape).apply(ADA, [], REIMPORT).record
 
     assert record["canShareLink"] is False
 

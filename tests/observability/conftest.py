@@ -16,10 +16,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "delivery"))
 
 from captured_logs import CapturedLogs
-from live_bridge import LiveBridge, start_live
 
 from scimbridge.delivery.worker import Worker
 from scimbridge.observability.logs import configure_logging, configured_secrets
+from scimbridge.testing.live import LiveBridge, start_live
 
 
 def observed_bridge(tmp_path: Any, vendor: str, **options: Any) -> tuple[LiveBridge, Any]:

@@ -7,12 +7,12 @@ import json
 
 from alembic import command
 from click.testing import CliRunner
-from live_bridge import LiveBridge
 from offline import CHAT_TOKEN, WIKI_TOKEN, Offline, two_targets
 from test_end_to_end import scim_user
 
 from scimbridge.cli import main
 from scimbridge.store.database import alembic_config
+from scimbridge.testing.live import LiveBridge
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from captured_logs import CapturedLogs
-from live_bridge import TOKEN, LiveBridge
 from test_end_to_end import scim_user
 
 from scimbridge.config import BridgeConfig
 from scimbridge.observability.context import current_request_id
 from scimbridge.observability.logs import configure_logging, log_fields, working_for
+from scimbridge.testing.live import TOKEN, LiveBridge
 
 Capture = Callable[..., CapturedLogs]
 

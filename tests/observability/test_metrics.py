@@ -8,13 +8,13 @@ from typing import Any
 
 import yaml
 from flask import Flask
-from live_bridge import TOKEN, LiveBridge, live_config
 from offline import Offline
 from scrape import Scrape, scrape
 from test_end_to_end import scim_user
 
 from scimbridge.app import Bridge
 from scimbridge.config import parse_config
+from scimbridge.testing.live import TOKEN, LiveBridge, live_config
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 

@@ -19,13 +19,13 @@ import requests
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
-from live_bridge import TOKEN, live_config
 from scrape import Scrape
 from test_end_to_end import scim_user
 
 from scimbridge.app import Bridge
 from scimbridge.config import load_config
 from scimbridge.emulators import run_in_thread
+from scimbridge.testing.live import TOKEN, live_config
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 

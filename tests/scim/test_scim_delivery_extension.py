@@ -11,7 +11,7 @@ from typing import Any
 from scim_client import USER_SCHEMA, ScimClient, patch_op
 from sqlalchemy import update
 
-from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.delivery.state import DELIVERY_STATE
 from scimbridge.store.delivery_tables import links
 
 STATUS = f"{DELIVERY_STATE}:status"

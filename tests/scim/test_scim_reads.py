@@ -19,7 +19,7 @@ from scim2_server.handler import ScimHandler
 from scim2_server.requests import ScimRequest
 from scim_client import ENTERPRISE_SCHEMA, USER_SCHEMA, ScimClient
 
-from scimbridge.scim.provider import DELIVERY_STATE
+from scimbridge.delivery.state import DELIVERY_STATE
 
 
 @pytest.fixture

@@ -133,3 +133,30 @@ def test_processes_starting_together_migrate_the_schema_once(database_url):
     finally:
         for database in databases:
             database.dispose()
+
+
+RESOURCE = (
+    "INSERT INTO resources (target, resource_type, id, document, version, created, "
+    "last_modified, user_name, user_name_folded) VALUES ('chat', 'User', 'u1', '{}', 1, "
+    "'2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 'Straße', 'strasse')"
+)
+
+
+def test_upgrade_rekeys_live_links_by_the_filters_comparison_and_drops_unread_columns(
+    empty_database,
+):
+    """0007: a link's userName was ``casefold``-ed ("strasse"), which the SCIM filter does
+    not do; a live user's link gets the filter's form, and the unread columns go."""
+    empty_database.upgrade("0006_outbox_history")
+    with empty_database.engine.begin() as connection:
+        connection.execute(text(RESOURCE))
+        connection.execute(text(LINK), {"user_name": "strasse"})
+        connection.execute(text("UPDATE links SET scim_id = 'u1'"))
+
+    empty_database.upgrade()
+
+    with empty_database.engine.begin() as connection:
+        assert connection.execute(text("SELECT user_name FROM links")).scalar_one() == "straße"
+    columns = {column["name"] for column in inspect(empty_database.engine).get_columns("resources")}
+    assert columns.isdisjoint({"user_name", "user_name_folded", "external_id"})
+    assert "display_name" in columns

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from scimbridge.config import Target
-from scimbridge.emulators import DEMO_OPTIONS, run_in_thread
+from scimbridge.emulators import demo_options, run_in_thread
 from scimbridge.emulators.server import RunningEmulator
 from scimbridge.vendors import client_for
 from scimbridge.vendors.base import Action, DeliveryItem, VendorClient
@@ -124,7 +124,7 @@ def build_target(emulator: RunningEmulator, vendor: str, **changes: Any) -> Targ
         "vendor": vendor,
         "base_url": emulator.url,
         "credentials": emulator.credentials,
-        "options": {**DEMO_OPTIONS.get(vendor, {}), "poll_interval_seconds": 0.01, "max_polls": 20},
+        "options": {**demo_options(vendor), "poll_interval_seconds": 0.01, "max_polls": 20},
         "inbound": {"bearer_tokens": ["inbound-token-0123456789"]},
         "delivery": {"timeout_seconds": 5},
     }

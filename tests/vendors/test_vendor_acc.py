@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from scimbridge.emulators import DEMO_OPTIONS
+from scimbridge.emulators import demo_options
 from scimbridge.vendors.base import Action, VendorUnavailable
 
 VENDOR = "acc"
-PROJECT = DEMO_OPTIONS["acc"]["project_id"]
+PROJECT = demo_options("acc")["project_id"]
 
 
 def test_the_vendor_id_is_the_acc_user_id_found_by_email(harness):

@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from scimbridge.config import Target
-from scimbridge.emulators import DEMO_CREDENTIALS, DEMO_OPTIONS
-from scimbridge.vendors import CLIENTS, client_for
+from scimbridge.emulators import demo_credentials, demo_options
+from scimbridge.vendors import client_for, vendor_plugin
 from scimbridge.vendors.base import VendorUnavailable
 from scimbridge.vendors.pacing import (
     SHORT_WAIT_SECONDS,
@@ -248,15 +248,18 @@ def target(vendor: str, **options: object) -> Target:
             "name": f"my-{vendor}",
             "vendor": vendor,
             "base_url": "https://vendor.example.com",
-            "credentials": DEMO_CREDENTIALS[vendor],
-            "options": {**DEMO_OPTIONS.get(vendor, {}), **options},
+            "credentials": demo_credentials(vendor),
+            "options": {**demo_options(vendor), **options},
             "inbound": {"bearer_tokens": ["inbound-token-0123456789"]},
         }
     )
 
 
 def test_each_client_declares_the_documented_limits():
-    declared = {vendor: client.rate_limits for vendor, client in CLIENTS.items()}
+    declared = {
+        vendor: vendor_plugin(vendor).client.rate_limits
+        for vendor in ("confide", "acc", "aria", "rocketchat", "cloudshell")
+    }
     assert {
         vendor: [limit.describe() for limit in limits] for vendor, limits in declared.items()
     } == {

@@ -1,27 +1,60 @@
-"""A bridge and one vendor emulator, both really serving on loopback, and a worker driven by the test."""
+"""A bridge and one vendor emulator, both really serving on loopback, and a worker driven by the test.
+
+What every end-to-end test stands on, the vendor contract (:mod:`.contract`)
+included: it asserts what the vendor holds (the emulator's state), never the
+bridge's bookkeeping alone.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 import yaml
 from flask import Flask
-from outbox_doubles import Clock
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from scimbridge.app import Bridge
 from scimbridge.config import parse_config
 from scimbridge.delivery.worker import Worker
-from scimbridge.emulators import DEMO_OPTIONS, RunningEmulator, run_in_thread
+from scimbridge.emulators import RunningEmulator, demo_options, run_in_thread
 from scimbridge.store.delivery_tables import outbox
 
 TOKEN = "live-scim-token-0123456789"
 SCIM = "application/scim+json"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+class Clock:
+    """Real time plus an offset the tests move forward, so backoff never means waiting."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
+def scim_user(name: str) -> dict[str, Any]:
+    """The SCIM User ``<name>@example.com`` as an IdP sends it, with externalId ``00u-<name>``."""
+    return {
+        "schemas": [USER],
+        "userName": f"{name}@example.com",
+        "externalId": f"00u-{name}",
+        "name": {"givenName": name.title(), "familyName": "Tester"},
+        "displayName": f"{name.title()} Tester",
+        "emails": [{"value": f"{name}@example.com", "type": "work", "primary": True}],
+        "active": True,
+    }
 
 
 def live_config(
@@ -29,8 +62,11 @@ def live_config(
     emulator: RunningEmulator,
     vendor: str,
     database_url: str | None = None,
+    options: dict[str, Any] | None = None,
     **delivery: Any,
 ) -> dict[str, Any]:
+    """One target named after ``vendor``, in front of ``emulator``, with the emulator's demo
+    options plus ``options``, and a delivery scaled for tests (short backoffs and timeouts)."""
     return {
         "database": database_url or f"sqlite:///{tmp_path / 'bridge.db'}",
         "targets": [
@@ -40,10 +76,11 @@ def live_config(
                 "base_url": emulator.url,
                 "credentials": emulator.credentials,
                 "options": {
-                    **DEMO_OPTIONS.get(vendor, {}),
+                    **demo_options(vendor),
                     # 100 polls 0.01 s apart outlast ACC's asynchronous import (0.5 s)
                     "poll_interval_seconds": 0.01,
                     "max_polls": 100,
+                    **(options or {}),
                 },
                 "inbound": {"bearer_tokens": [TOKEN]},
                 "delivery": {
@@ -66,6 +103,9 @@ def live_config(
 
 @dataclass
 class LiveBridge:
+    """A served bridge with one target (named after its vendor), its emulator, and a worker
+    the test drives: :meth:`drain` delivers, jumping :attr:`clock` over backoffs."""
+
     vendor: str
     emulator: RunningEmulator
     bridge: Bridge
@@ -118,10 +158,13 @@ def start_live(
     vendor: str,
     database_url: str | None = None,
     delivery: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
     **emulator_options: Any,
-) -> tuple[LiveBridge, Any]:
+) -> tuple[LiveBridge, Callable[[], None]]:
+    """Start the emulator of ``vendor`` (with ``emulator_options``) and a bridge in front of
+    it (:func:`live_config`); returns the live bridge and the function that stops both."""
     emulator = run_in_thread(vendor, **emulator_options)
-    document = live_config(tmp_path, emulator, vendor, database_url, **(delivery or {}))
+    document = live_config(tmp_path, emulator, vendor, database_url, options, **(delivery or {}))
     bridge = Bridge(parse_config(yaml.safe_dump(document)))
     app = Flask("live")
     bridge.init_app(app)

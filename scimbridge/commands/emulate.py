@@ -1,20 +1,14 @@
-"""``scimbridge emulate VENDOR``: one vendor emulator in the foreground, for demos and curl."""
+"""``scimbridge emulate VENDOR``: one vendor emulator in the foreground, for demos and curl.
+
+The emulators are imported when the command runs, never when the CLI starts: a
+production install serves the bridge without them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import click
-
-from scimbridge.emulators import DEMO_OPTIONS, EMULATORS, create_emulator
-from scimbridge.emulators.base import EXTENSION_KEY
-
-RATE_LIMIT_OPTIONS = {
-    "rocketchat": ("rate_limit_calls", "rate_limit_seconds"),
-    "acc": ("write_limit", "limit_seconds"),
-}
-"""Where ``--rate-limit CALLS/SECONDS`` goes: Rocket.Chat's per-route limit, ACC's write
-limit and window (ACC's read limit keeps its 600 calls, counted over the same window)."""
 
 
 def parse_rate_limit(
@@ -33,18 +27,23 @@ def parse_rate_limit(
 
 
 def emulator_options(vendor: str, rate_limit: tuple[int, float] | None) -> dict[str, Any]:
+    """The emulator's constructor options for ``--rate-limit``, where the vendor documents a limit."""
+    from scimbridge.emulators import emulated_vendors, emulator_class
+
     if rate_limit is None:
         return {}
-    if vendor not in RATE_LIMIT_OPTIONS:
+    names = emulator_class(vendor).rate_limit_options
+    if names is None:
+        limited = [name for name in emulated_vendors() if emulator_class(name).rate_limit_options]
         raise click.UsageError(
-            f"--rate-limit applies to {', '.join(sorted(RATE_LIMIT_OPTIONS))}, "
-            f"which document a limit; {vendor} does not"
+            f"--rate-limit applies to {', '.join(limited)}, which document a limit; "
+            f"{vendor} does not"
         )
-    return dict(zip(RATE_LIMIT_OPTIONS[vendor], rate_limit, strict=True))
+    return dict(zip(names, rate_limit, strict=True))
 
 
 @click.command()
-@click.argument("vendor", type=click.Choice(sorted(EMULATORS)))
+@click.argument("vendor")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=9000, show_default=True, type=int, help="Port to listen on.")
 @click.option(
@@ -58,12 +57,18 @@ def emulate(vendor: str, host: str, port: int, rate_limit: tuple[int, float] | N
     """Serve the emulator of VENDOR with its demo credentials; control it under /_emulator/."""
     from werkzeug.serving import run_simple
 
-    options = emulator_options(vendor, rate_limit)
-    app = create_emulator(vendor, **options)
+    from scimbridge.emulators import UnknownVendor, create_emulator, demo_options
+    from scimbridge.emulators.base import EXTENSION_KEY
+
+    try:
+        options = emulator_options(vendor, rate_limit)
+        app = create_emulator(vendor, **options)
+    except UnknownVendor as error:
+        raise click.BadParameter(str(error), param_hint="VENDOR") from None
     emulator = app.extensions[EXTENSION_KEY]
     click.echo(f"{vendor} emulator: base_url http://{host}:{port}{emulator.url_prefix}")
     click.echo(f"credentials: the demo credentials, keys {', '.join(emulator.credentials)}")
-    for key, value in {**DEMO_OPTIONS.get(vendor, {}), **options}.items():
+    for key, value in {**demo_options(vendor), **options}.items():
         click.echo(f"options: {key} = {value}")
     click.echo(f"controls: http://{host}:{port}/_emulator/ (state, requests, faults, reset)")
     run_simple(host, port, app, threaded=True)

@@ -7,7 +7,7 @@ import json
 import click
 
 from scimbridge.app import check_vendor_options, load_mappings
-from scimbridge.cli_common import config_option, read_config
+from scimbridge.commands.common import config_option, read_config
 from scimbridge.config import ConfigError, json_schema
 
 

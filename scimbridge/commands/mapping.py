@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from functools import partial
@@ -11,11 +12,14 @@ from typing import Any
 import click
 
 from scimbridge.app import load_target_mapping
-from scimbridge.cli_common import config_option, named_target, read_config
-from scimbridge.config import VENDORS, ConfigError, default_mapping
+from scimbridge.commands.common import config_option, named_target, read_config
+from scimbridge.config import ConfigError, default_mapping
 from scimbridge.mapping.context import MappingContext
 from scimbridge.mapping.errors import MappingFileError, UnmappableUser
+from scimbridge.mapping.explain import explain as explain_steps
 from scimbridge.mapping.mapping import Mapping, load_mapping
+from scimbridge.mapping.redaction import redacted_view
+from scimbridge.vendors import UnknownVendor, record_shape, vendor_names
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 SECRET_FIELDS = frozenset({"password", "Password"})
@@ -39,7 +43,7 @@ def check(files: tuple[str, ...], config_path: str | None) -> None:
     """
     checks: dict[str, Callable[[], Mapping]]
     if files:
-        checks = {path: partial(load_mapping, path) for path in files}
+        checks = {path: partial(load_mapping, path, record_shape) for path in files}
     elif config_path:
         config = read_config(config_path, require_env=False)
         checks = {
@@ -48,8 +52,10 @@ def check(files: tuple[str, ...], config_path: str | None) -> None:
         }
     else:
         checks = {
-            f"{vendor}.yaml (default)": partial(load_mapping, str(default_mapping(vendor)))
-            for vendor in VENDORS
+            f"{vendor}.yaml (default)": partial(
+                load_mapping, str(default_mapping(vendor)), record_shape
+            )
+            for vendor in vendor_names()
         }
     broken = 0
     for name, load in checks.items():
@@ -65,13 +71,16 @@ def check(files: tuple[str, ...], config_path: str | None) -> None:
 
 
 @mapping.command()
-@click.argument("vendor", type=click.Choice(VENDORS))
+@click.argument("vendor")
 def show(vendor: str) -> None:
     """Print the default mapping of VENDOR: what a target without a ``mapping:`` key uses.
 
     Save it beside the configuration, edit it, and name it in the target's ``mapping:``.
     """
-    click.echo(default_mapping(vendor).read_text(encoding="utf-8"), nl=False)
+    try:
+        click.echo(default_mapping(vendor).read_text(encoding="utf-8"), nl=False)
+    except UnknownVendor as error:
+        raise click.BadParameter(str(error), param_hint="VENDOR") from None
 
 
 @mapping.command()
@@ -80,26 +89,39 @@ def show(vendor: str) -> None:
 @click.option(
     "--groups", default="", help='Groups the user is a member of, e.g. "Chat Admins,Staff".'
 )
+@click.option(
+    "--explain", is_flag=True, help="Show how each field is built: its source, each transform."
+)
 @config_option
-def preview(target: str, resource_json: str, groups: str, config_path: str | None) -> None:
+def preview(
+    target: str, resource_json: str, groups: str, explain: bool, config_path: str | None
+) -> None:
     """Print the vendor record TARGET's mapping makes of the SCIM User in USER_JSON.
 
-    Passwords in the record are masked. Nothing is sent to the vendor, so its secrets need
-    not be set.
+    Passwords in the record are masked, and values the mapping redacts (transform: redact)
+    show as "<redacted>". A ``first_available`` field shows its first candidate, and its
+    candidates under "choices": the delivery takes the first the vendor does not hold.
+    Nothing is sent to the vendor, so its secrets need not be set.
     """
     loaded = _target_mapping(target, config_path)
     user = _read_user(resource_json)
     memberships = [name.strip() for name in groups.split(",") if name.strip()]
-    context = MappingContext(stable_id=str(user.get("id") or "preview"))
+    # a stand-in for the bridge's id of the user (32 hex digits, as the real one)
+    seed = str(user.get("id") or user.get("userName") or "preview").encode()
+    context = MappingContext(stable_id=hashlib.sha256(seed).hexdigest()[:32])
+    if explain:
+        for line in explain_steps(loaded, user, memberships, context):
+            click.echo(line)
     try:
         mapped = loaded.apply(user, memberships, context)
     except UnmappableUser as refusal:
         raise click.ClickException(
             f"the bridge would refuse this user (400): {refusal.detail}"
         ) from None
-    click.echo(
-        json.dumps({"action": str(mapped.action), "record": _masked(mapped.record)}, indent=2)
-    )
+    shown: dict[str, Any] = {"action": str(mapped.action), "record": _masked(mapped.record)}
+    if mapped.choices:
+        shown["choices"] = {name: list(values) for name, values in mapped.choices.items()}
+    click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 def _target_mapping(target: str, config_path: str | None) -> Mapping:
@@ -130,4 +152,6 @@ def _read_user(path: str) -> dict[str, Any]:
 
 
 def _masked(record: dict[str, Any]) -> dict[str, Any]:
-    return {key: MASK if key in SECRET_FIELDS else value for key, value in record.items()}
+    """The record fit to print: passwords masked, ``redact`` values shown as ``<redacted>``."""
+    shown = redacted_view(record)
+    return {key: MASK if key in SECRET_FIELDS else value for key, value in shown.items()}

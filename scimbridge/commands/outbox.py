@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from scimbridge.cli_common import config_option, named_target, open_bridge, read_config
+from scimbridge.commands.common import config_option, named_target, open_bridge, read_config
 from scimbridge.config import BridgeConfig
 from scimbridge.delivery.retention import purge
 from scimbridge.delivery.state import STATES, VISIBLE_STATES, list_entries, retry_failed
@@ -98,7 +98,7 @@ def outbox_list(
     """
     config = read_config(config_path)
     target = checked_target(config, target)
-    states = {None: VISIBLE_STATES, "all": STATES}.get(state, (state,))
+    states = VISIBLE_STATES if state is None else STATES if state == "all" else (state,)
     bridge = open_bridge(config)
     with bridge.database.transaction(writing=False):
         entries = list_entries(bridge.database.session, target, states, user)

@@ -1,0 +1,172 @@
+"""Values a mapping's ``first_available`` leaves to the vendor: chosen once, kept for good.
+
+Entra's SelectUniqueValue, done where it can be: only the vendor knows whether
+"john" is free, so the worker asks the client (``VendorClient.holders``) about
+the candidates of a whole batch, round by round (first candidates, then the
+second ones of the users whose first was taken…), and gives each user the first
+candidate that no vendor account holds but the user's own, and that no other
+user of the bridge has chosen (``chosen_values``, whose key makes a value one
+user's across workers, even while that user's delivery waits out an outage).
+
+The choice is written *before* the record goes out and used from then on
+(``MappingContext.chosen``): chosen again after a timeout that the vendor did
+apply, "john" would look taken by the user's own new account, not yet known,
+and a second account would follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from scimbridge.config import Target
+from scimbridge.delivery.claiming import Claimed
+from scimbridge.mapping import Action, MappedRecord
+from scimbridge.store import Database
+from scimbridge.store.delivery_tables import chosen_values
+from scimbridge.vendors.base import Outcome, VendorClient, VendorUnavailable
+
+NEVER_SENT = {"skipped": "the vendor never had this user"}
+
+
+@dataclass
+class _Choosing:
+    """One user's fields still to choose: the candidates of each, and how far it got."""
+
+    entry: Claimed
+    mapped: MappedRecord
+    tried: dict[str, int] = field(default_factory=dict)
+    chosen: dict[str, str] = field(default_factory=dict)
+
+    def next_candidate(self, name: str) -> str | None:
+        candidates = self.mapped.choices[name]
+        position = self.tried.get(name, 0)
+        return str(candidates[position]) if position < len(candidates) else None
+
+    def open_fields(self) -> list[str]:
+        return [name for name in self.mapped.choices if name not in self.chosen]
+
+
+def choose(
+    database: Database,
+    client: VendorClient,
+    target: Target,
+    mapped: dict[str, tuple[Claimed, MappedRecord]],
+    working_on: Callable[[Claimed], Any],
+) -> dict[str, MappedRecord | Outcome]:
+    """Each entry's mapped record with its ``first_available`` fields chosen and remembered,
+    by link id; or its outcome: a failure when every candidate of a field is taken (counted
+    toward ``max_attempts``), a retry when the vendor cannot answer now, and "nothing to
+    deprovision" for a deprovision of a user whose record was never sent (the choice is
+    remembered before any record is)."""
+    results: dict[str, MappedRecord | Outcome] = {}
+    choosing: dict[str, _Choosing] = {}
+    for link_id, (entry, record) in mapped.items():
+        if not record.choices:
+            results[link_id] = record
+        elif record.action is not Action.IMPORT:
+            results[link_id] = Outcome(key=link_id, ok=True, details=dict(NEVER_SENT))
+        else:
+            choosing[link_id] = _Choosing(entry, record)
+    try:
+        _rounds(database, client, target, choosing, results, working_on)
+    except VendorUnavailable as unavailable:
+        for link_id, state in choosing.items():
+            results.setdefault(
+                link_id,
+                Outcome(
+                    key=link_id,
+                    ok=False,
+                    retryable=True,
+                    error=f"asking {client.vendor} about {', '.join(state.open_fields())}: "
+                    f"{unavailable}",
+                    retry_after=unavailable.retry_after,
+                ),
+            )
+    return results
+
+
+def _rounds(
+    database: Database,
+    client: VendorClient,
+    target: Target,
+    choosing: dict[str, _Choosing],
+    results: dict[str, MappedRecord | Outcome],
+    working_on: Callable[[Claimed], Any],
+) -> None:
+    while open_users := {key: state for key, state in choosing.items() if key not in results}:
+        asked: dict[str, set[str]] = {}
+        for state in open_users.values():
+            for name in state.open_fields():
+                candidate = state.next_candidate(name)
+                if candidate is not None:
+                    asked.setdefault(name, set()).add(candidate)
+        holders = {name: client.holders(name, sorted(values)) for name, values in asked.items()}
+        for link_id, state in open_users.items():
+            with working_on(state.entry):
+                result = _step(database, client, target, state, holders)
+            if result is not None:
+                results[link_id] = result
+
+
+def _step(
+    database: Database,
+    client: VendorClient,
+    target: Target,
+    state: _Choosing,
+    holders: dict[str, dict[str, str | None]],
+) -> MappedRecord | Outcome | None:
+    """Try each open field's current candidate; the user's result once every field is
+    chosen or one has no candidate left, else None (another round)."""
+    for name in state.open_fields():
+        candidate = state.next_candidate(name)
+        if candidate is None:
+            tried = ", ".join(str(value) for value in state.mapped.choices[name])
+            return Outcome(
+                key=state.entry.link_id,
+                ok=False,
+                error=f"every candidate for {name} is taken at {client.vendor} or by another "
+                f"user of the bridge: {tried}",
+            )
+        holder = holders.get(name, {}).get(candidate)
+        own = state.entry.vendor_id
+        free_at_vendor = holder is None or (own is not None and holder.lower() == own.lower())
+        if free_at_vendor and reserve(database, target, state.entry.link_id, name, candidate):
+            state.chosen[name] = candidate
+        else:
+            state.tried[name] = state.tried.get(name, 0) + 1
+    if state.open_fields():
+        return None
+    return replace(state.mapped, record={**state.mapped.record, **state.chosen}, choices={})
+
+
+def reserve(database: Database, target: Target, link_id: str, name: str, value: str) -> bool:
+    """Make ``value`` of field ``name`` this user's for good; False if another user holds it
+    (a worker that inserts it between this check and this insert included)."""
+    try:
+        with database.transaction() as session:
+            holder = session.execute(
+                select(chosen_values.c.link_id).where(
+                    chosen_values.c.target == target.name,
+                    chosen_values.c.field == name,
+                    chosen_values.c.value_key == value.lower(),
+                )
+            ).scalar_one_or_none()
+            if holder is not None:
+                return bool(holder == link_id)
+            session.execute(
+                chosen_values.insert().values(
+                    target=target.name,
+                    field=name,
+                    value_key=value.lower(),
+                    value=value,
+                    link_id=link_id,
+                )
+            )
+            return True
+    except IntegrityError:
+        return False

@@ -1,0 +1,113 @@
+"""The worker's side of ``first_available`` (docs/mapping.md, "Unique values"), against a
+scripted vendor: which user name each user gets, and what happens when none is free.
+
+The target maps with the default Rocket.Chat mapping: candidates "<local part>",
+"<local part>.<first domain label>", then "<local part>.<6 hex of the bridge's id>".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from outbox_doubles import AUTH, delivery_state, patch
+from sqlalchemy import delete, select
+
+from scimbridge.store.delivery_tables import chosen_values
+
+
+def usernames(vendor: Any) -> list[str]:
+    return [item.record["username"] for item in vendor.delivered()]
+
+
+def test_two_users_in_one_batch_never_get_the_same_value(create, drain, vendor):
+    create("john@a.example")
+    create("john@b.example")
+
+    drain()
+
+    assert usernames(vendor) == ["john", "john.b"]
+
+
+def test_a_value_the_vendor_holds_for_another_account_is_skipped(create, drain, vendor):
+    vendor.held["john"] = "somebody-else"
+
+    create("john@a.example")
+    drain()
+
+    assert usernames(vendor) == ["john.a"]
+
+
+def test_a_value_the_users_own_account_holds_is_the_users(client, create, drain, vendor, bridge):
+    """A user delivered before its mapping chose anything (an older bridge) keeps its name."""
+    john = create("john@a.example")
+    drain()
+    with bridge.database.transaction() as session:
+        session.execute(delete(chosen_values))
+    patch(client, john["id"], {"op": "replace", "path": "displayName", "value": "J"})
+
+    drain()
+
+    assert usernames(vendor) == ["john", "john"]
+
+
+def test_a_user_with_every_candidate_taken_fails_naming_them(client, create, drain, vendor):
+    vendor.holders = lambda field, values: dict.fromkeys(values, "somebody-else")
+
+    john = create("john@a.example")
+    drain()
+
+    state = delivery_state(client, john["id"])  # a failure: retried up to max_attempts
+    assert "every candidate for username is taken" in state["lastError"]
+    assert "john, john.a" in state["lastError"]
+    assert vendor.delivered() == []
+
+
+def test_a_vendor_that_cannot_answer_now_is_asked_again_later(client, create, worker, vendor):
+    vendor.lookups_unavailable = True
+    john = create("john@a.example")
+
+    worker.run_once()
+
+    state = delivery_state(client, john["id"])
+    assert state["status"] == "pending"
+    assert "503" in state["lastError"]
+    vendor.lookups_unavailable = False
+    worker.clock.advance(60)
+    while worker.run_once():
+        pass
+    assert usernames(vendor) == ["john"]
+
+
+def test_a_deprovision_of_a_user_never_sent_sends_nothing(client, create, drain, vendor):
+    john = create("john@a.example", active=False)
+
+    drain()
+
+    assert vendor.delivered() == []
+    assert delivery_state(client, john["id"])["status"] == "delivered"
+
+
+def test_a_former_users_value_is_never_given_to_a_new_person(client, create, drain, vendor):
+    old = create("john@a.example", externalId="okta-OLD")
+    drain()
+    assert client.delete(f"/scim/v2/chat/Users/{old['id']}", headers=AUTH).status_code == 204
+    drain()
+    vendor.held.clear()  # the vendor removed the account; the bridge still remembers
+
+    create("john@a.example", externalId="okta-NEW-PERSON")
+    drain()
+
+    assert usernames(vendor)[-1] == "john.a"
+
+
+def test_the_value_is_stored_for_the_user_before_the_record_goes_out(
+    create, worker, vendor, bridge
+):
+    vendor.script.append(lambda items: [])  # the vendor answers nothing about the batch
+    create("john@a.example")
+
+    worker.run_once()
+
+    with bridge.database.transaction() as session:
+        rows = session.execute(select(chosen_values.c.field, chosen_values.c.value)).all()
+    assert [tuple(row) for row in rows] == [("username", "john")]
