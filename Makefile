@@ -3,9 +3,13 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-$(BIN)/scimbridge: pyproject.toml examples/scimbridge-bulkimport/pyproject.toml
+# The emulators (the `emulators` extra, left out of production installs) and the example
+# vendor plugin are distributions of their own in this repository: installed from their
+# directories, editable, before the extras that name them.
+$(BIN)/scimbridge: pyproject.toml emulators/pyproject.toml examples/scimbridge-bulkimport/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e . -e emulators
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	$(BIN)/python -m pip install --quiet -e examples/scimbridge-bulkimport
 	touch $@
@@ -23,10 +27,10 @@ test: install
 
 ## lint: ruff's lint rules and its formatting, checked (CI fails on either)
 lint: install
-	$(BIN)/ruff check scimbridge tests bench examples
-	$(BIN)/ruff format --check scimbridge tests bench examples
+	$(BIN)/ruff check scimbridge emulators tests bench examples
+	$(BIN)/ruff format --check scimbridge emulators tests bench examples
 
-## typecheck: mypy --strict on scimbridge/ ([tool.mypy] in pyproject.toml)
+## typecheck: mypy --strict on scimbridge/ and the emulators ([tool.mypy] in pyproject.toml)
 typecheck: install
 	$(BIN)/mypy
 

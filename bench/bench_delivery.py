@@ -56,12 +56,12 @@ from typing import Any
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
+from scimbridge_emulators import RunningEmulator, demo_options, run_in_thread
 from sqlalchemy import func, select
 
 from scimbridge.app import Bridge
 from scimbridge.config import parse_config
 from scimbridge.delivery.worker import Worker
-from scimbridge.emulators import RunningEmulator, demo_options, run_in_thread
 from scimbridge.store.delivery_tables import outbox
 from scimbridge.vendors import vendor_plugin
 from scimbridge.vendors.pacing import RateLimit

@@ -13,7 +13,7 @@ import click
 from scimbridge.app import Bridge, create_app
 from scimbridge.commands.common import config_option, open_bridge, read_config
 from scimbridge.commands.config import config
-from scimbridge.commands.emulate import emulate
+from scimbridge.commands.emulate import emulate, require_emulators
 from scimbridge.commands.mapping import mapping
 from scimbridge.commands.outbox import outbox
 from scimbridge.commands.vendors import vendors
@@ -125,6 +125,7 @@ def worker(
 )
 def demo(port: int, name: str) -> None:
     """Serve the bridge on SQLite in front of the bundled vendor emulators."""
+    require_emulators()
     from scimbridge.demo import DEMO_TOKEN, start_emulators, write_demo_config
 
     configure_logging("INFO", "text")

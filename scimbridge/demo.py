@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from scimbridge.config import BridgeConfig, load_config
-from scimbridge.emulators import (
+from scimbridge_emulators import (
     RunningEmulator,
     demo_options,
     emulated_vendors,
     emulator_class,
     run_in_thread,
 )
+
+from scimbridge.config import BridgeConfig, load_config
 
 DEMO_TOKEN = "demo-token-change-me"
 """The bearer token of every demo target; a demo, never a deployment, uses it."""

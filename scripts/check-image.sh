@@ -16,8 +16,10 @@
 #   - the image's CMD serves a configuration without `mapping:` nor `database:`, with
 #     SCIMBRIDGE_PORT set to another port than 8080, as the unprivileged user, and the
 #     HEALTHCHECK command, run until it passes, passes within a minute;
-#   - a SCIM POST is answered 201 and its user reaches a Rocket.Chat emulator (run from
-#     the same image) through the worker thread; the SQLite database is in the volume;
+#   - the image carries no vendor emulator: `scimbridge emulate` says how to install them;
+#   - a SCIM POST is answered 201 and its user reaches a Rocket.Chat emulator (run on the
+#     host, from the checkout's .venv) through the worker thread; the SQLite database is
+#     in the volume;
 #   - SIGTERM stops `serve` and `scimbridge worker` with status 0, well within the stop bound.
 #
 # Environment: CHECK_IMAGE_BASE (above); CHECK_IMAGE_MIRROR, the Debian mirror for
@@ -168,6 +170,12 @@ uid=$("${B[@]}" run "$ctr" -- id -u)
 grep -v -E '^pip3?: /usr/(local/)?bin/pip3?$' "$work/leftovers" >"$work/unexpected" || true
 [ -s "$work/unexpected" ] && fail "build tools or build leftovers in the image: $(tr '\n' ' ' <"$work/unexpected")"
 
+# A production image leaves the emulators out (the `emulators` extra).
+if "${B[@]}" run "$ctr" -- scimbridge emulate rocketchat --port 1 >"$work/emulate.log" 2>&1; then
+  fail "the image serves a vendor emulator"
+fi
+grep -q "emulators are not installed" "$work/emulate.log" || { cat "$work/emulate.log" >&2; fail "scimbridge emulate gave no install hint"; }
+
 # ---- run it: the configuration a deployment mounts, the volume owned by the image's user
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
@@ -215,10 +223,11 @@ process_of() {
   return 1
 }
 
-# The vendor: the image's own Rocket.Chat emulator.
-"${B[@]}" run "$ctr" -- scimbridge emulate rocketchat --port "$vendor_port" >"$work/vendor.log" 2>&1 &
-processes+=($!)
-vendor_pid=$(process_of "$!" "scimbridge emulate") || { cat "$work/vendor.log" >&2; fail "the emulator did not start"; }
+# The vendor: a Rocket.Chat emulator on the host (the image has none), from `make test`'s
+# virtual environment; the container shares the host's network.
+.venv/bin/scimbridge emulate rocketchat --port "$vendor_port" >"$work/vendor.log" 2>&1 &
+vendor_pid=$!
+processes+=("$vendor_pid")
 commands+=("$vendor_pid")
 
 say "serving: ${cmd[*]} (SCIMBRIDGE_PORT=$port)"

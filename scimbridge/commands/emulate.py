@@ -10,6 +10,21 @@ from typing import Any
 
 import click
 
+from scimbridge.vendors.plugin import PluginError
+
+INSTALL_HINT = (
+    "the vendor emulators are not installed (a production install leaves them out): "
+    "pip install 'scimbridge[emulators]', or ./emulators from the repository"
+)
+
+
+def require_emulators() -> None:
+    """Stop with the way to install them when the emulators are not installed."""
+    try:
+        import scimbridge_emulators  # noqa: F401 - only whether it imports
+    except ImportError:
+        raise click.ClickException(INSTALL_HINT) from None
+
 
 def parse_rate_limit(
     _context: click.Context, _parameter: click.Parameter, value: str | None
@@ -28,7 +43,7 @@ def parse_rate_limit(
 
 def emulator_options(vendor: str, rate_limit: tuple[int, float] | None) -> dict[str, Any]:
     """The emulator's constructor options for ``--rate-limit``, where the vendor documents a limit."""
-    from scimbridge.emulators import emulated_vendors, emulator_class
+    from scimbridge_emulators import emulated_vendors, emulator_class
 
     if rate_limit is None:
         return {}
@@ -57,13 +72,14 @@ def emulate(vendor: str, host: str, port: int, rate_limit: tuple[int, float] | N
     """Serve the emulator of VENDOR with its demo credentials; control it under /_emulator/."""
     from werkzeug.serving import run_simple
 
-    from scimbridge.emulators import UnknownVendor, create_emulator, demo_options
-    from scimbridge.emulators.base import EXTENSION_KEY
+    require_emulators()
+    from scimbridge_emulators import UnknownVendor, create_emulator, demo_options
+    from scimbridge_emulators.base import EXTENSION_KEY
 
     try:
         options = emulator_options(vendor, rate_limit)
         app = create_emulator(vendor, **options)
-    except UnknownVendor as error:
+    except (UnknownVendor, PluginError) as error:
         raise click.BadParameter(str(error), param_hint="VENDOR") from None
     emulator = app.extensions[EXTENSION_KEY]
     click.echo(f"{vendor} emulator: base_url http://{host}:{port}{emulator.url_prefix}")

@@ -17,13 +17,13 @@ from typing import Any
 import requests
 import yaml
 from flask import Flask
+from scimbridge_emulators import RunningEmulator, demo_options, run_in_thread
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from scimbridge.app import Bridge
 from scimbridge.config import parse_config
 from scimbridge.delivery.worker import Worker
-from scimbridge.emulators import RunningEmulator, demo_options, run_in_thread
 from scimbridge.store.delivery_tables import outbox
 
 TOKEN = "live-scim-token-0123456789"

@@ -321,7 +321,7 @@ PLUGIN = VendorPlugin.packaged(
     "acc",
     "Autodesk Construction Cloud",
     AccClient,
-    emulator="scimbridge.emulators.acc:AccEmulator",
+    emulator="scimbridge_emulators.acc:AccEmulator",
     documentation="docs/vendors/acc.md",
 )
 """Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

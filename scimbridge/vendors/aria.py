@@ -305,7 +305,7 @@ PLUGIN = VendorPlugin.packaged(
     "aria",
     "VMware Aria Operations",
     AriaClient,
-    emulator="scimbridge.emulators.aria:AriaEmulator",
+    emulator="scimbridge_emulators.aria:AriaEmulator",
     documentation="docs/vendors/aria.md",
 )
 """Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

@@ -232,7 +232,7 @@ PLUGIN = VendorPlugin.packaged(
     "cloudshell",
     "Quali CloudShell",
     CloudShellClient,
-    emulator="scimbridge.emulators.cloudshell:CloudShellEmulator",
+    emulator="scimbridge_emulators.cloudshell:CloudShellEmulator",
     documentation="docs/vendors/cloudshell.md",
 )
 """Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

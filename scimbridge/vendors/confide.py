@@ -273,7 +273,7 @@ PLUGIN = VendorPlugin.packaged(
     "confide",
     "AvePoint Confide",
     ConfideClient,
-    emulator="scimbridge.emulators.confide:ConfideEmulator",
+    emulator="scimbridge_emulators.confide:ConfideEmulator",
     documentation="docs/vendors/confide.md",
 )
 """Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

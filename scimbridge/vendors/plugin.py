@@ -30,8 +30,9 @@ from scimbridge.mapping.shapes import RecordShape
 from scimbridge.vendors.base import VendorClient
 
 if TYPE_CHECKING:
+    from scimbridge_emulators.base import VendorEmulator
+
     from scimbridge.config import Target
-    from scimbridge.emulators.base import VendorEmulator
 
 ENTRY_POINT_GROUP = "scimbridge.vendors"
 
@@ -61,7 +62,7 @@ class VendorPlugin:
     """The mapping file a target without ``mapping:`` uses."""
     emulator: str | None = None
     """``"module:Class"`` of the vendor's emulator (a
-    :class:`~scimbridge.emulators.base.VendorEmulator`), imported only when one is started."""
+    :class:`~scimbridge_emulators.base.VendorEmulator`), imported only when one is started."""
     documentation: str | None = None
     """Where to read about the vendor's API and the plugin's choices: a URL, or a page of
     scimbridge's documentation for the built-in vendors."""

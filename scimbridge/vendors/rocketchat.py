@@ -488,7 +488,7 @@ PLUGIN = VendorPlugin.packaged(
     "rocketchat",
     "Rocket.Chat",
     RocketChatClient,
-    emulator="scimbridge.emulators.rocketchat:RocketChatEmulator",
+    emulator="scimbridge_emulators.rocketchat:RocketChatEmulator",
     documentation="docs/vendors/rocketchat.md",
 )
 """Registered in pyproject.toml under ``scimbridge.vendors`` (:mod:`scimbridge.vendors.plugin`)."""

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from scimbridge_emulators import run_in_thread
 from test_end_to_end import scim_user, vendor_users
 
-from scimbridge.emulators import run_in_thread
 from scimbridge.testing.live import TOKEN, live_config
 
 REPOSITORY = Path(__file__).resolve().parents[2]

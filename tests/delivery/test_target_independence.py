@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 import yaml
 from flask import Flask
+from scimbridge_emulators import RunningEmulator, run_in_thread
 from sqlalchemy import select
 from test_end_to_end import scim_user, vendor_users
 
 from scimbridge.app import Bridge
 from scimbridge.config import parse_config
-from scimbridge.emulators import RunningEmulator, run_in_thread
 from scimbridge.store.delivery_tables import outbox
 from scimbridge.testing.live import TOKEN, live_config
 

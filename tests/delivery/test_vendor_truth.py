@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from scimbridge_emulators.confide import PERMISSIONS as CONFIDE_PERMISSIONS
 from test_end_to_end import PATCH, scim_user
 
 from scimbridge.delivery.state import DELIVERY_STATE
-from scimbridge.emulators.confide import PERMISSIONS as CONFIDE_PERMISSIONS
 from scimbridge.testing.live import LiveBridge, start_live
 
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"

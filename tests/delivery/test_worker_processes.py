@@ -25,6 +25,7 @@ import pytest
 import requests
 import yaml
 from flask import Flask
+from scimbridge_emulators import run_in_thread
 from sqlalchemy import func, select
 from test_end_to_end import CONFIDE_PERMISSIONS, PATCH, VIEWS, scim_user, vendor_users
 from worker_with_faults import STEPS
@@ -33,7 +34,6 @@ from scimbridge.app import Bridge
 from scimbridge.config import load_config
 from scimbridge.delivery.outbox import Outbox
 from scimbridge.delivery.worker import Worker
-from scimbridge.emulators import run_in_thread
 from scimbridge.store.delivery_tables import links as links_table
 from scimbridge.store.delivery_tables import outbox
 from scimbridge.testing.live import TOKEN, live_config

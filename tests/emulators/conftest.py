@@ -9,8 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 from emulator_harness import Emulated, signed_in
-
-from scimbridge.emulators import RunningEmulator, run_in_thread
+from scimbridge_emulators import RunningEmulator, run_in_thread
 
 
 @pytest.fixture

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask.testing import FlaskClient
+from scimbridge_emulators import create_emulator, demo_credentials, demo_options
+from scimbridge_emulators.base import EXTENSION_KEY, VendorEmulator
 from werkzeug.test import TestResponse
-
-from scimbridge.emulators import create_emulator, demo_credentials, demo_options
-from scimbridge.emulators.base import EXTENSION_KEY, VendorEmulator
 
 
 @dataclass

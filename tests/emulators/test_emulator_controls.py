@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 import requests
 from emulator_harness import ACC, ACC_PROJECT, Emulated, basic
-
-from scimbridge.emulators import UnknownVendor, create_emulator, demo_credentials
-from scimbridge.emulators.server import RunningEmulator
+from scimbridge_emulators import UnknownVendor, create_emulator, demo_credentials
+from scimbridge_emulators.server import RunningEmulator
 
 IMPORT = f"/construction/admin/v2/projects/{ACC_PROJECT}/users:import"
 BUILT_IN = ("confide", "acc", "aria", "rocketchat", "cloudshell")

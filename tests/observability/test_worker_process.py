@@ -19,12 +19,12 @@ import requests
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
+from scimbridge_emulators import run_in_thread
 from scrape import Scrape
 from test_end_to_end import scim_user
 
 from scimbridge.app import Bridge
 from scimbridge.config import load_config
-from scimbridge.emulators import run_in_thread
 from scimbridge.testing.live import TOKEN, live_config
 
 REPOSITORY = Path(__file__).resolve().parents[2]

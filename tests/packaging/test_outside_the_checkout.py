@@ -141,6 +141,25 @@ def test_the_wheel_ships_every_default_mapping(wheel):
     ]
 
 
+def test_the_wheel_ships_the_record_schemas_and_registers_the_built_in_vendors(wheel):
+    schemas = sorted(path.name for path in (wheel / "scimbridge/vendors/records").glob("*.json"))
+    [entry_points] = wheel.glob("scimbridge-*.dist-info/entry_points.txt")
+
+    assert len(schemas) == 5
+    assert "[scimbridge.vendors]" in entry_points.read_text()
+
+
+def test_the_wheel_carries_no_emulator_nor_the_example_plugin(wheel):
+    """Production installs leave the emulators out: they are the ``emulators`` extra."""
+    top_level = sorted(
+        path.name
+        for path in wheel.iterdir()
+        if path.name != "bin" and not path.name.endswith("-info")
+    )
+
+    assert top_level == ["scimbridge"]
+
+
 def test_an_installed_wheel_serves_a_target_without_a_mapping_key(wheel, tmp_path):
     (tmp_path / "bridge.yaml").write_text(
         "targets:\n"

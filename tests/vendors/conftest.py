@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from scimbridge_emulators import demo_options, run_in_thread
+from scimbridge_emulators.server import RunningEmulator
 
 from scimbridge.config import Target
-from scimbridge.emulators import demo_options, run_in_thread
-from scimbridge.emulators.server import RunningEmulator
 from scimbridge.vendors import client_for
 from scimbridge.vendors.base import Action, DeliveryItem, VendorClient
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from scimbridge_emulators import demo_options
 
-from scimbridge.emulators import demo_options
 from scimbridge.vendors.base import Action, VendorUnavailable
 
 VENDOR = "acc"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scimbridge.emulators.confide import PERMISSIONS as CONFIDE_PERMISSIONS
+from scimbridge_emulators.confide import PERMISSIONS as CONFIDE_PERMISSIONS
+
 from scimbridge.testing import LiveBridge, VendorContract
 from scimbridge.testing.contract import join_group
 

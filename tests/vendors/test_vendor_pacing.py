@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from scimbridge_emulators import demo_credentials, demo_options
 
 from scimbridge.config import Target
-from scimbridge.emulators import demo_credentials, demo_options
 from scimbridge.vendors import client_for, vendor_plugin
 from scimbridge.vendors.base import VendorUnavailable
 from scimbridge.vendors.pacing import (

@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from scimbridge_bulkimport.emulator import BulkImportEmulator
-
-from scimbridge.emulators.base import build_app
+from scimbridge_emulators.base import build_app
 
 BASE = "/api/v1"
 CLIENT = BulkImportEmulator.demo_credentials

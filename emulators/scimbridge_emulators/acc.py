@@ -61,9 +61,9 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
 
-from scimbridge.emulators.base import Bucket, Rejection, VendorEmulator
-from scimbridge.emulators.state import Quota, TokenStatus, same_secret
-from scimbridge.emulators.validation import STRINGS, string, violations
+from scimbridge_emulators.base import Bucket, Rejection, VendorEmulator
+from scimbridge_emulators.state import Quota, TokenStatus, same_secret
+from scimbridge_emulators.validation import STRINGS, string, violations
 
 MAX_USERS_PER_IMPORT = 200
 REGIONS = ("US", "EMEA", "AUS", "CAN", "DEU", "IND", "JPN", "GBR")

@@ -50,9 +50,9 @@ from typing import Any, ClassVar, cast
 
 from flask import Flask, Response, jsonify, request
 
-from scimbridge.emulators.base import Rejection, VendorEmulator
-from scimbridge.emulators.state import TokenStatus, same_secret
-from scimbridge.emulators.validation import BOOLEAN, STRINGS, string, violations
+from scimbridge_emulators.base import Rejection, VendorEmulator
+from scimbridge_emulators.state import TokenStatus, same_secret
+from scimbridge_emulators.validation import BOOLEAN, STRINGS, string, violations
 
 TOKEN_SCHEMES = ("OpsToken", "vRealizeOpsToken")
 EXPIRED_TOKEN_ERROR = 1512

@@ -1,6 +1,6 @@
 """The ``/_emulator/`` endpoints: the test controls over HTTP, for an emulator started apart.
 
-They mirror :class:`~scimbridge.emulators.server.RunningEmulator`'s methods, so
+They mirror :class:`~scimbridge_emulators.server.RunningEmulator`'s methods, so
 that ``scimbridge emulate acc`` can be driven with curl::
 
     curl -X POST localhost:9001/_emulator/faults -H 'Content-Type: application/json' \\
@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from scimbridge.emulators.base import CONTROL_BLUEPRINT, current_emulator
+from scimbridge_emulators.base import CONTROL_BLUEPRINT, current_emulator
 
 control = Blueprint(CONTROL_BLUEPRINT, __name__, url_prefix="/_emulator")
 

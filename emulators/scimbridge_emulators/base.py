@@ -36,7 +36,7 @@ from typing import Any, ClassVar, cast
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from scimbridge.emulators.state import (
+from scimbridge_emulators.state import (
     RATE_LIMIT_HEADERS,
     Fault,
     FaultQueue,
@@ -202,7 +202,7 @@ class VendorEmulator(ABC):
         delay: float | None = None,
         after: str | None = None,
     ) -> None:
-        """Queue a misbehaviour (see :class:`~scimbridge.emulators.state.Fault`).
+        """Queue a misbehaviour (see :class:`~scimbridge_emulators.state.Fault`).
 
         :raises ValueError: for a fault that cannot be played as asked.
         """
@@ -412,9 +412,9 @@ class AfterFaults:
 
 def build_app(emulator: VendorEmulator) -> Flask:
     """A Flask app serving the emulator's routes and the ``/_emulator/`` controls."""
-    from scimbridge.emulators.control import control  # control builds on this module
+    from scimbridge_emulators.control import control  # control builds on this module
 
-    app = Flask(f"scimbridge.emulators.{emulator.vendor}")
+    app = Flask(f"scimbridge_emulators.{emulator.vendor}")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = emulator
     emulator.register_routes(app)

@@ -68,9 +68,9 @@ from typing import Any, ClassVar, cast
 
 from flask import Flask, Response, jsonify, request
 
-from scimbridge.emulators.base import Bucket, Rejection, VendorEmulator
-from scimbridge.emulators.state import Quota, QuotaCheck, TokenStatus, same_secret
-from scimbridge.emulators.validation import BOOLEAN, STRINGS, string, violations
+from scimbridge_emulators.base import Bucket, Rejection, VendorEmulator
+from scimbridge_emulators.state import Quota, QuotaCheck, TokenStatus, same_secret
+from scimbridge_emulators.validation import BOOLEAN, STRINGS, string, violations
 
 ROLES = frozenset(
     {"admin", "user", "bot", "app", "guest", "anonymous",

@@ -53,9 +53,9 @@ from typing import Any, ClassVar, cast
 
 from flask import Flask, Response, jsonify, request
 
-from scimbridge.emulators.base import Rejection, VendorEmulator
-from scimbridge.emulators.state import TokenStatus, same_secret
-from scimbridge.emulators.validation import BOOLEAN, string, violations
+from scimbridge_emulators.base import Rejection, VendorEmulator
+from scimbridge_emulators.state import TokenStatus, same_secret
+from scimbridge_emulators.validation import BOOLEAN, string, violations
 
 DOMAIN_NAME = "EMULATED"
 IMPORT_REQUEST = {

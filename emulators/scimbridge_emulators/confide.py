@@ -41,9 +41,9 @@ from urllib.parse import unquote
 
 from flask import Flask, Response, jsonify, request
 
-from scimbridge.emulators.base import Rejection, VendorEmulator
-from scimbridge.emulators.state import TokenStatus, same_secret
-from scimbridge.emulators.validation import BOOLEAN, string, violations
+from scimbridge_emulators.base import Rejection, VendorEmulator
+from scimbridge_emulators.state import TokenStatus, same_secret
+from scimbridge_emulators.validation import BOOLEAN, string, violations
 
 SCOPE = "confide.graph.readwrite.all"
 

@@ -2,7 +2,7 @@
 counters, the request log.
 
 They are plain, thread-safe-by-their-owner objects: the emulator serialises
-requests on one lock (see :mod:`scimbridge.emulators.base`), and the test
+requests on one lock (see :mod:`scimbridge_emulators.base`), and the test
 controls take the same lock.
 """
 

@@ -43,9 +43,9 @@ from typing import Any
 
 from flask import Flask
 
-from scimbridge.emulators.base import VendorEmulator, build_app
-from scimbridge.emulators.server import RunningEmulator, serve_in_thread
 from scimbridge.vendors.plugin import UnknownVendor, vendor_names, vendor_plugin
+from scimbridge_emulators.base import VendorEmulator, build_app
+from scimbridge_emulators.server import RunningEmulator, serve_in_thread
 
 
 def emulator_class(vendor: str) -> type[VendorEmulator]:

@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from scimbridge.emulators.base import EXTENSION_KEY, VendorEmulator
+from scimbridge_emulators.base import EXTENSION_KEY, VendorEmulator
 
 
 def absolute_credentials(credentials: dict[str, str], origin: str) -> dict[str, str]:
@@ -65,7 +65,7 @@ class RunningEmulator:
 
     @property
     def fault(self) -> Callable[..., None]:
-        """Queue a fault (:meth:`VendorEmulator.fault <scimbridge.emulators.base.VendorEmulator.fault>`)."""
+        """Queue a fault (:meth:`VendorEmulator.fault <scimbridge_emulators.base.VendorEmulator.fault>`)."""
         return self.emulator.fault
 
     def expire_tokens(self) -> None:
