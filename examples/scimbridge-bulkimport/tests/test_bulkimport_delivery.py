@@ -194,13 +194,18 @@ def test_a_deactivation_of_an_account_the_vendor_never_had_is_skipped(serve):
     assert live.emulator.requests("users/import") == []
 
 
-def test_holder_of_an_email_is_the_account_id(serve):
+def test_the_holder_of_an_email_is_its_accounts_id_whatever_its_case(serve):
     live = serve()
     create_user(live, "ada")
     live.drain()
     client = client_of(live)
-    assert client.holder_of("email", "ADA@example.com") == account(live, "ada@example.com")["id"]
-    assert client.holder_of("email", "free@example.com") is None
+
+    holders = client.holders("email", ["ADA@example.com", "free@example.com"])
+
+    assert holders == {
+        "ADA@example.com": account(live, "ada@example.com")["id"],
+        "free@example.com": None,
+    }
 
 
 def test_csv_fails_alone_a_group_name_it_cannot_carry(serve):
