@@ -71,7 +71,7 @@ def choose(
         elif record.action is not Action.IMPORT:
             results[link_id] = Outcome(key=link_id, ok=True, details=dict(NEVER_SENT))
         else:
-            choosing[link_id] = _Choosing(entry, record)
+            choosing[link_id] = _keeping_what_was_sent(database, target, _Choosing(entry, record))
     try:
         _rounds(database, client, target, choosing, results, working_on)
     except VendorUnavailable as unavailable:
@@ -88,6 +88,24 @@ def choose(
                 ),
             )
     return results
+
+
+def _keeping_what_was_sent(database: Database, target: Target, state: _Choosing) -> _Choosing:
+    """A user the vendor was sent before its mapping chose anything (a bridge older than
+    ``first_available``, or a mapping that gained it) keeps the value it was sent, when no
+    other user holds it: asking the vendor again would find it taken by the user's own
+    account, whose id the vendor may give in other terms than the bridge's vendor id
+    (Rocket.Chat's ``_id``, where the bridge knows the import id), and rename the user."""
+    sent = state.entry.vendor_record or {}
+    for name in state.open_fields():
+        value = sent.get(name)
+        if (
+            isinstance(value, str)
+            and value
+            and reserve(database, target, state.entry.link_id, name, value)
+        ):
+            state.chosen[name] = value
+    return state
 
 
 def _rounds(

@@ -190,9 +190,12 @@ class VendorClient(ABC):
         """
 
     def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
-        """Per value, the vendor id of the account whose ``field`` (one of
-        :attr:`unique_fields`) holds it, or None when no account does: the worker lets a
-        user take a value nobody else holds (a mapping's ``first_available``).
+        """Per value, an id of the account whose ``field`` (one of :attr:`unique_fields`)
+        holds it, or None when no account does: the worker lets a user take a value nobody
+        else holds (a mapping's ``first_available``). A value held under the user's own
+        vendor id is the user's; a user the vendor was sent keeps the value it was sent
+        without asking (:mod:`scimbridge.delivery.choosing`), so a vendor that names its
+        accounts in other terms than the bridge's vendor id (Rocket.Chat) may give those.
 
         :raises VendorUnavailable: when the vendor cannot answer now.
         """

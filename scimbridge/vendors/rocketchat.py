@@ -270,9 +270,11 @@ class RocketChatClient(HttpVendorClient):
         return json_object(self.call("GET", USERS_LIST, params={"count": PAGE, "offset": offset}))
 
     def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
-        """The ``_id`` of the user of each user name: from one listing (``users.list``, by
-        lower-case user name, as Rocket.Chat keeps them unique) when its pages cost fewer
-        calls than a ``users.info?username=`` per name, else one by one."""
+        """The ``_id`` of the user of each user name (not the import id the bridge knows its
+        users by, which the listing never shows: see ``VendorClient.holders``), from one
+        listing (``users.list``, by lower-case user name, as Rocket.Chat keeps them unique)
+        when its pages cost fewer calls than a ``users.info?username=`` per name, else one
+        by one."""
         listing = self.listing_for(len(values))
         if listing is None:
             found = {value: self.user_where(field, value) for value in values}

@@ -50,6 +50,23 @@ def test_a_value_the_users_own_account_holds_is_the_users(client, create, drain,
     assert usernames(vendor) == ["john", "john"]
 
 
+def test_a_user_sent_before_its_name_was_chosen_keeps_the_name_the_vendor_has(
+    client, create, drain, vendor, bridge
+):
+    """The vendor names the holder in its own terms (Rocket.Chat's ``_id``), not in the
+    bridge's vendor id: the record it was sent decides, not the lookup."""
+    john = create("john@a.example")
+    drain()
+    with bridge.database.transaction() as session:
+        session.execute(delete(chosen_values))
+    vendor.held["john"] = "the-vendors-own-id-of-john"
+    patch(client, john["id"], {"op": "replace", "path": "displayName", "value": "J"})
+
+    drain()
+
+    assert usernames(vendor) == ["john", "john"]
+
+
 def test_a_user_with_every_candidate_taken_fails_naming_them(client, create, drain, vendor):
     vendor.holders = lambda field, values: dict.fromkeys(values, "somebody-else")
 
