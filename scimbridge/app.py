@@ -31,6 +31,7 @@ from scimbridge.scim.provider import build_provider
 from scimbridge.scim.service import BridgeService
 from scimbridge.store import Database
 from scimbridge.vendors import client_for, record_shape
+from scimbridge.vendors.plugin import PluginError
 
 
 def load_target_mapping(target: Target) -> Mapping:
@@ -38,12 +39,14 @@ def load_target_mapping(target: Target) -> Mapping:
 
     :raises ConfigError: naming the target, and the file, line and key of the problem.
     """
-    label = target.mapping_label
     try:
+        label = target.mapping_label  # a default mapping is its plugin's file
         mapping = load_mapping(target.mapping_file, record_shape, label)
     except MappingFileError as error:
         where = f" (the file {target.mapping})" if target.mapping else ""
         raise ConfigError(f"target {target.name}: {error}{where}") from None
+    except PluginError as error:
+        raise ConfigError(f"target {target.name}: {error}") from None
     if mapping.vendor != target.vendor:
         raise ConfigError(
             f"target {target.name}: {label} maps for {mapping.vendor!r}, "

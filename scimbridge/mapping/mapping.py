@@ -144,7 +144,7 @@ class _MappingBuilder:
         try:
             self.shape = shapes(self.document["vendor"])
         except LookupError as error:
-            raise source.error(("vendor",), str(error).strip("'\"")) from None
+            raise source.error(("vendor",), str(error)) from None
 
     def build(self) -> Mapping:
         try:

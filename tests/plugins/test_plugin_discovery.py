@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from scimbridge.app import load_mappings
 from scimbridge.config import ConfigError, parse_config
 from scimbridge.vendors import plugin
 from scimbridge.vendors.plugin import (
@@ -191,6 +192,14 @@ def test_a_plugin_that_cannot_be_imported_is_a_clear_plugin_error(entry_points):
         match=r"the broken plugin \(scimbridge_no_such_module:PLUGIN\) cannot be loaded",
     ):
         vendor_plugin("broken")
+
+
+def test_a_target_of_a_broken_plugin_stops_start_up_naming_the_target(tmp_path, entry_points):
+    entry_points(fake("broken", "scimbridge_no_such_module:PLUGIN"))
+    config = parse_config(config_naming("broken", tmp_path))
+
+    with pytest.raises(ConfigError, match=r"^target directory: the broken plugin .* cannot be"):
+        load_mappings(config)
 
 
 def test_a_plugin_registered_under_another_name_is_a_plugin_error(entry_points):
