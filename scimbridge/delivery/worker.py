@@ -204,12 +204,18 @@ class Worker:
             return 0
         lease = Lease(self.database, target, batch, self.clock, self.stopping)
         client.keep_alive = lease.keep_alive
+        with client.one_batch():
+            self._deliver(target, batch, client)
+        return len(batch.entries)
+
+    def _deliver(self, target: Target, batch: Batch, client: VendorClient) -> None:
+        """Choose, send and record one claimed batch; a batch interrupted is given back."""
         try:
             items, outcomes = self._items(target, batch.entries, client)
         except Interrupted as interruption:
             log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
             self._give_back(target, batch, {})
-            return len(batch.entries)
+            return
         entries = {entry.link_id: entry for entry in batch.entries}
         for item in items:
             with self._working_on(entries[item.key]):
@@ -230,12 +236,11 @@ class Worker:
             except Interrupted as interruption:
                 log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
                 self._give_back(target, batch, sent)
-                return len(batch.entries)
+                return
             except VendorUnavailable as unavailable:
                 log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
                 outcomes += [postponed(item, unavailable) for item in items]
         self._record(target, batch, outcomes, sent)
-        return len(batch.entries)
 
     def _claim(self, target: Target, limit: int, exclusive: bool = False) -> Batch:
         limit = min(limit, target.delivery.batch_size or limit)

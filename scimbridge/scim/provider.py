@@ -7,6 +7,7 @@ limits from the configuration, since they are the ones the IdP must respect.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from scim2_models import (
@@ -130,6 +131,19 @@ def service_provider_config(config: BridgeConfig) -> ServiceProviderConfig:
 
 def build_provider(config: BridgeConfig) -> ScimProvider:
     """The description every target serves; targets differ in data, not in schema."""
+    described = _described()
+    return ScimProvider(
+        models=described.models,
+        resource_types=described.resource_types,
+        config=service_provider_config(config),
+    )
+
+
+@cache
+def _described() -> ScimProvider:
+    """The schemas and resource types, with a model built from each schema: once a process,
+    as they never change and pydantic takes a third of a second to build the models (every
+    application the tests create paid it)."""
     resource_types = load_default_resource_types()
     user = resource_types["User"]
     user.schema_extensions = [
@@ -138,7 +152,5 @@ def build_provider(config: BridgeConfig) -> ScimProvider:
         SchemaExtension(schema=DELIVERY_STATE, required=False),  # type: ignore[arg-type]
     ]
     return ScimProvider.from_discovery(
-        [*load_default_schemas().values(), delivery_state_schema()],
-        resource_types.values(),
-        config=service_provider_config(config),
+        [*load_default_schemas().values(), delivery_state_schema()], resource_types.values()
     )

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -200,6 +201,14 @@ class VendorClient(ABC):
         :raises VendorUnavailable: when the vendor cannot answer now.
         """
         raise NotImplementedError(f"{self.vendor} looks up no record field")
+
+    @contextmanager
+    def one_batch(self) -> Iterator[None]:
+        """The worker chooses (:meth:`holders`) and delivers (:meth:`deliver`) one batch
+        within it: what the client learned of the vendor meanwhile (Rocket.Chat's listing of
+        every user) may serve the rest of the batch, and never a later one, which another
+        worker's delivery could have made out of date. Nothing is kept here."""
+        yield
 
     def share(self, clients: int) -> None:
         """This client is one of ``clients`` that call the tenant side by side (the target's

@@ -216,7 +216,7 @@ class HttpVendorClient(VendorClient):
         )
         """Keeps the calls within :attr:`rate_limits` (:mod:`.pacing`)."""
         self.longest_wait = SHORT_WAIT_SECONDS
-        """The longest wait for a rate limit a call takes in place (:meth:`finishing_job`)."""
+        """The longest wait for a rate limit a call takes in place (:meth:`waiting_in_place`)."""
         self.poll_interval = self._number_option(
             "poll_interval_seconds", self.default_poll_interval_seconds
         )
@@ -379,8 +379,8 @@ class HttpVendorClient(VendorClient):
     def poll(self, fetch: Callable[[], T], finished: Callable[[T], bool]) -> T | None:
         """Fetch an asynchronous job's state until ``finished`` holds, :attr:`max_polls` times
         at most, :attr:`poll_interval` apart; None when it never did. The waits keep the
-        worker's lease alive (:meth:`wait`), and so do a rate limit's (:meth:`finishing_job`)."""
-        with self.finishing_job():
+        worker's lease alive (:meth:`wait`), and so do a rate limit's (:meth:`waiting_in_place`)."""
+        with self.waiting_in_place():
             for attempt in range(self.max_polls):
                 if attempt:
                     self.wait(self.poll_interval)
@@ -390,13 +390,17 @@ class HttpVendorClient(VendorClient):
         return None
 
     @contextmanager
-    def finishing_job(self) -> Iterator[None]:
-        """Calls made meanwhile finish a job the vendor runs or ran (polling its state,
-        checking what it did): each waits for a rate limit in place, up to the time the
-        polls were given (:attr:`poll_interval` times :attr:`max_polls`), rather than being
-        postponed, since the next round would have to find out again, at a higher cost."""
+    def waiting_in_place(self) -> Iterator[None]:
+        """Calls made meanwhile finish what is lost when postponed half-way (polling a job the
+        vendor runs, checking what it did, a listing of every user): each waits for a rate
+        limit in place, up to the time the polls were given (:attr:`poll_interval` times
+        :attr:`max_polls`) and at least one window of the rate limits, rather than being
+        postponed, since the next round would have to start over, at a higher cost, and might
+        never get to the end."""
         before = self.longest_wait
-        self.longest_wait = max(self.poll_interval * self.max_polls, SHORT_WAIT_SECONDS)
+        self.longest_wait = max(
+            self.poll_interval * self.max_polls, SHORT_WAIT_SECONDS, self.pacer.longest_window()
+        )
         try:
             yield
         finally:

@@ -144,6 +144,11 @@ class Pacer:
         self._blocked: dict[str, float] = {}
         """Per bucket, when the vendor said calls may resume."""
 
+    def longest_window(self) -> float:
+        """The longest window of the limits, margin included: no call that only its rate
+        limits hold back waits longer (a 429's reset may)."""
+        return max((limit.seconds + limit.margin for limit in self.limits), default=0.0)
+
     def divided(self, shares: int) -> Pacer:
         """A pacer for one of ``shares`` clients of the same tenant: each limit's calls
         divided among them (at least one each; a limit of fewer calls than shares is then

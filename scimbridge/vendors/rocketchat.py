@@ -13,8 +13,9 @@ Rocket.Chat's source (``RocketChat/Rocket.Chat``: ``import.ts``, ``services/impo
   listing of every user (``users.list``, 100 a page; :mod:`.rocketchat_directory`) shows
   nobody's user name or email matches: they have no account, and are imported. The
   listing is used when it costs fewer calls than the lookups it saves and fits in the
-  route's rate limit now; the bridge's account then needs ``view-d-room`` too (a role
-  ``user`` permission). The import never updates an existing user, so
+  route's rate limit now, or when choosing the batch's user names listed the users
+  already (:meth:`RocketChatClient.one_batch`); the bridge's account then needs
+  ``view-d-room`` too (a role ``user`` permission). The import never updates an existing user, so
   a user Rocket.Chat has is updated with ``users.update`` (only what it does not
   hold yet), re-activated with ``users.setActiveStatus``, deactivated with
   ``users.setActiveStatus`` (its roles untouched) and removed with ``users.delete``.
@@ -64,7 +65,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -156,6 +158,8 @@ class RocketChatClient(HttpVendorClient):
     unique_fields = frozenset({"username"})
     """Rocket.Chat refuses a second user of a user name (case-insensitively)."""
     default_poll_interval_seconds = 1.0
+    listed: Directory | None = None
+    """The listing of every user taken for this batch (:meth:`one_batch`), if one was."""
     rate_limits = (RateLimit("per_route", 10, 60.0, path_prefix=f"{API}/", per_route=True),)
     """Every REST route (method and path) per client: ``API_Enable_Rate_Limiter_Limit_Calls_Default``
     (10) calls per ``…_Limit_Time_Default`` (60,000 ms), a deployment's setting
@@ -233,6 +237,9 @@ class RocketChatClient(HttpVendorClient):
         each up before and after. None: look each up."""
         if not candidates:
             return None
+        if self.listed is not None:
+            listed, self.listed = self.listed, None
+            return listed
         count = len(candidates)
         return self.listing_if(lambda users: pages(users) + pages(users + count) <= 2 * count)
 
@@ -247,7 +254,7 @@ class RocketChatClient(HttpVendorClient):
             log.warning("%s; looking users up one by one", refusal)
             return None
         if not worth(total(first)) or not self.pacer.fits(
-            "GET", USERS_LIST, pages(total(first)) - 1
+            "GET", USERS_LIST, pages(total(first)) - 1, self.longest_wait
         ):
             return None
         return self.listing(first)
@@ -269,17 +276,31 @@ class RocketChatClient(HttpVendorClient):
         """One page of ``users.list``, by user name (its default order)."""
         return json_object(self.call("GET", USERS_LIST, params={"count": PAGE, "offset": offset}))
 
+    @contextmanager
+    def one_batch(self) -> Iterator[None]:
+        """A listing :meth:`holders` took serves the batch's later rounds of choosing and
+        its :meth:`directory`: the same users a moment before, as no call of the bridge
+        wrote in between. A later batch lists again."""
+        self.listed = None
+        try:
+            yield
+        finally:
+            self.listed = None
+
     def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
         """The ``_id`` of the user of each user name (not the import id the bridge knows its
         users by, which the listing never shows: see ``VendorClient.holders``), from one
         listing (``users.list``, by lower-case user name, as Rocket.Chat keeps them unique)
         when its pages cost fewer calls than a ``users.info?username=`` per name, else one
-        by one."""
-        listing = self.listing_for(len(values))
-        if listing is None:
-            found = {value: self.user_where(field, value) for value in values}
-        else:
-            found = {value: listing.by_username.get(value.lower()) for value in values}
+        by one. Either waits out the route's limit in place: the batch's choosing would
+        start over if postponed, and the lookups would never fit where the listing did not."""
+        with self.waiting_in_place():
+            listing = self.listed or self.listing_for(len(values))
+            if listing is None:
+                found = {value: self.user_where(field, value) for value in values}
+            else:
+                self.listed = listing
+                found = {value: listing.by_username.get(value.lower()) for value in values}
         return {value: str(user["_id"]) if user else None for value, user in found.items()}
 
     def listing_for(self, lookups: int) -> Directory | None:
@@ -374,13 +395,13 @@ class RocketChatClient(HttpVendorClient):
     def created(self, staged: list[DeliveryItem], before: Directory | None) -> dict[str, User]:
         """The users the run created, by item key, from a listing after it, when there is
         one from before to compare with and listing costs fewer calls than the lookups.
-        The listing finishes the import (:meth:`finishing_job`): it waits out the route's
+        The listing finishes the import (:meth:`waiting_in_place`): it waits out the route's
         limit in place when it must, as far as the polls would have. A listing the vendor
         will not give now leaves the lookups."""
         if before is None:
             return {}
         pages = math.ceil((before.total + len(staged)) / PAGE)
-        with self.finishing_job():
+        with self.waiting_in_place():
             if pages > len(staged) or not self.pacer.fits(
                 "GET", USERS_LIST, pages, self.longest_wait
             ):

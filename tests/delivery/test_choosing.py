@@ -7,12 +7,15 @@ The target maps with the default Rocket.Chat mapping: candidates "<local part>",
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from outbox_doubles import AUTH, delivery_state, patch
 from sqlalchemy import delete, select
 
-from scimbridge.store.delivery_tables import chosen_values
+from scimbridge.delivery.choosing import reserve
+from scimbridge.store.delivery_tables import chosen_values, links
 
 
 def usernames(vendor: Any) -> list[str]:
@@ -128,3 +131,31 @@ def test_the_value_is_stored_for_the_user_before_the_record_goes_out(
     with bridge.database.transaction() as session:
         rows = session.execute(select(chosen_values.c.field, chosen_values.c.value)).all()
     assert [tuple(row) for row in rows] == [("username", "john")]
+
+
+def test_workers_racing_for_one_value_give_it_to_one_user(bridge, create):
+    """Four workers choose at the same moment, for four users, each of twenty values: the
+    table's key, not the look before the insert, makes each value one user's."""
+    for n in range(4):
+        create(f"user{n}@example.com")
+    with bridge.database.transaction() as session:
+        link_ids = session.execute(select(links.c.id)).scalars().all()
+    target = bridge.config.target("chat")
+    values = [f"name{n}" for n in range(20)]
+    start = threading.Barrier(len(link_ids))
+
+    def race(link_id: str) -> list[str]:
+        won = []
+        for value in values:
+            start.wait()
+            if reserve(bridge.database, target, link_id, "username", value):
+                won.append(value)
+        return won
+
+    with ThreadPoolExecutor(len(link_ids)) as pool:
+        won = dict(zip(link_ids, pool.map(race, link_ids), strict=True))
+
+    assert sorted(value for wins in won.values() for value in wins) == sorted(values)
+    with bridge.database.transaction() as session:
+        held = dict(session.execute(select(chosen_values.c.value, chosen_values.c.link_id)).all())
+    assert held == {value: link for link, wins in won.items() for value in wins}

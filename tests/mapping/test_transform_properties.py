@@ -98,6 +98,32 @@ def test_normalize_diacritics_leaves_ascii_alone(text):
     assert SIMPLE["normalize_diacritics"](text) == text
 
 
+REPLACE_PATTERNS = [r"^([^@]*)@([^.]*).*$", r"(?P<word>\w+)(?:-(\d))?", "(a)|(b)", "x*", "(?i)(É)"]
+templates = st.lists(
+    st.sampled_from([r"\1", r"\2", r"\g<1>", r"\g<word>", r"\g<0>", r"\n", r"\\", "{", "}", "{0}"])
+    | st.text(max_size=3),
+    max_size=6,
+).map("".join)
+
+
+@given(
+    pattern=st.sampled_from(REPLACE_PATTERNS),
+    template=templates,
+    text=st.text(alphabet="ab@.-1xÉé{} \ue000", max_size=12),
+)
+@example(pattern=REPLACE_PATTERNS[0], template=r"\1.\2", text="jdoe@contoso.com")
+def test_replace_gives_what_python_re_sub_gives(pattern, template, text):
+    """The replacement is compiled once (a format string, not Python's template expanded
+    at each match), with Python's meaning: escapes, names, unmatched groups as ""."""
+    compiled = re.compile(pattern)
+    try:
+        expected = compiled.sub(template, text)
+    except (re.error, IndexError):
+        return  # the mapping file is refused at load (tests/mapping/test_mapping_file_errors.py)
+    replace = compile_transform({"replace": {"pattern": pattern, "with": template}})
+    assert replace(text) == expected
+
+
 @given(text=st.text())
 def test_title_case_twice_is_once(text):
     title_case = SIMPLE["title_case"]

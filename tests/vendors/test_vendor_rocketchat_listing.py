@@ -99,3 +99,52 @@ def test_a_listing_that_does_not_fit_in_the_routes_limit_is_not_started(harness)
     assert harness.calls("users.info", "GET") == 2
     assert harness.user(1) and harness.user(2) and not harness.user(3)
     assert all(outcome.retryable for outcome in outcomes)  # unverified, or not looked up
+
+
+def test_the_listing_that_chose_the_user_names_serves_the_batch_it_chose_for(harness):
+    """Choosing user names lists every user; the import that follows needs no second
+    listing before it, only the one after it."""
+    client = harness.client()
+    items = [harness.item(n) for n in range(1, 31)]
+
+    with client.one_batch():
+        holders = client.holders("username", [item.record["username"] for item in items])
+        outcomes = client.deliver(items)
+
+    assert set(holders.values()) == {None}
+    assert all(outcome.ok for outcome in outcomes)
+    assert harness.calls("users.list", "GET") == 2
+    assert harness.calls("users.info", "GET") == 0
+
+
+def test_a_listing_never_serves_a_later_batch(harness):
+    """Between two batches somebody else created an account with the user's name and
+    email: listed again, it is found held, and never taken for the one the import made."""
+    client = harness.client()
+    with client.one_batch():
+        assert client.holders("username", ["user1", "user2"]) == {"user1": None, "user2": None}
+    stranger = {**harness.item(1).record, "importIds": ["hr-1"]}
+    client.call("POST", f"{API}/import.new")
+    client.call("POST", f"{API}/import.addUsers", json={"users": [stranger]})
+    client.call("POST", f"{API}/import.run")
+
+    with client.one_batch():
+        [outcome] = client.deliver([harness.item(1)])
+
+    assert not outcome.ok and "does not manage" in outcome.error
+
+
+def test_user_names_are_listed_in_place_when_the_route_is_busy(harness):
+    """Two calls per 3 s: the third page waits 3 s, longer than a listing for delivery
+    would, but choosing waits it out (up to a window) rather than be postponed, to start
+    over next time, or ask about each name on a route just as limited."""
+    seed(harness.client(), 250)
+    client = harness.client(options={"rate_limits": {"per_route": {"calls": 2, "seconds": 3}}})
+    names = [f"staff{n}" for n in range(0, 250, 25)]
+
+    with client.one_batch():
+        holders = client.holders("username", names)
+
+    assert all(holders[name] for name in names)
+    assert harness.calls("users.list", "GET") == 3
+    assert harness.calls("users.info", "GET") == 0
