@@ -120,7 +120,7 @@ def preview(
         ) from None
     shown: dict[str, Any] = {"action": str(mapped.action), "record": _masked(mapped.record)}
     if mapped.choices:
-        shown["choices"] = {name: list(values) for name, values in mapped.choices.items()}
+        shown["choices"] = {name: values.all() for name, values in mapped.choices.items()}
     click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 

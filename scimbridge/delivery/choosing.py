@@ -43,9 +43,7 @@ class _Choosing:
     chosen: dict[str, str] = field(default_factory=dict)
 
     def next_candidate(self, name: str) -> str | None:
-        candidates = self.mapped.choices[name]
-        position = self.tried.get(name, 0)
-        return str(candidates[position]) if position < len(candidates) else None
+        return self.mapped.choices[name].at(self.tried.get(name, 0))
 
     def open_fields(self) -> list[str]:
         return [name for name in self.mapped.choices if name not in self.chosen]
@@ -143,12 +141,17 @@ def _step(
     for name in state.open_fields():
         candidate = state.next_candidate(name)
         if candidate is None:
-            tried = ", ".join(str(value) for value in state.mapped.choices[name])
+            candidates = state.mapped.choices[name]
+            refused = (
+                f"; {client.vendor}'s record shape refuses {', '.join(candidates.refused)}"
+                if candidates.refused
+                else ""
+            )
             return Outcome(
                 key=state.entry.link_id,
                 ok=False,
                 error=f"every candidate for {name} is taken at {client.vendor} or by another "
-                f"user of the bridge: {tried}",
+                f"user of the bridge: {', '.join(candidates.values)}{refused}",
             )
         holder = holders.get(name, {}).get(candidate)
         own = state.entry.vendor_id

@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scimbridge.mapping.expressions import Candidates
 
 
 class Action(enum.StrEnum):
@@ -45,6 +48,7 @@ class MappedRecord:
     managed: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     """Per list field the mapping drives from group membership, every value it manages
     (see :attr:`scimbridge.vendors.base.DeliveryItem.managed`)."""
-    choices: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    choices: Mapping[str, Candidates] = field(default_factory=dict)
     """Per ``first_available`` field not chosen yet, its candidates in order: the delivery
-    takes the first the vendor does not hold (the record holds the first meanwhile)."""
+    takes the first the vendor does not hold (the record holds the first meanwhile), and
+    works out the next only when it must."""

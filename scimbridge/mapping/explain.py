@@ -16,6 +16,7 @@ from typing import Any
 from scimbridge.comparison import group_name_key
 from scimbridge.mapping.context import MappingContext
 from scimbridge.mapping.expressions import (
+    Candidates,
     Expression,
     FirstAvailable,
     Groups,
@@ -67,9 +68,15 @@ def _explain(
         for number, candidate in enumerate(expression.candidates, 1):
             lines.append(f"{indent}candidate {number}:")
             _explain(candidate, user, groups, context, lines, indent + "  ")
-        candidates = expression.evaluate(user, groups, context) or ()
+        candidates = expression.evaluate(user, groups, context)
+        values = candidates.all() if isinstance(candidates, Candidates) else [candidates]
+        refused = (
+            f" (the record shape refuses {shown(candidates.refused)})"
+            if isinstance(candidates, Candidates) and candidates.refused
+            else ""
+        )
         lines.append(
-            f"{indent}= the first of {shown(list(candidates))} that nobody else holds, "
+            f"{indent}= the first of {shown(values)} that nobody else holds{refused}, "
             "chosen at the first delivery with the vendor and kept"
         )
         return

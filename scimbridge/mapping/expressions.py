@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from scimbridge.comparison import group_name_key
@@ -193,9 +193,58 @@ def _distinct(values: Iterable[Any]) -> list[Any]:
     return found
 
 
-class Candidates(tuple[Any, ...]):
-    """The values a ``first_available`` field may take, in order: the delivery asks the
-    vendor, and keeps the first it does not hold (:class:`FirstAvailable`)."""
+class Candidates:
+    """The values a ``first_available`` field may take, in order, worked out as they are
+    asked for (:meth:`at`): the record carries the first, and the delivery asks for the
+    next only when the vendor holds the one before, as Entra's SelectUniqueValue tries its
+    rules in order. A candidate that gives nothing, or a value an earlier one gave, is
+    passed over; so is a value ``accepts`` refuses (the vendor's record shape), kept in
+    :attr:`refused` for the failure that names it."""
+
+    __slots__ = ("_accepts", "_context", "_groups", "_pending", "_resource", "refused", "values")
+
+    def __init__(
+        self,
+        expressions: Iterable[Expression],
+        resource: dict[str, Any],
+        groups: Groups,
+        context: MappingContext,
+        accepts: Callable[[str], bool] | None = None,
+    ):
+        self._pending = iter(expressions)
+        self._resource = resource
+        self._groups = groups
+        self._context = context
+        self._accepts = accepts
+        self.values: list[str] = []
+        """The candidates worked out so far."""
+        self.refused: list[str] = []
+        """The values ``accepts`` refused so far."""
+
+    def at(self, position: int) -> str | None:
+        """The candidate at ``position`` (from 0), or None when there are fewer."""
+        while len(self.values) <= position:
+            if not self._next():
+                return None
+        return self.values[position]
+
+    def all(self) -> list[str]:
+        """Every candidate (``mapping preview``, and the failure that names them)."""
+        while self._next():
+            pass
+        return self.values
+
+    def _next(self) -> bool:
+        for expression in self._pending:
+            value = expression.evaluate(self._resource, self._groups, self._context)
+            if not isinstance(value, str) or not value or value in self.values:
+                continue
+            if self._accepts is None or self._accepts(value):
+                self.values.append(value)
+                return True
+            if value not in self.refused:
+                self.refused.append(value)
+        return False
 
 
 class FirstAvailable(Expression):
@@ -204,22 +253,25 @@ class FirstAvailable(Expression):
     the delivery chooses; the choice is remembered with the user (``MappingContext.chosen``)
     and never made again, whatever the candidates give later (docs/mapping.md)."""
 
-    __slots__ = ("candidates", "field")
+    __slots__ = ("accepts", "candidates", "field")
 
-    def __init__(self, field: str, candidates: list[Expression]):
+    def __init__(
+        self,
+        field: str,
+        candidates: list[Expression],
+        accepts: Callable[[str], bool] | None = None,
+    ):
         self.field = field
         """The record field it fills: the key of its value in ``MappingContext.chosen``."""
         self.candidates = candidates
+        self.accepts = accepts
+        """Whether the vendor's record shape takes a value of the field (the mapping's)."""
 
     def evaluate(self, resource: dict[str, Any], groups: Groups, context: MappingContext) -> Any:
+        """The value chosen before, else the candidates, none worked out yet."""
         if self.field in context.chosen:
             return context.chosen[self.field]
-        values: list[Any] = []
-        for candidate in self.candidates:
-            value = candidate.evaluate(resource, groups, context)
-            if isinstance(value, str) and value and value not in values:
-                values.append(value)
-        return Candidates(values) if values else None
+        return Candidates(self.candidates, resource, groups, context, self.accepts)
 
     @property
     def source(self) -> str:

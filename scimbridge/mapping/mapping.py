@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -102,29 +103,32 @@ class Mapping:
         """
         memberships = frozenset(group_name_key(name) for name in groups if isinstance(name, str))
         record = evaluate_fields(self.fields, user, memberships, context)
-        choices = self._choose(record, context)
+        choices = self._choose(record)
         rule = self.rule_for(user, context)
         if rule is not None:
             record.update(fresh_copy(rule.overrides))
         self.shape.check(record, self._sources, self.label)
-        for name, candidates in choices.items():
-            for candidate in candidates[1:]:
-                if not self.shape.accepts(name, candidate):
-                    self.shape.check({**record, name: candidate}, self._sources, self.label)
         managed = {name: values for name, values in self._managed.items() if name in record}
         return MappedRecord(rule.action if rule else Action.IMPORT, record, managed, choices)
 
-    def _choose(
-        self, record: dict[str, Any], context: MappingContext
-    ) -> dict[str, tuple[Any, ...]]:
+    def _choose(self, record: dict[str, Any]) -> dict[str, Candidates]:
         """Put each ``first_available`` field's value in ``record``: the value chosen before,
-        else the first candidate for now; return the candidates of the fields still to choose."""
-        choices: dict[str, tuple[Any, ...]] = {}
+        else the first candidate the record shape takes, for now; return the candidates of
+        the fields still to choose. Where the shape takes none, the record gets the first
+        refused, for the shape check to say why; where none gives a value, nothing."""
+        choices: dict[str, Candidates] = {}
         for name in self.choosers:
             candidates = record.get(name)  # the chosen value itself, once there is one
-            if isinstance(candidates, Candidates):
-                record[name] = candidates[0]
-                choices[name] = tuple(candidates)
+            if not isinstance(candidates, Candidates):
+                continue
+            first = candidates.at(0)
+            if first is not None:
+                record[name] = first
+                choices[name] = candidates
+            elif candidates.refused:
+                record[name] = candidates.refused[0]
+            else:
+                del record[name]
         return choices
 
     def check(self, user: dict[str, Any], groups: Iterable[str]) -> None:
@@ -166,15 +170,23 @@ class _MappingBuilder:
         for name in spec:
             self._require_vendor_field(name, ("record", name))
         fields = ExpressionCompiler().fields(spec, ("record",))
-        for name, expression in fields:
-            if isinstance(expression, FirstAvailable) and name not in self.shape.unique_fields:
-                can = ", ".join(sorted(self.shape.unique_fields)) or "none"
-                raise self.source.error(
-                    ("record", name, "first_available"),
-                    f"{self.shape.vendor} cannot tell which values of {name} are free "
-                    f"(the fields it can: {can})",
-                )
-        return fields
+        return [
+            (name, self._checked_candidates(name, expression))
+            if isinstance(expression, FirstAvailable)
+            else (name, expression)
+            for name, expression in fields
+        ]
+
+    def _checked_candidates(self, name: str, expression: FirstAvailable) -> FirstAvailable:
+        """The field's candidates, passed over where the record shape refuses them."""
+        if name not in self.shape.unique_fields:
+            can = ", ".join(sorted(self.shape.unique_fields)) or "none"
+            raise self.source.error(
+                ("record", name, "first_available"),
+                f"{self.shape.vendor} cannot tell which values of {name} are free "
+                f"(the fields it can: {can})",
+            )
+        return FirstAvailable(name, expression.candidates, partial(self.shape.accepts, name))
 
     def _require_vendor_field(self, name: str, location: tuple[str, ...]) -> None:
         if name not in self.shape.fields:

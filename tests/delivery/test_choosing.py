@@ -7,14 +7,19 @@ The target maps with the default Rocket.Chat mapping: candidates "<local part>",
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from importlib.resources import files
 from typing import Any
 
 from outbox_doubles import AUTH, delivery_state, patch
 from sqlalchemy import delete, select
 
+from scimbridge.config import default_mapping
 from scimbridge.delivery.choosing import reserve
+from scimbridge.mapping import load_mapping
+from scimbridge.mapping.shapes import RecordShape
 from scimbridge.store.delivery_tables import chosen_values, links
 
 
@@ -80,6 +85,25 @@ def test_a_user_with_every_candidate_taken_fails_naming_them(client, create, dra
     assert "every candidate for username is taken" in state["lastError"]
     assert "john, john.a" in state["lastError"]
     assert vendor.delivered() == []
+
+
+def test_a_candidate_the_record_shape_refuses_is_passed_over_and_named(
+    bridge, client, create, drain, vendor
+):
+    """A vendor whose user names are at most eight characters: the third candidate,
+    "john.<6 hex>", is never asked about, and the failure names it."""
+    schema = json.loads(files("scimbridge.vendors.records").joinpath("rocketchat.json").read_text())
+    schema["properties"]["username"]["maxLength"] = 8
+    shape = RecordShape("rocketchat", schema, frozenset({"username"}))
+    bridge.mappings["chat"] = load_mapping(str(default_mapping("rocketchat")), lambda _: shape)
+    vendor.holders = lambda field, values: dict.fromkeys(values, "somebody-else")
+
+    john = create("john@a.example")
+    drain()
+
+    error = delivery_state(client, john["id"])["lastError"]
+    assert "taken at rocketchat or by another user of the bridge: john, john.a;" in error
+    assert "rocketchat's record shape refuses john." in error
 
 
 def test_a_vendor_that_cannot_answer_now_is_asked_again_later(client, create, worker, vendor):
