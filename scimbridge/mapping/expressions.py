@@ -143,7 +143,7 @@ class Template(Expression):
                 pieces.append(part)
                 continue
             value = part.evaluate(resource, groups, context)
-            if type(value) is str and value:  # the common case, in one test
+            if type(value) is str and value:  # the common case: one check, not four
                 pieces.append(value)
                 continue
             if isinstance(value, list):
