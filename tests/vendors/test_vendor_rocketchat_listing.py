@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from scimbridge.vendors.base import VendorClient
 
@@ -17,6 +18,11 @@ def seed(client: VendorClient, count: int) -> None:
         {"username": f"staff{n}", "emails": [f"staff{n}@example.com"], "importIds": [f"hr-{n}"]}
         for n in range(count)
     ]
+    imported(client, users)
+
+
+def imported(client: VendorClient, users: list[dict[str, Any]]) -> None:
+    """Import ``users`` as somebody other than the bridge would, and wait for the run."""
     client.call("POST", f"{API}/import.new")
     client.call("POST", f"{API}/import.addUsers", json={"users": users})
     client.call("POST", f"{API}/import.run")
@@ -123,10 +129,7 @@ def test_a_listing_never_serves_a_later_batch(harness):
     client = harness.client()
     with client.one_batch():
         assert client.holders("username", ["user1", "user2"]) == {"user1": None, "user2": None}
-    stranger = {**harness.item(1).record, "importIds": ["hr-1"]}
-    client.call("POST", f"{API}/import.new")
-    client.call("POST", f"{API}/import.addUsers", json={"users": [stranger]})
-    client.call("POST", f"{API}/import.run")
+    imported(client, [{**harness.item(1).record, "importIds": ["hr-1"]}])
 
     with client.one_batch():
         [outcome] = client.deliver([harness.item(1)])
