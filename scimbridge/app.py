@@ -33,6 +33,21 @@ from scimbridge.store import Database
 from scimbridge.vendors import client_for, record_shape
 from scimbridge.vendors.plugin import PluginError
 
+log = logging.getLogger("scimbridge.config")
+
+ENTRA_ISSUERS = (
+    "https://sts.windows.net/",
+    "https://login.microsoftonline.com/",
+    "https://login.microsoftonline.us/",
+    "https://sts.chinacloudapi.cn/",
+    "https://login.chinacloudapi.cn/",
+)
+"""Where Entra ID's access tokens come from: the issuers ``jwt.entra_tenant`` presets, and
+those of the US Government and China clouds."""
+ENTRA_PROVISIONING_AUDIENCE = "8adf8e6e-67b2-4cf2-a259-e3dc5476c621"
+"""The audience of the token Entra ID's provisioning service sends when its Secret Token
+is left blank."""
+
 
 def load_target_mapping(target: Target) -> Mapping:
     """The target's mapping file, checked against its vendor.
@@ -73,6 +88,40 @@ def check_vendor_options(config: BridgeConfig) -> None:
             client_for(target).close()
         except ValueError as error:
             raise ConfigError(str(error)) from None
+
+
+def provisioned_by_entra(target: Target) -> bool:
+    """Whether the configuration shows that Entra ID provisions the target: its
+    ``inbound.jwt`` accepts an Entra ID issuer (``entra_tenant`` sets them) or the
+    provisioning service's own audience. A target Entra ID calls with a static Secret
+    Token cannot be told from any other."""
+    jwt = target.inbound.jwt
+    if jwt is None:
+        return False
+    return ENTRA_PROVISIONING_AUDIENCE in jwt.audiences or any(
+        issuer.startswith(ENTRA_ISSUERS) for issuer in jwt.issuers
+    )
+
+
+def warn_of_reusable_external_ids(config: BridgeConfig) -> None:
+    """Warn, once at start-up, about each Entra ID target whose file does not set
+    ``identity.match``.
+
+    Entra ID's default attribute mapping fills ``externalId`` from ``mailNickname``,
+    which a directory hands to a new hire once its former holder has left; under the
+    default ``identity.match: externalId`` that new hire would get the former employee's
+    vendor account (docs/guides/entra-id.md, "Attributes"). Setting the key, to either
+    value, says the operator chose: ``externalId`` after mapping ``objectId`` to it.
+    """
+    for target in config.targets:
+        if provisioned_by_entra(target) and "match" not in target.identity.model_fields_set:
+            log.warning(
+                "target %s: Entra ID fills externalId from mailNickname by default, which is "
+                "reused: a new hire could get a former employee's account. Map objectId to "
+                "externalId in Entra ID and set identity.match: externalId, or set "
+                "identity.match: externalId_and_userName (docs/guides/entra-id.md)",
+                target.name,
+            )
 
 
 class Bridge:
@@ -117,7 +166,13 @@ class Bridge:
         def users_by_id(user_ids: list[str]) -> dict[str, Resource[Any]]:
             return {str(user.id): user for user in storage.get_many(user_type, user_ids)}
 
-        outbox = Outbox(target.name, self.mappings[target.name], groups_of, users_by_id)
+        outbox = Outbox(
+            target.name,
+            self.mappings[target.name],
+            groups_of,
+            users_by_id,
+            match=target.identity.match,
+        )
         storage = DeliveryStateStorage(
             self.database, target.name, listeners=[outbox], provider=self.service.provider
         )
@@ -127,6 +182,7 @@ class Bridge:
         app.extensions["scimbridge"] = self
         app.register_blueprint(scim)
         self.locations.warn_if_host_decides()
+        warn_of_reusable_external_ids(self.config)
         observability.install(app)
 
     def start_worker(self, poll_seconds: float = 1.0) -> None:

@@ -117,21 +117,22 @@ class BasicCredentials(_Strict):
 
 
 class FailureThrottle(_Strict):
-    """How failed authentications from one client address are slowed down
+    """How failed authentications from one client address are answered
     (docs/inbound-auth.md, "The failure throttle").
 
     Each target counts the failed authentications of each client address (an IPv6 address
-    by its /64 network) over a sliding window. An address that reached ``max_failures``
-    within ``window_seconds`` is answered 429 with ``Retry-After``, before any credential
-    is looked at, until its oldest counted failure leaves the window. A success clears
-    nothing, and one address's failures never slow another. The client address is the
-    peer's, or the right-most ``X-Forwarded-For`` value when the peer is one of
-    ``trusted_proxies``.
+    by its /64 network) over a sliding window. Once an address reached ``max_failures``
+    within ``window_seconds``, its further refused credentials are answered 429 with
+    ``Retry-After`` instead of 401, until its oldest counted failure leaves the window.
+    Credentials are checked first: good ones are never throttled, since Okta and Entra ID
+    send every tenant's requests from shared addresses. A success clears nothing, and one
+    address's failures never affect another. The client address is the peer's, or the
+    right-most ``X-Forwarded-For`` value when the peer is one of ``trusted_proxies``.
     """
 
     max_failures: int = Field(default=10, ge=0)
     """Failed authentications an address may make within ``window_seconds`` before its
-    requests are refused with 429 (10); 0 turns the throttle off."""
+    further failures are answered 429 (10); 0 turns the throttle off."""
     window_seconds: float = Field(default=60.0, gt=0, le=86_400)
     """The sliding window, in seconds, over which failures are counted (60)."""
 
@@ -281,8 +282,8 @@ class Inbound(_Strict):
     jwt: JwtInbound | None = None
     """JWT access tokens the target accepts. Not set (the default): none."""
     throttle: FailureThrottle = Field(default_factory=FailureThrottle)
-    """How failed authentications from one client address are slowed down (10 in 60 s,
-    then 429)."""
+    """How failed authentications from one client address are answered (10 in 60 s, then
+    429 for further failures; good credentials always pass)."""
 
     @field_validator("bearer_tokens", "read_only_bearer_tokens")
     @classmethod
@@ -367,6 +368,33 @@ class Delivery(_Strict):
     with the same userName or email. Off: that delivery fails with a conflict naming both."""
 
 
+IdentityMatch = Literal["externalId", "externalId_and_userName"]
+"""What makes a deleted user the same person as a new one (:class:`Identity`)."""
+
+
+class Identity(_Strict):
+    """Which deleted user a new SCIM user is the same person as, and so gets the link and
+    the vendor account of (docs/architecture.md, "The same person").
+
+    An ``externalId`` is only as stable as the directory attribute the identity provider
+    fills it from. Entra ID's default mapping fills it from ``mailNickname``, which a
+    directory hands to a new hire once its former holder has left: matching on it alone
+    can give the new hire the former employee's vendor account. Map ``externalId`` from an
+    attribute that is never reused (Entra ID's ``objectId``; docs/guides/entra-id.md), or
+    require the userName to match as well.
+    """
+
+    match: IdentityMatch = "externalId"
+    """What makes a deleted user the same person as a new one. ``externalId`` (the
+    default): the same externalId where both have one, the same userName where either has
+    none. ``externalId_and_userName``: the same externalId and the same userName (compared
+    as SCIM filters compare it, RFC 7643 §2.2) where both have an externalId, the same
+    userName where neither has one, and never the same person where only one has one.
+    Anybody else gets a new link: a new vendor account, never the former user's. Start-up
+    warns about an Entra ID target (``inbound.jwt`` names an Entra ID issuer) that does not
+    set this key."""
+
+
 class Target(_Strict):
     """One vendor tenant: its SCIM base URL is ``/scim/v2/<name>``."""
 
@@ -390,6 +418,8 @@ class Target(_Strict):
     """How the identity provider authenticates to this target."""
     delivery: Delivery = Field(default_factory=Delivery)
     """How this target's outbox is delivered: retries, timeouts, leases, retention."""
+    identity: Identity = Field(default_factory=Identity)
+    """How a new SCIM user is recognised as a deleted one again (``match``)."""
 
     @field_validator("name")
     @classmethod

@@ -117,7 +117,12 @@ def outbox_list(
 @click.argument("seqs", nargs=-1, type=int)
 def outbox_retry(config_path: str | None, target: str | None, seqs: tuple[int, ...]) -> None:
     """Queue failed entries again (all of them, or the numbered ones), with a fresh count of
-    attempts; say why a numbered entry was not (exit 1 if none was)."""
+    attempts; say why a numbered entry was not (exit 1 if none was).
+
+    Only a user's newest entry is queued again: a failed entry whose user has a newer one
+    is superseded by it instead, and said so, since the vendor must never get an older
+    change of a user after a newer one.
+    """
     config = read_config(config_path)
     target = checked_target(config, target)
     bridge = open_bridge(config)
@@ -129,7 +134,7 @@ def outbox_retry(config_path: str | None, target: str | None, seqs: tuple[int, .
     if count:
         numbers = " ".join(f"#{seq}" for seq in retried.queued)
         click.echo(f"{count} entr{'y' if count == 1 else 'ies'} queued again: {numbers}")
-    elif not seqs:
+    elif not seqs and not retried.refused:
         click.echo("no failed entries to queue again", err=True)
     if seqs and not count:
         raise SystemExit(1)

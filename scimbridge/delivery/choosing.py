@@ -12,6 +12,13 @@ The choice is written *before* the record goes out and used from then on
 (``MappingContext.chosen``): chosen again after a timeout that the vendor did
 apply, "john" would look taken by the user's own new account, not yet known,
 and a second account would follow.
+
+A deprovision never chooses, and never depends on a choice having been stored: a
+user the vendor was sent before its mapping chose anything (a bridge older than
+``chosen_values``, a mapping that gained ``first_available``) is deprovisioned
+under the value it was sent, which becomes its choice from then on; only a user
+nothing was ever sent of has nothing to deprovision (docs/architecture.md, "What
+the vendor holds is what the IdP says").
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from scimbridge.delivery.claiming import Claimed
 from scimbridge.mapping import Action, MappedRecord
 from scimbridge.store import Database
 from scimbridge.store.delivery_tables import chosen_values
-from scimbridge.vendors.base import Outcome, VendorClient, VendorUnavailable
+from scimbridge.vendors.base import Outcome, VendorClient, VendorError, VendorUnavailable
 
 NEVER_SENT = {"skipped": "the vendor never had this user"}
 
@@ -59,30 +66,30 @@ def choose(
     """Each entry's mapped record with its ``first_available`` fields chosen and remembered,
     by link id; or its outcome: a failure when every candidate of a field is taken (counted
     toward ``max_attempts``), a retry when the vendor cannot answer now, and "nothing to
-    deprovision" for a deprovision of a user whose record was never sent (the choice is
-    remembered before any record is)."""
+    deprovision" for a deprovision of a user nothing was ever sent of (:func:`never_sent`).
+    A deprovision asks the vendor nothing (:func:`_deprovisioning`)."""
     results: dict[str, MappedRecord | Outcome] = {}
     choosing: dict[str, _Choosing] = {}
     for link_id, (entry, record) in mapped.items():
         if not record.choices:
             results[link_id] = record
         elif record.action is not Action.IMPORT:
-            results[link_id] = Outcome(key=link_id, ok=True, details=dict(NEVER_SENT))
+            results[link_id] = _deprovisioning(database, target, entry, record)
         else:
             choosing[link_id] = _keeping_what_was_sent(database, target, _Choosing(entry, record))
     try:
         _rounds(database, client, target, choosing, results, working_on)
-    except VendorUnavailable as unavailable:
+    except VendorError as error:  # unavailable: retried; refused (a redirect): failed
+        unavailable = error if isinstance(error, VendorUnavailable) else None
         for link_id, state in choosing.items():
             results.setdefault(
                 link_id,
                 Outcome(
                     key=link_id,
                     ok=False,
-                    retryable=True,
-                    error=f"asking {client.vendor} about {', '.join(state.open_fields())}: "
-                    f"{unavailable}",
-                    retry_after=unavailable.retry_after,
+                    retryable=unavailable is not None,
+                    error=f"asking {client.vendor} about {', '.join(state.open_fields())}: {error}",
+                    retry_after=unavailable.retry_after if unavailable else None,
                 ),
             )
     return results
@@ -104,6 +111,35 @@ def _keeping_what_was_sent(database: Database, target: Target, state: _Choosing)
         ):
             state.chosen[name] = value
     return state
+
+
+def never_sent(entry: Claimed) -> bool:
+    """Whether nothing of the user can have reached the vendor: no record sent (``vendor_record``
+    is kept on a success and on every unknown outcome, a timeout included), no vendor id,
+    never delivered, and no value chosen (a choice is stored before its record goes out)."""
+    return (
+        entry.vendor_record is None
+        and entry.vendor_id is None
+        and not entry.delivered_once
+        and not entry.chosen
+    )
+
+
+def _deprovisioning(
+    database: Database, target: Target, entry: Claimed, mapped: MappedRecord
+) -> MappedRecord | Outcome:
+    """The deprovision of a user whose ``first_available`` fields hold no choice: it goes to
+    the vendor whenever anything of the user may be there, under the values it was sent,
+    kept as the user's from now on (:func:`_keeping_what_was_sent`, the back-fill of
+    ``chosen_values``). A field with no value sent, or whose value another user holds, is
+    left out rather than filled with a candidate nobody chose: the client finds the account
+    by its vendor id, else by the record last sent (``DeliveryItem.previous``)."""
+    if never_sent(entry):
+        return Outcome(key=entry.link_id, ok=True, details=dict(NEVER_SENT))
+    state = _keeping_what_was_sent(database, target, _Choosing(entry, mapped))
+    unknown = set(state.open_fields())
+    record = {name: value for name, value in mapped.record.items() if name not in unknown}
+    return replace(mapped, record={**record, **state.chosen}, choices={})
 
 
 def _rounds(

@@ -6,13 +6,18 @@ take the entries. Times come from the database's clock (:meth:`Database.now`),
 so workers on several hosts agree on them.
 
 Per user, one entry at most is in flight: the newest pending one, which carries
-the whole user and supersedes the older ones. On PostgreSQL the claims of a
-target are serialised by a transaction-scoped advisory lock: the claim's query
-is a statement that starts after the lock is granted, so under READ COMMITTED it
-sees every claim committed before it, and never hands out a user's newer entry
-while an older one is in flight (a snapshot taken before the other claim
-committed would). Claims are short; the deliveries they start run side by side.
-On SQLite every write transaction holds the database's one write lock.
+the whole user and supersedes the older ones, and never one older than an entry
+claimed for the user before (``links.claimed_seq``, raised by each claim): an
+older entry found pending again (queued by a retry that raced the newer one) is
+superseded, never sent after it (:mod:`~scimbridge.delivery.ordering`). On
+PostgreSQL the claims of a target are serialised by a transaction-scoped
+advisory lock: the claim's query is a statement that starts after the lock is
+granted, so under READ COMMITTED it sees every claim committed before it, with
+the ``claimed_seq`` it raised, and never hands out a user's newer entry while an
+older one is in flight, nor an older one after a newer (a snapshot taken before
+the other claim committed would). Claims are short; the deliveries they start
+run side by side. On SQLite every write transaction holds the database's one
+write lock.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from sqlalchemy import CursorResult, Row, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.config import Target
-from scimbridge.delivery.outbox import supersede_older
+from scimbridge.delivery.ordering import BEHIND, CLAIMED_SEQ, raise_claimed_seq, supersede
 from scimbridge.store import Database
 from scimbridge.store.delivery_tables import chosen_values, links, outbox
 from scimbridge.vendors.base import Interrupted
@@ -75,7 +80,8 @@ class Batch:
 def claim_due(
     database: Database, target: Target, limit: int, exclusive: bool, token: str, now: datetime
 ) -> Batch:
-    """Claim up to ``limit`` due entries of ``target``, the newest pending one per user.
+    """Claim up to ``limit`` due entries of ``target``, the newest pending one per user, never
+    one older than an entry claimed for its user before (:mod:`~scimbridge.delivery.ordering`).
 
     :param exclusive: the vendor runs one import at a time per tenant (Rocket.Chat):
         nothing is claimed while another batch of the target is in flight.
@@ -102,6 +108,7 @@ def claim_due(
                 links.c.delivered_once,
                 links.c.vendor_record,
                 links.c.sent_at,
+                BEHIND.label("behind"),
             )
             .join(links, links.c.id == outbox.c.link_id)
             .where(
@@ -115,13 +122,22 @@ def claim_due(
             .limit(limit * 4)
         )
         if postgresql:
-            query = query.with_for_update(skip_locked=True, of=outbox)
+            # the links too: a user a SCIM write holds is left for the next round (its newer
+            # entry is on its way), and the claim never waits for that write to raise claimed_seq
+            query = query.with_for_update(skip_locked=True, of=(outbox, links))
         newest: dict[str, Row[Any]] = {}
+        behind: set[str] = set()
         for row in session.execute(query):
-            newest[row.link_id] = row
+            if row.behind:
+                behind.add(row.link_id)
+            else:
+                newest[row.link_id] = row
         chosen = sorted(newest.values(), key=lambda row: row.seq)[:limit]
-        for row in chosen:
-            supersede_older(session, row.link_id, row.seq, now, outbox.c.state == "pending", free)
+        # superseded before the chosen are marked claimed: an older entry whose lease ran out
+        # still names its batch, and one user has one claimed entry at most (the unique index)
+        raise_claimed_seq(session, {row.link_id: row.seq for row in chosen})
+        claimed_for = behind | {row.link_id for row in chosen}
+        supersede(session, "claimed", sorted(claimed_for), CLAIMED_SEQ, now)
         session.execute(
             update(outbox)
             .where(outbox.c.seq.in_([row.seq for row in chosen]))
@@ -161,11 +177,15 @@ def still_held(batch: Batch) -> Any:
 
 
 class Lease:
-    """The claim on a batch, kept alive while a vendor client waits (``VendorClient.keep_alive``).
+    """The claim on a batch, checked before every vendor request and kept alive while the
+    vendor works (``VendorClient.keep_alive`` and ``VendorClient.renew``).
 
-    Renewed once a third of the lease has passed, so a status poll or a rate-limit
-    wait of any length never lets the lease run out under a live worker; a worker
-    asked to stop, or one that finds its lease taken over, stops waiting at once.
+    Renewed once a third of the lease has passed, while a client waits (a status poll,
+    a rate-limit wait) and while a request is in flight (``VendorClient.renewing``), so
+    that neither a slow call nor a long batch of back-to-back calls lets the lease run
+    out under a live worker: no other worker claims the user's newer entry while an
+    older write may still land. A worker asked to stop, or one that finds its lease
+    taken over, sends nothing more (:meth:`keep_alive`).
     """
 
     def __init__(
@@ -182,11 +202,28 @@ class Lease:
         self.stopping = stopping
         self.length = timedelta(seconds=target.delivery.lease_seconds)
         self.renewed = clock()
+        self.lost: str | None = None
+        """Why the batch is no longer this worker's, once a renewal found it taken over."""
 
     def keep_alive(self) -> None:
-        """:raises Interrupted: the worker is stopping, or lost entries of the batch."""
+        """Before every vendor request and while a client waits: renew when due.
+
+        :raises Interrupted: the worker is stopping, or lost entries of the batch.
+        """
         if self.stopping.is_set():
             raise Interrupted("the worker is stopping")
+        self.renew()
+
+    def renew(self) -> None:
+        """Renew the lease once a third of it has passed, stopping or not: a request in
+        flight keeps the claim until it returns. Called from the heartbeat thread of the
+        request in flight, never beside :meth:`keep_alive` (the worker's thread waits for
+        the request).
+
+        :raises Interrupted: entries of the batch were taken over (then at every call).
+        """
+        if self.lost is not None:
+            raise Interrupted(self.lost)
         now = self.clock()
         if now - self.renewed < self.length / 3:
             return
@@ -201,7 +238,8 @@ class Lease:
             renewed = cast(CursorResult[Any], result).rowcount
         self.renewed = now
         if renewed < len(seqs):
-            raise Interrupted(
+            self.lost = (
                 f"the lease of batch {self.batch.token} ran out and another worker "
                 "took entries of it over"
             )
+            raise Interrupted(self.lost)

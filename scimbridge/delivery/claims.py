@@ -1,18 +1,17 @@
-"""Who holds a vendor account, as the links table knows it: the bridge's side of ``vendors.base.Claims``.
+"""The bridge's users as an admin knows them, for the messages that name them.
 
-A vendor client that finds an account where it meant to create one (a retried
-first import, an IdP that reuses a userName) asks here before taking it over.
-docs/architecture.md, "the same person": the account may become this user's only when no
-other user of the target holds it. A former user's tombstone holds its account
-too, unless the target allows takeovers (``delivery.allow_takeover``), and a
-live user's account is never anybody else's.
+Who may hold which vendor account is decided by :mod:`scimbridge.delivery.identity`,
+before anything is sent; this module only says who a bridge user is: the
+``BridgeUsers`` a vendor client is given (``vendors.base``) names the user behind a
+stable id the vendor shows (Rocket.Chat's import ids), so that an admin reading a
+failure knows whom to settle it with.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, select
 
 from scimbridge.config import Target
 from scimbridge.store import Database
@@ -29,42 +28,16 @@ def describe(link: Row[Any]) -> str:
     return ", ".join(parts)
 
 
-def same_vendor_id(vendor_id: str) -> Any:
-    """Vendor ids compare case-insensitively: emails (Confide, ACC) and UUIDs (Aria) both do."""
-    return func.lower(links.c.vendor_id) == vendor_id.lower()
-
-
-class LinkClaims:
-    """The claims on one target's vendor accounts."""
+class LinkUsers:
+    """One target's bridge users, found by their stable ids (the links)."""
 
     def __init__(self, database: Database, target: Target):
         self.database = database
         self.target = target
 
-    def holder(self, vendor_id: str, key: str) -> str | None:
-        query = select(links).where(
-            links.c.target == self.target.name, links.c.id != key, same_vendor_id(vendor_id)
-        )
-        if self.target.delivery.allow_takeover:
-            query = query.where(links.c.deleted_at.is_(None))
+    def describe(self, stable_id: str) -> str | None:
         with self.database.transaction() as session:
-            found = session.execute(query.order_by(links.c.created_at)).first()
+            found = session.execute(
+                select(links).where(links.c.target == self.target.name, links.c.id == stable_id)
+            ).first()
         return describe(found) if found is not None else None
-
-
-def release_taken_over(session: Any, target: str, key: str, vendor_id: str) -> None:
-    """Forget the vendor account on the tombstones of former users once ``key`` holds it.
-
-    Only a takeover the target allows gets here; afterwards the former user, if
-    re-provisioned, is a new account at the vendor, never a second owner of this one.
-    """
-    session.execute(
-        update(links)
-        .where(
-            links.c.target == target,
-            links.c.id != key,
-            links.c.deleted_at.is_not(None),
-            same_vendor_id(vendor_id),
-        )
-        .values(vendor_id=None)
-    )

@@ -9,8 +9,9 @@ instead of a delivery that silently fails later.
 
 An entry holds a snapshot of the whole user (and its group names) at the time
 of the write: later entries of the same user therefore supersede earlier
-undelivered ones without losing anything, and a deleted user can still be
-delivered as a deprovisioning.
+undelivered ones without losing anything, and never the other way round
+(:mod:`~scimbridge.delivery.ordering`, the one rule of which entry wins), and a
+deleted user can still be delivered as a deprovisioning.
 
 A paused user (the delivery extension's ``paused``) gets *held* entries: kept,
 shown, never delivered, until the user is unpaused, whose write supersedes them
@@ -33,7 +34,6 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    func,
     literal,
     select,
     union_all,
@@ -42,6 +42,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from scimbridge.comparison import user_name_key
+from scimbridge.config import IdentityMatch
+from scimbridge.delivery.ordering import supersede
 from scimbridge.delivery.state import DELIVERY_STATE
 from scimbridge.mapping import Mapping, UnmappableUser
 from scimbridge.observability.context import current_request_id
@@ -79,32 +81,6 @@ def held_back(event: str, document: dict[str, Any]) -> bool:
 def entry_state(event: str, document: dict[str, Any]) -> str:
     """The state a new entry starts in: held for a paused user, else pending."""
     return "held" if held_back(event, document) else "pending"
-
-
-def supersede_older(
-    session: Session,
-    link_id: str | list[str],
-    seq: int,
-    at: datetime,
-    *conditions: ColumnElement[bool],
-) -> None:
-    """Mark a user's entries (or several users') older than ``seq`` (and meeting
-    ``conditions``) superseded.
-
-    Each entry holds the whole user, so a newer one makes them moot; a parked
-    entry keeps the time it was parked.
-    """
-    session.execute(
-        update(outbox)
-        .where(
-            outbox.c.link_id.in_(link_id)
-            if isinstance(link_id, list)
-            else outbox.c.link_id == link_id,
-            outbox.c.seq < seq,
-            *conditions,
-        )
-        .values(state="superseded", done_at=func.coalesce(outbox.c.done_at, at))
-    )
 
 
 def change_of(event: StoreEvent) -> str:
@@ -161,21 +137,39 @@ def _tombstone_query(*keys: ColumnElement[bool]) -> Select[Any]:
 
 
 SAME_NAME = links.c.user_name == bindparam("user_name")
+SAME_EXTERNAL_ID = links.c.external_id == bindparam("external_id")
+NAME_WITHOUT_EXTERNAL_ID = and_(SAME_NAME, links.c.external_id.is_(None))
 TOMBSTONE_BY_NAME = _tombstone_query(SAME_NAME)
-TOMBSTONE_BY_EXTERNAL_ID = _tombstone_query(
-    links.c.external_id == bindparam("external_id"),
-    and_(SAME_NAME, links.c.external_id.is_(None)),
-)
+TOMBSTONE_BY_EXTERNAL_ID = _tombstone_query(SAME_EXTERNAL_ID, NAME_WITHOUT_EXTERNAL_ID)
+TOMBSTONE_BY_EXTERNAL_ID_AND_NAME = _tombstone_query(and_(SAME_EXTERNAL_ID, SAME_NAME))
+TOMBSTONE_BY_NAME_WITHOUT_EXTERNAL_ID = _tombstone_query(NAME_WITHOUT_EXTERNAL_ID)
+TOMBSTONE_QUERIES: dict[tuple[IdentityMatch, bool], Select[Any]] = {
+    ("externalId", True): TOMBSTONE_BY_EXTERNAL_ID,
+    ("externalId", False): TOMBSTONE_BY_NAME,
+    ("externalId_and_userName", True): TOMBSTONE_BY_EXTERNAL_ID_AND_NAME,
+    ("externalId_and_userName", False): TOMBSTONE_BY_NAME_WITHOUT_EXTERNAL_ID,
+}
+"""The tombstone query of each ``identity.match``, for a user with and without an
+externalId (:meth:`Outbox._tombstone_of`)."""
 
 
 class Outbox:
     """Listener for one target's storage (see :class:`scimbridge.store.SqlStorage`)."""
 
-    def __init__(self, target: str, mapping: Mapping, groups_of: GroupsOf, users_by_id: UsersById):
+    def __init__(
+        self,
+        target: str,
+        mapping: Mapping,
+        groups_of: GroupsOf,
+        users_by_id: UsersById,
+        match: IdentityMatch = "externalId",
+    ):
+        """:param match: the target's ``identity.match`` (:meth:`_tombstone_of`)."""
         self.target = target
         self.mapping = mapping
         self.groups_of = groups_of
         self.users_by_id = users_by_id
+        self.match = match
 
     def __call__(self, session: Session, event: StoreEvent) -> None:
         if event.resource_type == "User":
@@ -274,12 +268,17 @@ class Outbox:
     def _tombstone_of(self, session: Session, user: Resource[Any]) -> Row[Any] | None:
         """The most recently deleted link of the same person, or None.
 
-        The same person has the same ``externalId`` when both sides have one; the
-        ``userName`` decides only where one side has none. A new person who reuses a
-        userName (an IdP gives ``john`` to somebody else) never gets the former user's
-        link, and so never the former user's vendor account.
+        docs/architecture.md, "The same person". With ``identity.match: externalId`` the
+        same person has the same ``externalId`` when both sides have one; the ``userName``
+        decides only where one side has none. With ``externalId_and_userName`` both sides'
+        ``externalId`` and ``userName`` must match, the userName alone decides only where
+        neither side has an ``externalId``, and one side without it is never the same
+        person: an IdP that reuses its externalId source (Entra ID's default
+        ``mailNickname``) cannot hand a new hire a former employee's link. Either way a
+        new person who reuses a userName (an IdP gives ``john`` to somebody else) never
+        gets the former user's link, and so never the former user's vendor account.
         """
-        query = TOMBSTONE_BY_EXTERNAL_ID if user.external_id else TOMBSTONE_BY_NAME
+        query = TOMBSTONE_QUERIES[self.match, bool(user.external_id)]
         keys = {"user_name": _user_name_key(user), "external_id": user.external_id}
         return session.execute(query, {"target": self.target, **keys}).first()
 
@@ -360,6 +359,6 @@ class Outbox:
         for state in ("pending", "held"):
             link_ids = [row["link_id"] for row in rows if row["state"] == state]
             for chunk in chunked(link_ids):
-                supersede_older(session, chunk, first, at, outbox.c.state == "held")
+                supersede(session, "written", chunk, first, at)
                 if not status_written:
                     session.execute(update(links).where(links.c.id.in_(chunk)).values(status=state))

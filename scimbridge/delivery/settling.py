@@ -28,14 +28,22 @@ from sqlalchemy.orm import Session
 from scimbridge.config import Target
 from scimbridge.delivery.backoff import retry_delay
 from scimbridge.delivery.claiming import Batch, Claimed, still_held
-from scimbridge.delivery.claims import release_taken_over
-from scimbridge.delivery.outbox import supersede_older
+from scimbridge.delivery.ordering import supersede
 from scimbridge.delivery.state import FAILED
 from scimbridge.store import utc
 from scimbridge.store.delivery_tables import links, outbox
 from scimbridge.vendors.base import Outcome
 
 log = logging.getLogger("scimbridge.delivery")
+
+
+FORGOTTEN: dict[str, Any] = {
+    "vendor_id": None,
+    "vendor_record": None,
+    "sent_at": None,
+    "delivered_once": False,
+}
+"""A link's account, forgotten once the vendor holds none of the user's."""
 
 
 class Settlement:
@@ -69,8 +77,21 @@ class Settlement:
             )
         return bool(written)
 
-    def delivered(self, entry: Claimed, outcome: Outcome, record: dict[str, Any] | None) -> None:
-        reference = next(iter(outcome.details.values()), None) if outcome.details else None
+    def delivered(
+        self,
+        entry: Claimed,
+        outcome: Outcome,
+        record: dict[str, Any] | None,
+        *,
+        gone: bool = False,
+    ) -> bool:
+        """Record the delivery; False when the batch's claim no longer holds the entry.
+
+        :param gone: the vendor holds no account of the user now (it was removed, or there
+            was none to deprovision): the link forgets the account (:meth:`forget_account`).
+        """
+        skipped = "skipped" in outcome.details
+        reference = None if skipped else next(iter(outcome.details.values()), None)
         vendor_id = outcome.vendor_id or entry.vendor_id
         if not self._write(
             entry,
@@ -85,26 +106,24 @@ class Settlement:
             vendor_ref=str(reference) if reference is not None else None,
             delivered_vendor_id=vendor_id,
         ):
-            return
-        supersede_older(
-            self.session, entry.link_id, entry.seq, self.now, outbox.c.state == "failed"
-        )
-        skipped = "skipped" in outcome.details
+            return False
+        supersede(self.session, "delivered", [entry.link_id], entry.seq, self.now)
         held = {} if record is None or skipped else {"vendor_record": record, "sent_at": self.now}
+        account = (
+            FORGOTTEN
+            if gone
+            else {"vendor_id": vendor_id, "delivered_once": entry.delivered_once or not skipped}
+        )
         self.session.execute(
             update(links)
             .where(links.c.id == entry.link_id)
             .values(
-                vendor_id=vendor_id,
-                delivered_once=entry.delivered_once or not skipped,
                 status=self._status_after(entry, "delivered"),
                 last_attempt=self.now,
                 last_error=None,
-                **held,
+                **{**held, **account},
             )
         )
-        if vendor_id:
-            release_taken_over(self.session, self.target.name, entry.link_id, vendor_id)
         self.outcomes["delivered"] += 1
         log.info(
             "%s: delivered %s %s (outbox #%d, vendor id %s)",
@@ -114,6 +133,21 @@ class Settlement:
             entry.seq,
             vendor_id,
         )
+        return True
+
+    def forget_account(self, entry: Claimed) -> bool:
+        """The vendor holds no account of the user any more: it was removed, or retired for
+        an identity change (:mod:`~scimbridge.delivery.identity`). The link forgets it, so
+        that the user's next import provisions a new account and never addresses the old
+        one, whose keys another person may hold by then. False when the batch's claim no
+        longer holds the entry."""
+        held = self.session.execute(
+            select(outbox.c.seq).where(outbox.c.seq == entry.seq, still_held(self.batch))
+        ).first()
+        if held is None:
+            return False
+        self.session.execute(update(links).where(links.c.id == entry.link_id).values(**FORGOTTEN))
+        return True
 
     def failed(
         self,

@@ -10,6 +10,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from scimbridge.comparison import user_name_key
+from scimbridge.delivery.ordering import newest_of_user, supersede
 from scimbridge.store import utc
 from scimbridge.store.delivery_tables import links, outbox
 from scimbridge.store.rows import chunked
@@ -136,11 +137,14 @@ def list_entries(
     return [dict(row._mapping) for row in session.execute(query)]
 
 
+SUPERSEDED = "superseded by #{newest}, a newer change of the same user"
+"""Why ``outbox retry`` does not queue an entry whose user has a newer one: the vendor must
+never get an older snapshot of a user after a newer one (:mod:`~scimbridge.delivery.ordering`)."""
 NOT_RETRIED = {
     "pending": "it is pending: queued already",
     "held": "it is held until its user is unpaused",
     "delivered": "it was delivered: the vendor has it",
-    "superseded": "it was superseded: a newer change of the same user replaced it",
+    "superseded": SUPERSEDED,
 }
 """Why ``outbox retry`` leaves an entry of each state other than failed as it is."""
 
@@ -151,7 +155,8 @@ class Retried:
 
     queued: list[int]
     refused: dict[int, str]
-    """Each numbered entry that was not queued again, with the reason, for the operator."""
+    """Each entry that was not queued again, with the reason, for the operator: every
+    numbered one, and every failed one superseded by a newer change of its user."""
 
 
 def retry_failed(
@@ -159,11 +164,16 @@ def retry_failed(
 ) -> Retried:
     """Put parked entries back in the queue, due now, with a fresh attempt budget.
 
-    Only a failed entry is queued again: a pending one is queued already, a delivered or
-    superseded one is done (a newer change of its user replaced it), and a held one
-    waits for its user to be unpaused.
+    Only a failed entry that is its user's newest is queued again: a pending one is queued
+    already, a delivered or superseded one is done, a held one waits for its user to be
+    unpaused, and a failed one with a newer entry of its user (in flight, say) is superseded
+    instead, since the vendor must never get an older snapshot after a newer one
+    (:mod:`~scimbridge.delivery.ordering`). The test of "newest" is part of the statement
+    that queues the entry; a newer entry written in the same instant, unseen by it, is
+    still kept in order by the claim (``links.claimed_seq``).
     """
-    query = select(outbox.c.seq, outbox.c.target, outbox.c.state)
+    newest = newest_of_user().label("newest")
+    query = select(outbox.c.seq, outbox.c.target, outbox.c.state, outbox.c.link_id, newest)
     if seqs:
         query = query.where(outbox.c.seq.in_(seqs))
     else:
@@ -179,12 +189,17 @@ def retry_failed(
         elif target and row.target != target:
             refused[seq] = f"it belongs to target {row.target}, not {target}"
         elif row.state != "failed":
-            refused[seq] = NOT_RETRIED[row.state]
-    queued = sorted(seq for seq in found if seq not in refused)
-    for chunk in chunked(queued):
-        session.execute(
+            refused[seq] = NOT_RETRIED[row.state].format(newest=row.newest)
+    failed = sorted(seq for seq in found if seq not in refused)
+    queued: list[int] = []
+    for chunk in chunked(failed):
+        queued += session.execute(
             update(outbox)
-            .where(outbox.c.seq.in_(chunk), outbox.c.state == "failed")
+            .where(
+                outbox.c.seq.in_(chunk),
+                outbox.c.state == "failed",
+                outbox.c.seq >= newest_of_user(),
+            )
             .values(
                 state="pending",
                 attempts=0,
@@ -193,5 +208,29 @@ def retry_failed(
                 next_attempt_at=now,
                 done_at=None,
             )
+            .returning(outbox.c.seq)
+        ).scalars()
+    for chunk in chunked(sorted(set(failed) - set(queued))):
+        refused.update(_supersede_older(session, now, chunk))
+    return Retried(sorted(queued), refused)
+
+
+def _supersede_older(session: Session, now: datetime, seqs: list[int]) -> dict[int, str]:
+    """Supersede the failed entries among ``seqs`` that a newer entry of their user
+    replaces; returns why each of ``seqs`` was not queued again (the others changed
+    state under the retry: a concurrent retry queued them)."""
+    rows = session.execute(
+        select(
+            outbox.c.seq, outbox.c.link_id, outbox.c.state, newest_of_user().label("newest")
+        ).where(outbox.c.seq.in_(seqs))
+    ).all()
+    newer = {row.seq: row.link_id for row in rows if row.newest > row.seq}
+    supersede(
+        session, "retried", sorted(set(newer.values())), newest_of_user(), now, only=list(newer)
+    )
+    return {
+        row.seq: (SUPERSEDED if row.seq in newer else NOT_RETRIED[row.state]).format(
+            newest=row.newest
         )
-    return Retried(queued, refused)
+        for row in rows
+    }

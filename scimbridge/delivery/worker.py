@@ -4,15 +4,21 @@ The worker is safe to run as several threads or processes at once, and to
 kill at any moment:
 
 - entries are *claimed* with a lease (:mod:`~scimbridge.delivery.claiming`),
-  renewed while the vendor keeps the worker waiting; a worker killed mid-batch
+  checked before every vendor request and renewed while the vendor keeps the worker
+  waiting (a request in flight included); a worker killed mid-batch
   leaves a lease that runs out, and the next worker delivers the entry again:
   every vendor client looks a user up before creating it, or on the vendor's
   "already exists", so a repeated import updates the user it created
   (tests/vendors, "delivered twice");
 - per user, only the newest pending entry is delivered: it carries the whole
-  user, so it supersedes the older ones (never the other way round), and a user
-  with an entry in flight is left alone until that entry is settled, so one
-  user's changes are never reordered, across workers too;
+  user, so it supersedes the older ones (never the other way round); a user
+  with an entry in flight is left alone until that entry is settled, and no
+  entry older than one claimed for the user is ever claimed (not even one
+  ``outbox retry`` queued again), so one user's changes are never reordered,
+  across workers too (:mod:`~scimbridge.delivery.ordering`);
+- which vendor account an entry goes to is decided before anything is sent
+  (:mod:`~scimbridge.delivery.identity`): each account key value is one user's, and
+  an identity change deprovisions the old account before the new one is provisioned;
 - every outcome is recorded only while the batch's claim still holds
   (:mod:`~scimbridge.delivery.settling`): a worker that comes back after its
   lease was taken over never overwrites the newer outcome;
@@ -20,8 +26,8 @@ kill at any moment:
   back (or until ``give_up_after_seconds``); a user the vendor refuses, or whose
   delivery raises an unexpected error, fails alone and is parked at
   ``max_attempts``, never holding back the others;
-- a worker asked to stop (SIGTERM) stops waiting on the vendor, gives its batch
-  back uncounted and exits;
+- a worker asked to stop (SIGTERM) stops waiting on the vendor and sends it nothing
+  more, even in the middle of a batch, gives its batch back uncounted and exits;
 - a vendor that runs one import at a time per tenant (Rocket.Chat) gets one
   batch at a time: no claim while another batch of the target is in flight.
 """
@@ -37,20 +43,22 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
 from scimbridge.config import BridgeConfig, Target
-from scimbridge.delivery.choosing import choose
+from scimbridge.delivery.choosing import NEVER_SENT, choose, never_sent
 from scimbridge.delivery.claiming import Batch, Claimed, Lease, claim_due
-from scimbridge.delivery.claims import LinkClaims
+from scimbridge.delivery.claims import LinkUsers
+from scimbridge.delivery.identity import Reservations, Resolution, backfill, resolve
 from scimbridge.delivery.loops import TargetLoops
 from scimbridge.delivery.retention import purge
 from scimbridge.delivery.settling import Settlement
 from scimbridge.delivery.state import FAILED, UNAVAILABLE
-from scimbridge.mapping import MappedRecord, Mapping, MappingContext, UnmappableUser
+from scimbridge.mapping import Action, MappedRecord, Mapping, MappingContext, UnmappableUser
 from scimbridge.mapping.redaction import redacted_view
 from scimbridge.observability.logs import log_fields, working_for
 from scimbridge.observability.metrics import DeliveryMetrics
@@ -104,6 +112,7 @@ class Worker:
         """Set to stop: the worker claims nothing more and gives back the batch in hand."""
         self._batches = itertools.count(1)
         self._next_purge = 0.0
+        self._backfilled: set[str] = set()
 
     def client(self, target: Target, slot: int = 0) -> VendorClient:
         """The client of one of the target's loops (a client serves one thread), answering
@@ -113,7 +122,7 @@ class Worker:
         if client is None:
             client = self.clients[key] = client_for(target)
             client.share(target.delivery.concurrency)
-        client.claims = LinkClaims(self.database, target)
+        client.bridge_users = LinkUsers(self.database, target)
         client.calls = self.metrics.vendor_calls(target.name, client.vendor)
         return client
 
@@ -199,29 +208,45 @@ class Worker:
         """Deliver one batch of the target's due entries, with the client of loop ``slot``;
         return how many entries were settled or rescheduled (0: nothing was due)."""
         client = self.client(target, slot)
+        if target.name not in self._backfilled:
+            backfill(self.database, target, client)
+            self._backfilled.add(target.name)
         batch = self._claim(target, client.max_batch, client.one_batch_at_a_time)
         if not batch.entries:
             return 0
         lease = Lease(self.database, target, batch, self.clock, self.stopping)
-        client.keep_alive = lease.keep_alive
-        with client.one_batch():
+        with client.holding(lease), client.one_batch():
             self._deliver(target, batch, client)
         return len(batch.entries)
 
     def _deliver(self, target: Target, batch: Batch, client: VendorClient) -> None:
-        """Choose, send and record one claimed batch; a batch interrupted is given back."""
+        """Choose, resolve, send and record one claimed batch; a batch interrupted is given
+        back. The old accounts of identity changes go first (:mod:`.identity`): a user whose
+        old account could not be deprovisioned is not provisioned anew, so the vendor never
+        holds both active."""
         try:
-            items, outcomes = self._items(target, batch.entries, client)
+            mapped, outcomes = self._items(target, batch.entries, client)
         except Interrupted as interruption:
             log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
             self._give_back(target, batch, {})
             return
         entries = {entry.link_id: entry for entry in batch.entries}
+        resolution = resolve(
+            self.database,
+            target,
+            client,
+            self.mappings[target.name],
+            [(entries[item.key], item) for item in mapped],
+        )
+        outcomes += resolution.settled
+        items = resolution.sending
         for item in items:
             with self._working_on(entries[item.key]):
                 shown = json.dumps(redacted_view(item.record))  # a `redact` value never shows
                 log.debug("%s: sending %s %s", target.name, item.action, shown)
-        sent = {item.key: item.record for item in items}
+        retired: dict[str, DeliveryItem] = {}
+        sent: dict[str, dict[str, Any]] = {}
+        now = self.clock()
         with self._sending([entries[item.key] for item in items]):
             if items:
                 log.info(
@@ -232,15 +257,32 @@ class Worker:
                     ", ".join(f"#{entries[item.key].seq}" for item in items),
                 )
             try:
+                for old, outcome in self._retire(client, resolution.retiring):
+                    waiting = self._import_unconfirmed(target, entries[old.key], outcome, now)
+                    if outcome.ok and not waiting:
+                        retired[old.key] = old
+                        continue
+                    outcomes.append(failed(old, waiting, retryable=True) if waiting else outcome)
+                    items = [item for item in items if item.key != old.key]
+                sent = {item.key: item.record for item in items}
                 outcomes += self._send(client, items)
             except Interrupted as interruption:
                 log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
-                self._give_back(target, batch, sent)
+                self._give_back(target, batch, sent, retired, resolution)
                 return
             except VendorUnavailable as unavailable:
                 log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
                 outcomes += [postponed(item, unavailable) for item in items]
-        self._record(target, batch, outcomes, sent)
+        self._record(target, batch, outcomes, sent, retired, resolution)
+
+    def _retire(
+        self, client: VendorClient, old_accounts: list[DeliveryItem]
+    ) -> list[tuple[DeliveryItem, Outcome]]:
+        """Deprovision the old accounts of identity changes; each with its outcome."""
+        if not old_accounts:
+            return []
+        by_key = {outcome.key: outcome for outcome in self._send(client, old_accounts)}
+        return [(old, by_key[old.key]) for old in old_accounts]
 
     def _claim(self, target: Target, limit: int, exclusive: bool = False) -> Batch:
         limit = min(limit, target.delivery.batch_size or limit)
@@ -343,17 +385,18 @@ class Worker:
         """The deprovision of a user whose attributes no longer map (docs/architecture.md: never refused).
 
         The vendor account is the one the vendor was last sent, so the deprovision
-        rule's fields are laid over that record; a user the vendor was never sent
-        has nothing there to deprovision. An import that does not map fails.
+        rule's fields are laid over that record (over nothing where no record is kept:
+        the client finds the account by its vendor id); a user nothing was ever sent of
+        (:func:`~scimbridge.delivery.choosing.never_sent`) has nothing there to
+        deprovision. An import that does not map fails.
         """
         rule = mapping.rule_for(entry.document, context)
         if rule is None:
             return Outcome(key=entry.link_id, ok=False, error=refusal.detail)
-        if entry.vendor_record is None:
-            return Outcome(
-                key=entry.link_id, ok=True, details={"skipped": "the vendor never had this user"}
-            )
-        return MappedRecord(rule.action, copy.deepcopy({**entry.vendor_record, **rule.overrides}))
+        if never_sent(entry):
+            return Outcome(key=entry.link_id, ok=True, details=dict(NEVER_SENT))
+        sent = entry.vendor_record or {}
+        return MappedRecord(rule.action, copy.deepcopy({**sent, **rule.overrides}))
 
     # -- Settling ---------------------------------------------------------
 
@@ -363,22 +406,40 @@ class Worker:
         batch: Batch,
         outcomes: list[Outcome],
         sent: dict[str, dict[str, Any]],
+        retired: dict[str, DeliveryItem],
+        resolution: Resolution,
     ) -> None:
         by_key = {outcome.key: outcome for outcome in outcomes}
         now = self.clock()
+        actions = {item.key: item.action for item in resolution.sending}
         with self.database.transaction() as session:
             settle = Settlement(session, target, batch, now)
+            reservations = Reservations(session, target)
             for entry in batch.entries:
                 outcome = by_key.get(entry.link_id) or Outcome(
                     key=entry.link_id, ok=False, error="the vendor client reported nothing"
                 )
                 record = sent.get(entry.link_id)
-                waiting = self._import_unconfirmed(target, entry, outcome, now)
                 with self._working_on(entry):
+                    if entry.link_id in retired:
+                        entry = self._retired(
+                            settle, reservations, entry, retired[entry.link_id], resolution
+                        )
+                    waiting = self._import_unconfirmed(target, entry, outcome, now)
                     if waiting:
                         settle.failed(entry, waiting, UNAVAILABLE)
                     elif outcome.ok:
-                        settle.delivered(entry, outcome, record)
+                        found = "skipped" not in outcome.details
+                        action = actions.get(entry.link_id)
+                        gone = not found or action is Action.REMOVE
+                        if settle.delivered(entry, outcome, record, gone=gone) and action:
+                            reservations.settled(
+                                entry.link_id,
+                                action,
+                                resolution.keys[entry.link_id],
+                                resolution.previous_keys[entry.link_id],
+                                found=found,
+                            )
                     elif outcome.retryable:
                         settle.failed(
                             entry,
@@ -392,12 +453,47 @@ class Worker:
         retries = sum(1 for entry in batch.entries if entry.attempts)
         self.metrics.settled(target, settle.outcomes, retries)
 
-    def _give_back(self, target: Target, batch: Batch, sent: dict[str, dict[str, Any]]) -> None:
-        """Release what the batch still holds, uncounted; what was sent may be at the vendor."""
+    @staticmethod
+    def _retired(
+        settle: Settlement,
+        reservations: Reservations,
+        entry: Claimed,
+        old: DeliveryItem,
+        resolution: Resolution,
+    ) -> Claimed:
+        """Record that the old account of an identity change was deprovisioned: the user has
+        no vendor account now but the one its entry provisions."""
+        if settle.forget_account(entry):
+            reservations.retired(entry.link_id, old.action, resolution.old_keys[entry.link_id])
+            log.info(
+                "%s: the old account of %s (vendor id %s) was deprovisioned for an identity change",
+                settle.target.name,
+                entry.document.get("userName"),
+                entry.vendor_id,
+            )
+        return replace(
+            entry, vendor_id=None, vendor_record=None, delivered_once=False, sent_at=None
+        )
+
+    def _give_back(
+        self,
+        target: Target,
+        batch: Batch,
+        sent: dict[str, dict[str, Any]],
+        retired: dict[str, DeliveryItem] | None = None,
+        resolution: Resolution | None = None,
+    ) -> None:
+        """Release what the batch still holds, uncounted; what was sent may be at the vendor,
+        and an old account deprovisioned is recorded as such."""
         with self.database.transaction() as session:
             settle = Settlement(session, target, batch, self.clock())
+            reservations = Reservations(session, target)
             for entry in batch.entries:
                 with self._working_on(entry):
+                    if retired and resolution and entry.link_id in retired:
+                        entry = self._retired(
+                            settle, reservations, entry, retired[entry.link_id], resolution
+                        )
                     settle.released(entry, sent.get(entry.link_id))
         self.metrics.settled(target, settle.outcomes, 0)
 

@@ -22,6 +22,18 @@ class Action(enum.StrEnum):
     """Remove the user from the vendor (or from the project, for ACC)."""
 
 
+class IdentityChange(enum.StrEnum):
+    """What a change of an account key (docs/architecture.md, "One account, one person") does
+    at the vendor, as the mapping's ``on_identity_change`` says."""
+
+    MOVE = "move"
+    """The vendor renames the account: the same account carries the new key."""
+    REPLACE = "replace"
+    """The old account is deprovisioned (as ``on_deactivate`` does), then a new one provisioned."""
+    REFUSE = "refuse"
+    """The change fails, for an admin to settle: the old account stays as it was."""
+
+
 @dataclass(frozen=True, slots=True)
 class MappingContext:
     """The bridge's own facts about the user, readable in a mapping file as ``bridge.<name>``."""

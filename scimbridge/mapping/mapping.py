@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from scimbridge.comparison import group_name_key
-from scimbridge.mapping.context import Action, MappedRecord, MappingContext
+from scimbridge.mapping.context import Action, IdentityChange, MappedRecord, MappingContext
 from scimbridge.mapping.expressions import (
     Candidates,
     Expression,
@@ -60,6 +60,7 @@ class Mapping:
         on_deactivate: DeprovisionRule,
         on_delete: DeprovisionRule,
         shape: RecordShape,
+        on_identity_change: IdentityChange = IdentityChange.REPLACE,
     ):
         self.label = label
         """The file's name in every message (never a server path: refusals reach the IdP)."""
@@ -67,6 +68,9 @@ class Mapping:
         self.fields = fields
         self.on_deactivate = on_deactivate
         self.on_delete = on_delete
+        self.on_identity_change = on_identity_change
+        """What a change of the record's account keys does at the vendor (the delivery's
+        identity step, :mod:`scimbridge.delivery.identity`)."""
         self.shape = shape
         self._sources = {name: expression.source for name, expression in fields}
         self._managed = {
@@ -163,6 +167,7 @@ class _MappingBuilder:
             on_deactivate=self._rule(deprovision["on_deactivate"], "on_deactivate"),
             on_delete=self._rule(deprovision["on_delete"], "on_delete"),
             shape=self.shape,
+            on_identity_change=self._identity_change(deprovision.get("on_identity_change")),
         )
 
     def _fields(self) -> Fields:
@@ -207,6 +212,20 @@ class _MappingBuilder:
                     location, f"{value!r} is not a valid {field} for {self.shape.vendor}"
                 )
         return DeprovisionRule(Action(spec["action"]), overrides, spec["note"])
+
+    def _identity_change(self, spec: dict[str, Any] | None) -> IdentityChange:
+        """The rule, ``replace`` when the file says none: the old account is then never left
+        active, whatever the vendor can do. ``move`` only where the vendor renames accounts."""
+        if spec is None:
+            return IdentityChange.REPLACE
+        change = IdentityChange(spec["action"])
+        if change is IdentityChange.MOVE and not self.shape.renames_accounts:
+            raise self.source.error(
+                ("deprovision", "on_identity_change", "action"),
+                f"{self.shape.vendor} cannot rename an account: a changed email or user name "
+                "is a new account there (use replace or refuse)",
+            )
+        return change
 
 
 def load_mapping(path: str, shapes: ShapeLookup, label: str | None = None) -> Mapping:

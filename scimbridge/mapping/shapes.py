@@ -47,12 +47,19 @@ class RecordShape:
     """One vendor's record JSON Schema, compiled once."""
 
     def __init__(
-        self, vendor: str, schema: dict[str, Any], unique_fields: frozenset[str] = frozenset()
+        self,
+        vendor: str,
+        schema: dict[str, Any],
+        unique_fields: frozenset[str] = frozenset(),
+        renames_accounts: bool = False,
     ):
         """:param unique_fields: the fields whose free values the vendor can be asked
-        about, which a mapping may fill with ``first_available``."""
+        about, which a mapping may fill with ``first_available``.
+        :param renames_accounts: whether the vendor can change an account's keys (its email
+            or user name) in place, which a mapping's ``on_identity_change: move`` needs."""
         self.vendor = vendor
         self.unique_fields = unique_fields
+        self.renames_accounts = renames_accounts
         self.validator = Draft202012Validator(schema)
         self._fast_check = fastjsonschema.compile(schema)
         self.properties: dict[str, Any] = schema.get("properties", {})

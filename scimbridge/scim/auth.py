@@ -15,8 +15,9 @@ Refusals (RFC 6750 §3, RFC 7235):
   the same in ``detail``; neither ever quotes the credentials.
 - 403 ``insufficient_scope`` for valid credentials that lack a scope or role, or that
   may only read and were sent with a write.
-- 429 with ``Retry-After`` for a client address that failed too often
-  (:mod:`scimbridge.scim.throttle`), before its credentials are looked at.
+- 429 with ``Retry-After``, instead of the 401, for refused credentials from a client
+  address that failed too often (:mod:`scimbridge.scim.throttle`). Credentials are
+  checked first: good ones are never throttled, whoever shares their address.
 - 503 with ``Retry-After`` when a JWT's signing keys cannot be fetched: the token may
   well be good, and an identity provider retries a 503 where it reports a 401 as wrong
   credentials.
@@ -127,28 +128,30 @@ class Authenticator:
 
         :param client: the client's address (:func:`scimbridge.scim.throttle.client_address`).
         :param writing: the request may write; read-only credentials are refused for it.
-        :raises Refusal: 401, 403, 429 or 503, with its headers.
+        :raises Refusal: 401, 403, 429 or 503, with its headers; 429 only for credentials
+            that were refused (see :mod:`scimbridge.scim.throttle`).
         """
-        wait = self.throttle.retry_after(client)
-        if wait is not None:
-            log.info(
-                "%s: %s is throttled for %d s after failed authentications",
-                self.target,
-                client,
-                wait,
-            )
-            raise TooManyFailures(
-                detail=f"Too many failed authentications from this address; retry in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
         try:
             return self._check(authorization, writing)
         except Unauthenticated as refusal:
-            if refusal.presented:
-                self.throttle.failed(client)
-                log.warning(
-                    "%s: credentials from %s refused: %s", self.target, client, refusal.reason
+            if not refusal.presented:
+                raise
+            wait = self.throttle.retry_after(client)
+            if wait is not None:
+                log.info(
+                    "%s: credentials from %s refused, throttled for %d s after failed "
+                    "authentications: %s",
+                    self.target,
+                    client,
+                    wait,
+                    refusal.reason,
                 )
+                raise TooManyFailures(
+                    detail=f"Too many failed authentications from this address; retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                ) from None
+            self.throttle.failed(client)
+            log.warning("%s: credentials from %s refused: %s", self.target, client, refusal.reason)
             raise
 
     def _check(self, authorization: str | None, writing: bool) -> str:

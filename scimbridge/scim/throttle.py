@@ -1,15 +1,23 @@
-"""Slowing down repeated failed authentications from one client address.
+"""Telling a client address that keeps failing to authenticate to back off (429).
 
-A bearer token of 16 characters or more cannot be guessed at any rate a network
-allows, but a Basic password or a token chosen by a person might be, and a client
-that keeps failing fills the logs either way. Each target keeps, per client address,
-the times of its recent failed authentications; an address with ``max_failures`` of
-them within ``window_seconds`` is answered 429 with ``Retry-After``, before its
-credentials are looked at, until the oldest one leaves the window.
+A client that keeps failing (a misconfigured identity provider, a scanner) fills the
+logs and should be told to back off. Each target keeps, per client address, the times
+of its recent failed authentications; once an address has ``max_failures`` of them
+within ``window_seconds``, each further failure from it is answered 429 with
+``Retry-After`` (instead of 401, and logged at INFO instead of WARNING) until the oldest
+one leaves the window.
 
+- A valid credential is never throttled: the credentials are checked first
+  (:meth:`scimbridge.scim.auth.Authenticator.authenticate`), and only a refusal is
+  turned into a 429. Okta and Entra ID call from egress addresses every one of their
+  tenants shares, so a throttle that refused an address outright would let anybody
+  with a free tenant stop another company's provisioning (docs/inbound-auth.md, "The
+  failure throttle"). What keeps a static secret from being guessed is its length (16
+  characters or more, enforced by :mod:`scimbridge.config`), not this throttle: a guess
+  is checked whatever the count.
 - Only failures count, and only the failing address's: a success clears nothing, and
   another address's failures never slow anybody else. A request without credentials
-  (a probe, a health check) is not a failure.
+  (a probe, a health check) is not a failure, nor is a failure answered 429.
 - An IPv6 client is counted by its /64 network: one host usually holds a whole /64,
   and could otherwise take a fresh address for every try.
 - Memory is bounded: at most ``max_addresses`` addresses are remembered per target;

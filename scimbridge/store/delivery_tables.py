@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -39,6 +40,12 @@ links = Table(
         comment="the record last sent whose outcome was success or unknown: what the vendor may hold",
     ),
     Column("sent_at", DateTime(timezone=True), comment="when vendor_record was sent"),
+    Column(
+        "claimed_seq",
+        Integer,
+        comment="the newest outbox entry ever claimed for the user: no older one is claimed "
+        "(delivery.ordering)",
+    ),
     Column("status", String(16), nullable=False, comment="pending | delivered | failed"),
     Column("last_attempt", DateTime(timezone=True)),
     Column("last_error", Text),
@@ -62,6 +69,37 @@ chosen_values = Table(
     Column("link_id", String(32), ForeignKey("links.id"), nullable=False),
     Index("ix_chosen_values_link_id", "link_id"),
     comment="the values first_available chose, each held by one user for good",
+)
+
+account_keys = Table(
+    "account_keys",
+    metadata,
+    Column("target", String(64), primary_key=True),
+    Column(
+        "field",
+        String(255),
+        primary_key=True,
+        comment="an account key of the vendor: a record field it keeps unique and finds accounts by",
+    ),
+    Column(
+        "value_key",
+        Text,
+        primary_key=True,
+        comment="the value as the vendor compares it (NFC, lower case): one holder per value",
+    ),
+    Column("value", Text, nullable=False, comment="the value as the record carries it"),
+    Column("link_id", String(32), ForeignKey("links.id"), nullable=False),
+    Column(
+        "retired",
+        Boolean,
+        nullable=False,
+        default=False,
+        server_default=false(),
+        comment="names a former account of the user, disabled at the vendor after an identity change",
+    ),
+    Index("ix_account_keys_link_id", "link_id"),
+    comment="which user of the bridge each vendor account key value belongs to "
+    '(docs/architecture.md, "One account, one person")',
 )
 
 outbox = Table(

@@ -66,7 +66,7 @@ def chunked(keys: list[Any]) -> Iterator[list[Any]]:
         yield keys[start : start + IN_CHUNK]
 
 
-def _insert_or_skip(session: Session) -> Any:
+def insert_or_skip(session: Session) -> Any:
     """The dialect's ``INSERT`` that has ``ON CONFLICT DO NOTHING``."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
@@ -167,7 +167,7 @@ def write_unique_values(
     wanted = {urn: value for urn, value in values.items() if stored.get(urn) != value}
     if not wanted:
         return
-    statement = _insert_or_skip(session)(unique_values_table)
+    statement = insert_or_skip(session)(unique_values_table)
     claimed = session.execute(
         statement.on_conflict_do_nothing().returning(unique_values_table.c.urn),
         [

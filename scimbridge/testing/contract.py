@@ -176,6 +176,14 @@ class VendorContract:
     reused_name_conflicts: ClassVar[bool] = True
     """False where a new person with a reused name gets a new account rather than a
     conflict (ACC)."""
+    sharing_attributes: ClassVar[tuple[dict[str, Any], ...] | None] = (
+        {"userName": "ann@example.com", "externalId": "00u-ann"},
+        {"userName": "bob@example.com", "externalId": "00u-bob"},
+    )
+    """The SCIM attributes of two different people whom the vendor's default mapping gives
+    one account key, laid over ``scim_user("shared")`` (by default: two userNames and
+    externalIds, one work email); None where no two SCIM users can map to one key (the key
+    is the userName itself). The first one's externalId must be in the second's failure."""
     expiring_tokens: ClassVar[bool] = True
     """The emulator takes ``token_ttl_seconds`` and the client must renew; False for a
     credential that never expires (Rocket.Chat's personal access token)."""
@@ -186,6 +194,12 @@ class VendorContract:
         """The vendor's name of the account of ``scim_user(name)``
         (:func:`~scimbridge.testing.live.scim_user`): by default its userName."""
         return f"{name}@example.com"
+
+    def renamed(self, old: str, new: str) -> str:
+        """The name (as :meth:`account_name` takes it) of the account of ``scim_user(old)``
+        renamed to ``new``'s userName and email: ``new``, unless the mapping keeps the
+        account name it chose at the first delivery (Rocket.Chat's ``first_available``)."""
+        return new
 
     def is_deprovisioned(self, account: dict[str, Any] | None) -> bool:
         """What "deprovisioned" looks like at this vendor; ``account`` is None when the
@@ -312,7 +326,10 @@ class VendorContract:
         self.active_account_of(live, "ada")
         state = delivery_state(live, ada["id"])
         assert state["status"] == "delivered", state
-        assert state["vendorId"], state
+        account = self.active_account_of(live, "ada")
+        assert str(state["vendorId"]).lower() == str(account[self.account_id_field]).lower(), (
+            "the vendor id is the vendor's own id of the account"
+        )
 
     def test_deactivating_deprovisions_the_account_and_reactivating_makes_it_active_again(
         self, live: LiveBridge
@@ -389,6 +406,51 @@ class VendorContract:
             account = self.active_account_of(live, "john")
             assert account[self.account_id_field] != old_id
             assert state["status"] == "delivered", state
+
+    def test_two_people_with_one_account_key_in_one_batch_get_one_account_and_a_conflict(
+        self, live_on: LiveBridge
+    ) -> None:
+        """Two people the mapping gives one account key (an email, a user name) are written
+        together: one holds the account, the other fails naming the holder, and never
+        reaches the account; deprovisioning the other leaves the holder's account alone."""
+        if self.sharing_attributes is None:
+            pytest.skip(f"no two SCIM users can share {self.vendor}'s account key")
+        live = live_on
+        first, second = (
+            self.provision(live, "shared", **attributes) for attributes in self.sharing_attributes
+        )
+        live.drain()
+        holder = self.active_account_of(live, "shared")
+        state = delivery_state(live, second["id"])
+        assert state["status"] == "failed", state
+        assert self.sharing_attributes[0]["externalId"] in (state.get("lastError") or ""), state
+        set_active(live, second["id"], False)
+        live.drain()
+        assert self.active_account_of(live, "shared") == holder
+        assert delivery_state(live, first["id"])["status"] == "delivered"
+
+    def test_an_identity_change_leaves_no_old_account_active(self, live_on: LiveBridge) -> None:
+        """The IdP renames a person (userName and email): afterwards the vendor holds one
+        active account of theirs, under the new name, whatever the vendor can rename; and
+        none once the user is deleted."""
+        live = live_on
+        ada = self.provision(live, "ada")
+        live.drain()
+        renamed = scim_user("ada.new")
+        patch(
+            live,
+            f"/Users/{ada['id']}",
+            {"op": "replace", "path": "userName", "value": renamed["userName"]},
+            {"op": "replace", "path": "emails", "value": renamed["emails"]},
+        )
+        live.drain()
+        active = [user for user in live.emulator.users() if not self.is_deprovisioned(user)]
+        account = self.active_account_of(live, self.renamed("ada", "ada.new"))
+        assert active == [account], f"{self.vendor} holds other active accounts: {active}"
+        assert delivery_state(live, ada["id"])["status"] == "delivered"
+        assert live.scim("DELETE", f"/Users/{ada['id']}").status_code == 204
+        live.drain()
+        assert [user for user in live.emulator.users() if not self.is_deprovisioned(user)] == []
 
     # -- a write the vendor applied although the bridge never heard back ---------------------
 

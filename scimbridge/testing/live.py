@@ -63,10 +63,12 @@ def live_config(
     vendor: str,
     database_url: str | None = None,
     options: dict[str, Any] | None = None,
+    target: dict[str, Any] | None = None,
     **delivery: Any,
 ) -> dict[str, Any]:
     """One target named after ``vendor``, in front of ``emulator``, with the emulator's demo
-    options plus ``options``, and a delivery scaled for tests (short backoffs and timeouts)."""
+    options plus ``options``, further target keys ``target`` (``identity``), and a delivery
+    scaled for tests (short backoffs and timeouts)."""
     return {
         "database": database_url or f"sqlite:///{tmp_path / 'bridge.db'}",
         "targets": [
@@ -96,6 +98,7 @@ def live_config(
                     "max_attempts": 2,
                     **delivery,
                 },
+                **(target or {}),
             }
         ],
     }
@@ -159,12 +162,15 @@ def start_live(
     database_url: str | None = None,
     delivery: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    target: dict[str, Any] | None = None,
     **emulator_options: Any,
 ) -> tuple[LiveBridge, Callable[[], None]]:
     """Start the emulator of ``vendor`` (with ``emulator_options``) and a bridge in front of
     it (:func:`live_config`); returns the live bridge and the function that stops both."""
     emulator = run_in_thread(vendor, **emulator_options)
-    document = live_config(tmp_path, emulator, vendor, database_url, options, **(delivery or {}))
+    document = live_config(
+        tmp_path, emulator, vendor, database_url, options, target, **(delivery or {})
+    )
     bridge = Bridge(parse_config(yaml.safe_dump(document)))
     app = Flask("live")
     bridge.init_app(app)

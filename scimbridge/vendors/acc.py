@@ -26,14 +26,18 @@ the v1 project-user GET/PATCH/DELETE and listing) and ``authentication/authentic
 - Members: ``PATCH …/users/{userId}`` changes only ``companyId``, ``roleIds`` and
   ``products`` (201); names and email belong to the Autodesk account. ``roleIds``
   keep the roles set in ACC that the mapping does not manage (docs/architecture.md).
-- DISABLE: PATCH every product of the record to ``access: none`` (Autodesk's PATCH project-user reference);
+- DISABLE: PATCH every product of the record to ``access: none``, with the record's
+  ``companyId`` (Autodesk's PATCH project-user reference; again without the company
+  where ACC refuses it);
   REMOVE: ``DELETE …/users/{userId}`` (204), of the stored id, else of the member
   found by email. A member already gone (404) is done; without a stored id, only
   a listing that does not show the email means there is nothing to deprovision.
   ACC deletes removed project users: re-provisioning adds the person again, same
   Autodesk account and email, a new project-user id.
-- A member found by email that the bridge did not create in this call is taken
-  over only when no other user of the bridge holds it (:meth:`unclaimed`).
+- The email is the account key (:attr:`AccClient.account_keys`): the worker reserved it
+  for the user before the call (:mod:`scimbridge.delivery.identity`), so a member found by
+  email is the user's. ACC cannot change a member's email, so an email change replaces
+  the member (docs/vendors/acc.md, "Identity changes").
 - Rate limits (:attr:`AccClient.rate_limits`, Autodesk's admin rate-limits page):
   per client id, 100 writes (POST/PATCH/DELETE/PUT) and 600 GETs a minute on
   ``construction/admin``; the client paces itself to them (:mod:`.pacing`). A 429
@@ -104,6 +108,21 @@ def missing_changes(item: DeliveryItem, member: dict[str, Any]) -> dict[str, Any
     return {key: value for key, value in wanted.items() if not holds(member, key, value)}
 
 
+def without_access(item: DeliveryItem) -> list[dict[str, Any]]:
+    """Every product of the record at ``access: none`` (Autodesk's PATCH project-user reference:
+    the PATCH changes only the products it names)."""
+    return [{**product, "access": "none"} for product in item.record.get("products") or []]
+
+
+def disabled_profile(item: DeliveryItem) -> dict[str, Any]:
+    """What a DISABLE's PATCH carries of the member's newest profile: the record's
+    ``companyId``. ``roleIds`` stay as they are: the PATCH replaces the list whole, and
+    keeping the roles set in ACC would take a read of the member, one more request per
+    user; names and email belong to the Autodesk account, which no PATCH changes."""
+    company = item.record.get("companyId")
+    return {"companyId": company} if company is not None else {}
+
+
 def holds(member: dict[str, Any], key: str, value: Any) -> bool:
     """Whether the member already holds this PATCH value (a product it does not list has no access)."""
     if key == "products":
@@ -124,6 +143,7 @@ class AccClient(OAuthClientCredentialsClient):
     vendor = "acc"
     max_batch = 200
     """"Can add up to 200 users per request" (Autodesk's "POST projects/:projectId/users:import")."""
+    account_keys = frozenset({"email"})
     token_endpoint_auth_method = "client_secret_basic"
     default_scope = "account:write account:read"
     default_max_polls = 5
@@ -175,37 +195,29 @@ class AccClient(OAuthClientCredentialsClient):
         member = members.get(email_of(item))
         if member is None:
             return None
-        if str(member["id"]) != item.vendor_id:
-            conflict = self.unclaimed(item, str(member["id"]), f"project user {email_of(item)}")
-            if conflict is not None:
-                return conflict
         return self.update_member(item, member)
 
     def deprovision(self, item: DeliveryItem, members: Members) -> Outcome:
         """DISABLE strips every product of the record (``access: none``, Autodesk's PATCH project-user reference), REMOVE
         deletes the project user; a member already gone (404) is as deprovisioned as it gets.
-        Without a stored id the member is found by email, and only when no other user of the
-        bridge holds it; only the listing's "no such member" means nothing to deprovision."""
-        member_id = item.vendor_id or self.own_member(item, members)
+        Without a stored id the member is found by email; only the listing's "no such member"
+        means nothing to deprovision."""
+        member = members.get(email_of(item))
+        member_id = item.vendor_id or (str(member["id"]) if member else None)
         if member_id is None:
             return nothing_to_deprovision(item)
         if item.action is Action.DISABLE:
-            without_access = [
-                {**product, "access": "none"} for product in item.record.get("products") or []
-            ]
-            self.patch(member_id, {"products": without_access})
+            bare = {"products": without_access(item)}
+            self.deprovision_carrying(
+                "PATCH",
+                f"{self.users_path}/{member_id}",
+                {**disabled_profile(item), **bare},
+                bare,
+                expect=(200, 201),
+            )
         else:
             self.call_unless_gone("DELETE", f"{self.users_path}/{member_id}", expect=(200, 204))
         return succeeded(item, member_id)
-
-    def own_member(self, item: DeliveryItem, members: Members) -> str | None:
-        """The id of the member of the item's email, unless another user of the bridge holds it."""
-        member = members.get(email_of(item))
-        if member is None or self.unclaimed(
-            item, str(member["id"]), f"project user {email_of(item)}"
-        ):
-            return None
-        return str(member["id"])
 
     def update_member(self, item: DeliveryItem, member: dict[str, Any]) -> Outcome | None:
         """PATCH what the member does not hold yet (nothing when it holds the record, as

@@ -24,11 +24,17 @@ Broadcom's VMware Aria Operations API documentation (developer.broadcom.com).
   has already (ASSUMPTION, undocumented: a 400). A user refused alone is then looked
   up (``GET {base}/api/auth/users?username=…``, one call for the batch; the
   parameter matches substrings, so the exact case-insensitive username is
-  picked) and, when no other user of the bridge holds that account, re-imported
-  with its id. A first import repeated after a timeout thus ends with one Aria user.
+  picked) and re-imported with its id: the worker reserved the username for the user
+  before the call (:mod:`scimbridge.delivery.identity`), so the account is its. A first
+  import repeated after a timeout thus ends with one Aria user. A changed username is
+  the same account renamed (a re-import with its id): ``on_identity_change: move``.
 - DISABLE: ``GET {base}/api/auth/users/{id}``, then ``PUT {base}/api/auth/users``
-  with that user and ``enabled: false`` (the documented "modify user", which
-  cannot create a user by mistake; roles are sent back as they are). REMOVE:
+  (the documented "modify user", which cannot create a user by mistake) with that
+  user overlaid with the record, as a re-import would send it, and ``enabled:
+  false``: a rename that comes with the deactivation arrives, the managed lists
+  are merged (roles granted in Aria stay), and a list the mapping does not manage
+  group by group is sent back as Aria holds it. A profile Aria refuses is logged
+  and the user disabled as Aria holds it (one more PUT). REMOVE:
   ``DELETE {base}/api/auth/users/{id}`` (204). A user without a stored id is
   looked up by username first; a 404 means Aria no longer has the user: done.
 - Batch size: not documented; 100. Aria refuses a whole import for one bad user
@@ -113,6 +119,29 @@ def as_new(item: DeliveryItem) -> DeliveryItem:
     return replace(item, vendor_id=None, record={**item.record, "id": None})
 
 
+def disabled(item: DeliveryItem, current: dict[str, Any]) -> dict[str, Any]:
+    """The "modify user" body that disables the Aria user ``current`` and gives it the newest
+    mapped profile (a rename folded into the deactivation included): Aria's user, overlaid
+    with the record as a re-import sends it (:func:`updating`: Aria's id, each managed list
+    merged, so roles granted in Aria stay), then ``enabled: false``. A list field the
+    mapping does not manage group by group (the record last sent, laid under a deprovision
+    whose user no longer maps) is kept as Aria holds it: a PUT replaces a list whole, and a
+    deprovision never revokes what the bridge did not grant (docs/architecture.md, "What the
+    vendor holds is what the IdP says")."""
+    record = updating(item, current).record
+    carried = {
+        name: value
+        for name, value in record.items()
+        if value is not None and (name not in LIST_KEYS or name in item.managed)
+    }
+    return {**writable(current), **carried, "enabled": False}
+
+
+def writable(user: dict[str, Any]) -> dict[str, Any]:
+    """The user as Aria holds it, in the fields "modify user" takes back."""
+    return {name: user[name] for name in WRITABLE_FIELDS if name in user}
+
+
 class AriaClient(TokenLoginClient):
     vendor = "aria"
     max_batch = 100
@@ -120,6 +149,9 @@ class AriaClient(TokenLoginClient):
     """None documented (the vRealize Operations API 8.10 "Getting Started": a 429 "Rate Limit Exceeded", no numbers);
     a 429 is retried after its ``Retry-After`` like any unavailability."""
     default_token_scheme = "OpsToken"
+    account_keys = frozenset({"username"})
+    renames_accounts = True
+    """A re-import with the user's ``id`` replaces its fields, ``username`` included."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
@@ -206,8 +238,8 @@ class AriaClient(TokenLoginClient):
 
     def adopt(self, refused: list[tuple[DeliveryItem, VendorRejected]]) -> dict[str, Outcome]:
         """Each new user Aria refused alone: when Aria has a user of that name (a first import
-        repeated after a timeout or a crash) that no other user of the bridge holds, it is
-        re-imported with its id; otherwise the refusal stands (docs/architecture.md, "the same person")."""
+        repeated after a timeout or a crash; the name is the user's, reserved for it), it is
+        re-imported with its id; otherwise the refusal stands."""
         found = self.users_named([username(item) for item, _ in refused])
         outcomes: dict[str, Outcome] = {}
         adopted: list[DeliveryItem] = []
@@ -215,8 +247,6 @@ class AriaClient(TokenLoginClient):
             user = found.get(username(item).lower())
             if user is None:
                 outcomes[item.key] = failed(item, str(rejection))
-            elif conflict := self.unclaimed(item, str(user["id"]), f"user {username(item)}"):
-                outcomes[item.key] = conflict
             else:
                 adopted.append(updating(item, user))
         if adopted:
@@ -277,27 +307,26 @@ class AriaClient(TokenLoginClient):
         if vendor_id is None:
             return nothing_to_deprovision(item)
         if item.action is Action.DISABLE:
-            self.disable(vendor_id)
+            self.disable(item, vendor_id)
         else:
             self.call_unless_gone("DELETE", f"{USERS}/{vendor_id}", expect=(200, 204))
         return succeeded(item, vendor_id)
 
     def own_account(self, item: DeliveryItem) -> str | None:
-        """The id of the Aria user of the item's username, unless another user of the bridge holds it."""
+        """The id of the Aria user of the item's username (reserved for the user), if any."""
         user = self.users_named([username(item)]).get(username(item).lower())
-        if user is None or self.unclaimed(item, str(user["id"]), f"user {username(item)}"):
-            return None
-        return str(user["id"])
+        return str(user["id"]) if user is not None else None
 
-    def disable(self, vendor_id: str) -> None:
-        """PUT the user as Aria holds it with ``enabled: false``, so no role is wiped; a user
-        Aria no longer has (404) is as disabled as it gets."""
+    def disable(self, item: DeliveryItem, vendor_id: str) -> None:
+        """PUT the user as Aria holds it, with the item's profile and ``enabled: false``
+        (:func:`disabled`), or without the profile where Aria refuses it (a role it does not
+        have is a 404, like a missing user); a user Aria no longer has (404) is as disabled
+        as it gets."""
         current = self.call_unless_gone("GET", f"{USERS}/{vendor_id}")
-        if current is None:
-            return
-        user = json_object(current)
-        writable = {name: user[name] for name in WRITABLE_FIELDS if name in user}
-        self.call_unless_gone("PUT", USERS, json={**writable, "enabled": False})
+        if current is not None:
+            user = json_object(current)
+            bare = {**writable(user), "enabled": False}
+            self.deprovision_carrying("PUT", USERS, disabled(item, user), bare)
 
 
 PLUGIN = VendorPlugin.packaged(

@@ -12,7 +12,10 @@ is reported per item with ``retryable=False``.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -21,9 +24,17 @@ from typing import Any, ClassVar, Protocol
 
 import requests
 
-from scimbridge.config import Target
+from scimbridge.config import Delivery, Target
 from scimbridge.mapping.context import Action
 from scimbridge.observability.calls import CallObserver, NotObserved
+
+log = logging.getLogger(__name__)
+
+KEEP_ALIVE_SECONDS = 1.0
+"""How often a client keeps the worker's lease alive while it waits (:meth:`VendorClient.wait`)
+or while a request is in flight (:meth:`VendorClient.renewing`). A lease is renewed once a
+third of it has passed, so a lease of a few seconds or more (300 s by default) is renewed
+well before it runs out under a live worker."""
 
 
 @dataclass(frozen=True)
@@ -81,8 +92,10 @@ class Interrupted(Exception):
     """The worker will not settle the batch in hand: it is stopping (SIGTERM), or its lease
     on the batch ran out and another worker may have taken the entries over.
 
-    Raised from :attr:`VendorClient.keep_alive` while a client waits; clients let it
-    through, and the worker abandons the batch without recording an outcome.
+    Raised from :attr:`VendorClient.keep_alive` before every vendor request and while a
+    client waits, and once a request returns when the lease was lost while it was in flight
+    (:meth:`VendorClient.renewing`); clients let it through, and the worker gives the batch
+    back without recording an outcome.
     """
 
 
@@ -90,22 +103,49 @@ def still_wanted() -> None:
     """The :attr:`VendorClient.keep_alive` of a client used on its own: nothing to renew."""
 
 
-class Claims(Protocol):
-    """Who, among the bridge's users of a target, holds a vendor account (docs/architecture.md, "the same person")."""
+def honoured_wait(seconds: float, delivery: Delivery) -> float:
+    """The part of a wait a vendor names (``Retry-After``, RFC 9110 §10.2.3; a rate limit's
+    reset) that the bridge honours: at most the target's ``delivery.give_up_after_seconds``.
 
-    def holder(self, vendor_id: str, key: str) -> str | None:
-        """A description of the bridge user other than ``key`` whose vendor identity is
-        ``vendor_id`` (a former user's tombstone included), or None when nobody else holds it.
+    An entry that waited that long is parked at its next failure anyway, so a longer wait
+    changes nothing but the risk: ``Retry-After: 999999999999`` is a moment past the last
+    date a ``datetime`` holds, and one vendor answer must never stop an entry from being
+    rescheduled. The one rule for every wait a vendor names: what a client reads from an
+    answer (:meth:`~scimbridge.vendors.http.HttpVendorClient.vendor_wait`, which also
+    blocks its pacer) and the rescheduled attempt (:func:`~scimbridge.delivery.backoff.retry_delay`).
+    """
+    return min(max(seconds, 0.0), delivery.give_up_after_seconds)
 
-        A client that finds an existing vendor account where it meant to create one asks
-        this before taking the account over: a different person must never inherit it.
+
+class BatchLease(Protocol):
+    """The worker's claim on the batch a client delivers (:class:`~scimbridge.delivery.claiming.Lease`)."""
+
+    def keep_alive(self) -> None:
+        """Renew the claim when due.
+
+        :raises Interrupted: the worker is stopping, or lost the claim: nothing more may be sent.
+        """
+
+    def renew(self) -> None:
+        """Renew the claim when due, stopping or not (a request in flight keeps its claim).
+
+        :raises Interrupted: the claim was lost.
         """
 
 
-class NoClaims:
-    """The claims of a client used on its own (tests, ``mapping preview``): nobody holds anything."""
+class BridgeUsers(Protocol):
+    """The bridge's users, for messages that name them (which account is whose is decided
+    before a client is called: :mod:`scimbridge.delivery.identity`)."""
 
-    def holder(self, vendor_id: str, key: str) -> str | None:
+    def describe(self, stable_id: str) -> str | None:
+        """The bridge user of ``stable_id`` as an admin finds it (userName, externalId, SCIM
+        id), or None when no user of the target has it."""
+
+
+class NoBridgeUsers:
+    """The bridge users of a client used on its own (tests, ``mapping preview``): none."""
+
+    def describe(self, stable_id: str) -> str | None:
         return None
 
 
@@ -143,6 +183,14 @@ class VendorClient(ABC):
     unique_fields: ClassVar[frozenset[str]] = frozenset()
     """Record fields whose values the vendor keeps unique and :meth:`holders` can look up:
     the fields a mapping may fill with ``first_available`` (docs/mapping.md)."""
+    account_keys: ClassVar[frozenset[str]] = frozenset()
+    """Record fields the vendor keeps unique and finds accounts by (an email, a user name;
+    a list field's every value): the worker reserves their values for one user of the bridge
+    before anything is sent (:mod:`scimbridge.delivery.identity`), so two people never get
+    one account. A vendor with none keys its accounts by the bridge's own ids alone."""
+    renames_accounts: ClassVar[bool] = False
+    """Whether the vendor changes an account's keys in place when it is sent a record with
+    new ones and the account's vendor id; a mapping's ``on_identity_change: move`` needs it."""
     one_batch_at_a_time: ClassVar[bool] = False
     """True where the vendor runs one import at a time per tenant (Rocket.Chat's
     ``import.new`` aborts a running one): workers then never overlap on the target."""
@@ -151,18 +199,32 @@ class VendorClient(ABC):
         self.target = target
         self.http = http or requests.Session()
         self.timeout = target.delivery.timeout_seconds
-        self.claims: Claims = NoClaims()
-        """Set by the worker: who else holds a vendor account this client finds."""
+        self.bridge_users: BridgeUsers = NoBridgeUsers()
+        """Set by the worker: who the bridge's users are, for messages that name them."""
         self.calls: CallObserver = NotObserved()
         """Set by the worker: told the status and duration of every vendor call (the metrics)."""
         self.keep_alive: Callable[[], None] = still_wanted
-        """Set by the worker: called while the client waits on the vendor (an asynchronous
-        job's status, a rate-limit window). It renews the worker's lease on the batch, and
-        raises :class:`Interrupted` when the batch must be abandoned."""
+        """Set by the worker for a batch (:meth:`holding`): called before every vendor request
+        and while the client waits on the vendor (an asynchronous job's status, a rate-limit
+        window). It renews the worker's lease on the batch, and raises :class:`Interrupted`
+        when the batch must be abandoned: nothing more is sent."""
+        self.renew: Callable[[], None] = still_wanted
+        """Set by the worker for a batch (:meth:`holding`): renews the lease while a request is
+        in flight (:meth:`renewing`), and raises :class:`Interrupted` only when it was lost."""
+
+    @contextmanager
+    def holding(self, lease: BatchLease) -> Iterator[None]:
+        """Deliver one batch under the worker's ``lease``; outside it (a session token released
+        at shutdown) the client answers to no lease."""
+        self.keep_alive, self.renew = lease.keep_alive, lease.renew
+        try:
+            yield
+        finally:
+            self.keep_alive = self.renew = still_wanted
 
     def wait(self, seconds: float) -> None:
-        """Sleep ``seconds``, calling :attr:`keep_alive` at least once a second, so that a
-        long wait neither outlives the worker's lease nor holds up a stopping worker.
+        """Sleep ``seconds``, calling :attr:`keep_alive` every :data:`KEEP_ALIVE_SECONDS`, so
+        that a long wait neither outlives the worker's lease nor holds up a stopping worker.
 
         :raises Interrupted: from :attr:`keep_alive`.
         """
@@ -172,7 +234,48 @@ class VendorClient(ABC):
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            time.sleep(min(left, 1.0))
+            time.sleep(min(left, KEEP_ALIVE_SECONDS))
+
+    @contextmanager
+    def renewing(self) -> Iterator[None]:
+        """Renew the worker's lease (:attr:`renew`) every :data:`KEEP_ALIVE_SECONDS` from a
+        daemon thread while the block runs: one vendor request, which may take
+        ``delivery.timeout_seconds``, longer than the lease. Without it another worker could
+        claim the user's newer entry meanwhile and deliver it before this request's older
+        write lands (docs/architecture.md, "Transient vs permanent"). A worker asked to stop
+        keeps renewing until its request returns; the next :attr:`keep_alive` stops it.
+
+        The thread never raises: a renewal the database refuses is logged and tried again.
+
+        :raises Interrupted: once the block is done, when the lease was lost meanwhile (in
+            place of whatever the block raised): the answer must not be settled.
+        """
+        done = threading.Event()
+        lost: list[Interrupted] = []
+
+        def beat() -> None:
+            while not done.wait(KEEP_ALIVE_SECONDS):
+                try:
+                    self.renew()
+                except Interrupted as interruption:
+                    lost.append(interruption)
+                    return
+                except Exception as error:
+                    log.warning(
+                        "%s: renewing the lease failed (%s); trying again",
+                        self.vendor,
+                        type(error).__name__,
+                    )
+
+        heartbeat = threading.Thread(target=beat, name=f"{self.vendor}-lease", daemon=True)
+        heartbeat.start()
+        try:
+            yield
+        finally:
+            done.set()
+            heartbeat.join()
+            if lost:
+                raise lost[0]  # replaces the block's own error: the batch is given back
 
     @abstractmethod
     def authenticate(self) -> None:
@@ -189,6 +292,11 @@ class VendorClient(ABC):
 
         :raises VendorUnavailable: when the whole call must be retried later.
         """
+
+    def account_key(self, field: str, value: str) -> str:
+        """``value`` of the account key ``field`` as the vendor compares it: NFC, lower case
+        (every built-in vendor keeps emails and user names unique case-insensitively)."""
+        return unicodedata.normalize("NFC", value).lower()
 
     def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
         """Per value, an id of the account whose ``field`` (one of :attr:`unique_fields`)
@@ -226,15 +334,18 @@ class VendorClient(ABC):
 
 
 __all__ = [
+    "KEEP_ALIVE_SECONDS",
     "Action",
-    "Claims",
+    "BatchLease",
+    "BridgeUsers",
     "DeliveryItem",
     "Interrupted",
-    "NoClaims",
+    "NoBridgeUsers",
     "Outcome",
     "VendorClient",
     "VendorError",
     "VendorUnavailable",
+    "honoured_wait",
     "merge_managed",
     "still_wanted",
 ]

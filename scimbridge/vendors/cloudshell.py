@@ -17,9 +17,11 @@ and the other CloudShell Admin REST API pages (source: QualiSystems/cloudshell-h
 - Idempotency: a first import CloudShell refuses is followed by a lookup of the
   name (``GET {base}/api/v1/users?paginationProperties.filter=<name>``, a
   case-insensitive substring filter, so the exact name is picked, following
-  ``Cursor``); an account found that no other user of the bridge holds is
-  imported again with ``AllowUpdate: true`` and becomes this user's. An import
-  that answers a user other than the one the client holds is checked the same way.
+  ``Cursor``); an account found is imported again with ``AllowUpdate: true`` and
+  becomes this user's: the worker reserved the name for the user before the call
+  (:mod:`scimbridge.delivery.identity`). ``UserName`` is a directory account's name,
+  which CloudShell cannot change: a new name is a new account
+  (``on_identity_change: replace``).
 - An imported user found inactive is re-activated (an IMPORT includes
   re-activation): ``PUT {base}/api/v1/users/{id}`` with the imported user and
   ``IsActive: true``.
@@ -104,6 +106,7 @@ class CloudShellClient(TokenLoginClient):
     rate_limits = ()
     """None documented (Quali's CloudShell Admin REST API pages); a 429 is retried like any unavailability."""
     default_token_scheme = "Basic"
+    account_keys = frozenset({"UserName"})
 
     def login(self) -> str:
         credentials = {
@@ -119,8 +122,8 @@ class CloudShellClient(TokenLoginClient):
 
     def deliver_one(self, item: DeliveryItem) -> Outcome:
         """Import, disable or remove the user. Without a stored ``Id`` the user is looked up
-        by name: an account another user of the bridge holds is not this user's, and only
-        CloudShell's "no such user" means there is nothing to deprovision."""
+        by name (reserved for the user); only CloudShell's "no such user" means there is
+        nothing to deprovision."""
         if item.action is Action.IMPORT:
             return self.import_user(item)
         vendor_id = item.vendor_id or self.own_account(item)
@@ -136,32 +139,22 @@ class CloudShellClient(TokenLoginClient):
 
     def import_user(self, item: DeliveryItem) -> Outcome:
         """Import the user: a first import without ``AllowUpdate``, a known user with it.
-        A known user answered under another ``Id`` means the account held is gone and the
-        name now belongs to another account (or a new one): checked before taking it."""
+        A known user answered under another ``Id`` (the account was deleted in CloudShell and
+        the name imported again) is the user's new account."""
         name = user_name(item)
         user, errors = self.post_import(name, allow_update=item.vendor_id is not None)
         if user is None:
             return refused(item, errors) if item.vendor_id else self.adopt(item, name, errors)
-        replaced = item.vendor_id is not None and str(user["Id"]) != item.vendor_id
-        if replaced and (conflict := self.taken_over(item, user)):
-            return conflict
         return self.activated(item, user)
 
     def adopt(self, item: DeliveryItem, name: str, errors: Any) -> Outcome:
         """A first import CloudShell refused: when it has a user of that name (a first import
-        repeated after a timeout or a crash) that no other user of the bridge holds, the
-        user is imported again with ``AllowUpdate`` and becomes this one's (docs/architecture.md,
-        "the same person"); otherwise the refusal stands."""
-        found = self.find(name)
-        if found is None:
+        repeated after a timeout or a crash), the user is imported again with ``AllowUpdate``
+        and becomes this one's; otherwise the refusal stands."""
+        if self.find(name) is None:
             return refused(item, errors)
-        if conflict := self.taken_over(item, found):
-            return conflict
         user, errors = self.post_import(name, allow_update=True)
         return self.activated(item, user) if user else refused(item, errors)
-
-    def taken_over(self, item: DeliveryItem, user: dict[str, Any]) -> Outcome | None:
-        return self.unclaimed(item, str(user["Id"]), f"user {user.get('Username')}")
 
     def post_import(self, name: str, allow_update: bool) -> tuple[dict[str, Any] | None, Any]:
         """The user CloudShell imported under that name (None when it is not in ``Users``),
@@ -203,12 +196,9 @@ class CloudShellClient(TokenLoginClient):
             params["paginationProperties.cursor"] = cursor
 
     def own_account(self, item: DeliveryItem) -> str | None:
-        """The ``Id`` of the CloudShell user of the item's name, unless another user of the
-        bridge holds it."""
+        """The ``Id`` of the CloudShell user of the item's name (reserved for the user), if any."""
         found = self.find(user_name(item))
-        if found is None or self.taken_over(item, found):
-            return None
-        return str(found["Id"])
+        return str(found["Id"]) if found is not None else None
 
     def deactivate(self, vendor_id: str) -> None:
         """Read the user and PUT it back with ``IsActive: false``; a user CloudShell no

@@ -14,17 +14,15 @@ GetConfideImportUsersStatus, UpdateConfideSharingUser, register-app).
 - Idempotency: Confide has no list or get-user call (none in AvePoint's
   Graph API documentation), so the other call is the lookup. A user without a known
   address is imported; one the task reports failed (it exists already, when a
-  first import is repeated) is updated instead, unless another user of the
-  bridge holds that address (docs/architecture.md, "the same person"). A known user is
+  first import is repeated) is updated instead: the worker reserved the address for
+  the user before the call (:mod:`scimbridge.delivery.identity`). A known user is
   updated; one the task reports failed (removed in Confide since) is imported.
   The client never reads the failure's wording.
-- An email change (the record's address differs from the known one) revokes the
-  old address (update-users, every permission false, no invitation) and
-  delivers the new one as above; the new address is the vendor id.
+- An email change is a new Confide user: the worker revokes the old address first
+  (``on_identity_change: replace``, as ``on_deactivate`` does), then imports the new one.
 - Confide documents no delete and no disable: a DISABLE or REMOVE is an
   update-users of the known address (or, for a user the bridge never learnt an
-  address of, the record's, unless another user of the bridge holds it) with
-  every permission false (docs/vendors/confide.md **assumption**, as the mapping file
+  address of, the record's) with every permission false (docs/vendors/confide.md **assumption**, as the mapping file
   states); the user stays listed in Confide. A task that reports it failed
   means Confide has no such user: nothing to deprovision (ASSUMPTION: the only
   per-user failures of an update are an unknown or malformed address).
@@ -100,8 +98,6 @@ class Send:
     item: DeliveryItem
     kind: str
     user: dict[str, Any]
-    revoke: bool = False
-    """The old address of an email change, whose result does not name the item's vendor id."""
 
     @property
     def email(self) -> str:
@@ -130,6 +126,7 @@ class ConfideClient(OAuthClientCredentialsClient):
     rate_limits = ()
     """None documented (AvePoint's Graph API documentation: a 429 shows only in the Elements API
     docs); a 429 is retried after its ``Retry-After`` like any unavailability."""
+    account_keys = frozenset({"email"})
     token_endpoint_auth_method = "client_secret_post"
     """The AvePoint sample posts client_id and client_secret in the form (register-app.md)."""
     default_scope = "confide.graph.readwrite.all"
@@ -141,81 +138,56 @@ class ConfideClient(OAuthClientCredentialsClient):
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
         """At most two rounds of (at most) two tasks: every item's first call, then the other
         call for the users the first one reported failed."""
-        planned = {item.key: self.plan(item) for item in items}
-        outcomes = {key: plan for key, plan in planned.items() if isinstance(plan, Outcome)}
-        first = self.run(
-            [send for plan in planned.values() if isinstance(plan, list) for send in plan]
+        first = self.run([self.first_call(item) for item in items])
+        second = self.run(
+            [other for result in first.values() if (other := self.other_call(result))]
         )
-        others = [other for result in first.values() if (other := self.other_call(result))]
-        outcomes.update({other.key: other for other in others if isinstance(other, Outcome)})
-        second = self.run([other for other in others if isinstance(other, Send)])
-        for item in items:
-            if item.key not in outcomes:
-                outcomes[item.key] = self.outcome(item, first, second)
-        return [outcomes[item.key] for item in items]
+        return [self.outcome(item, first[item.key], second.get(item.key)) for item in items]
 
-    def plan(self, item: DeliveryItem) -> list[Send] | Outcome:
-        """The item's first call(s), or its outcome when it needs none."""
+    @staticmethod
+    def first_call(item: DeliveryItem) -> Send:
+        """An import of a user without a known address; an update of the known one; a
+        deprovision revokes every permission of the known address (else the record's)."""
         known = known_address(item)
-        email = str(item.record.get("email") or known)
         if item.action is not Action.IMPORT:
-            if known is None and self.unclaimed(item, email, f"the address {email}"):
-                return nothing_to_deprovision(item)
-            return [Send(item, UPDATE_USERS, revoked(known or email))]
+            return Send(item, UPDATE_USERS, revoked(known or str(item.record.get("email"))))
         record = compact(item.record)
         if known is None:
-            return [Send(item, IMPORT_USERS, record)]
-        if known.lower() == email.lower():
-            return [Send(item, UPDATE_USERS, {**record, "email": known})]
-        return [
-            Send(item, UPDATE_USERS, revoked(known), revoke=True),
-            Send(item, IMPORT_USERS, record),
-        ]
+            return Send(item, IMPORT_USERS, record)
+        return Send(item, UPDATE_USERS, {**record, "email": known})
 
-    def other_call(self, result: Result) -> Send | Outcome | None:
+    @staticmethod
+    def other_call(result: Result) -> Send | None:
         """For an IMPORT the task reported failed, the call that may succeed: an update of an
-        address Confide has already (unless another user of the bridge holds it, docs/architecture.md
-        "the same person"), or an import of a known address Confide no longer has."""
+        address Confide has already, or an import of a known address Confide no longer has."""
         send = result.send
-        if not result.reported or send.revoke or send.item.action is not Action.IMPORT:
+        if not result.reported or send.item.action is not Action.IMPORT:
             return None
         if send.kind == UPDATE_USERS:
             return replace(send, kind=IMPORT_USERS)
-        conflict = self.unclaimed(send.item, send.email, f"the address {send.email}")
         invited_before = {
             key: value for key, value in send.user.items() if key != "sendInvitationEmail"
         }
-        return conflict or replace(send, kind=UPDATE_USERS, user=invited_before)
+        return replace(send, kind=UPDATE_USERS, user=invited_before)
 
     @staticmethod
-    def outcome(
-        item: DeliveryItem,
-        first: dict[tuple[str, bool], Result],
-        second: dict[tuple[str, bool], Result],
-    ) -> Outcome:
-        """The item's outcome from its last attempt, and from the revocation of its old
-        address (which fails the item only when Confide did not report the address unknown)."""
-        attempts = [
-            results[(item.key, False)]
-            for results in (first, second)
-            if (item.key, False) in results
-        ]
-        last, revoke = attempts[-1], first.get((item.key, True))
+    def outcome(item: DeliveryItem, first: Result, second: Result | None) -> Outcome:
+        """The item's outcome from its last attempt: a deprovision Confide reports failed had
+        no such user to deprovision."""
+        last = second or first
         details: dict[str, Any] = {"taskId": last.task_id} if last.task_id else {}
-        if revoke is not None and not revoke.ok and not revoke.reported:
-            return failed(item, str(revoke.error), retryable=revoke.retryable, **details)
         if last.ok:
             return succeeded(item, last.send.email, **details)
         if item.action is not Action.IMPORT and last.reported:
             return nothing_to_deprovision(item)
-        error = "; ".join(str(attempt.error) for attempt in attempts)
+        error = "; ".join(str(attempt.error) for attempt in (first, second) if attempt)
         return failed(item, error, retryable=last.retryable, **details)
 
     # -- tasks -----------------------------------------------------------------------------------
 
-    def run(self, sends: list[Send]) -> dict[tuple[str, bool], Result]:
-        """Each send's result by (item key, revoke): one task a kind, bisected on a 400."""
-        results: dict[tuple[str, bool], Result] = {}
+    def run(self, sends: list[Send]) -> dict[str, Result]:
+        """Each send's result by item key: one task a kind, bisected on a 400."""
+        results: dict[str, Result] = {}
         for kind in (IMPORT_USERS, UPDATE_USERS):
             batch = [send for send in sends if send.kind == kind]
             if not batch:
@@ -224,7 +196,7 @@ class ConfideClient(OAuthClientCredentialsClient):
             found = [Result(send, error=str(rejection)) for send, rejection in sent.rejected]
             for accepted, task_id in sent.accepted:
                 found += self.task_results(kind, task_id, accepted)
-            results.update({(r.send.item.key, r.send.revoke): r for r in found})
+            results.update({result.send.item.key: result for result in found})
         return results
 
     def start_task(self, kind: str, sends: list[Send]) -> str:

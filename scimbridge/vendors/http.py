@@ -3,14 +3,19 @@
 One place decides how a vendor's answer is read, so that the five clients only
 state what differs (their paths, bodies and tokens):
 
-- every call carries a timeout and the client's auth headers;
+- every call carries a timeout and the client's auth headers, and goes only to the
+  URL it names: a 3xx is a refusal naming the host it points to, never followed, so
+  no credential header reaches another host and no other host's answer is read;
+- before every call the worker's lease on the batch is checked (a stopping worker, or
+  one that lost its lease, sends nothing more), and renewed while the call is in flight;
 - a 401 renews the credentials once and repeats the call once;
 - every call is paced to the vendor's documented rate limits (:mod:`.pacing`):
   a short wait is waited, a longer one postpones the call without sending it;
 - a 429, a 5xx, a timeout or a refused connection raises
   :class:`~scimbridge.vendors.base.VendorUnavailable`, with the wait the vendor
-  asked for (``Retry-After``, RFC 9110 §10.2.3, or a vendor's own header); a 429's
-  reset also holds back the next calls the same limit counts;
+  asked for (``Retry-After``, RFC 9110 §10.2.3, or a vendor's own header), capped at
+  ``delivery.give_up_after_seconds`` (:func:`~scimbridge.vendors.base.honoured_wait`);
+  a 429's reset also holds back the next calls the same limit counts;
 - any other 4xx raises :class:`VendorRejected`, which the clients turn into a
   per-item failure that will not be retried;
 - no message built here ever holds a credential or a token (:meth:`HttpVendorClient.redact`).
@@ -28,7 +33,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import Any, ClassVar, Generic, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -39,6 +44,7 @@ from scimbridge.vendors.base import (
     VendorClient,
     VendorError,
     VendorUnavailable,
+    honoured_wait,
 )
 from scimbridge.vendors.pacing import SHORT_WAIT_SECONDS, Pacer, RateLimit, configured_limits
 
@@ -70,7 +76,7 @@ def retry_after_seconds(response: requests.Response, now: datetime | None = None
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         moment = parsedate_to_datetime(value)
@@ -79,6 +85,31 @@ def retry_after_seconds(response: requests.Response, now: datetime | None = None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+def redirect_refused(response: requests.Response, request: str, setting: str) -> str:
+    """Why a 3xx answer to ``request`` is refused, naming the host its ``Location`` points to.
+
+    Only the host and port are named: a Location's path and query may carry a token. A
+    vendor API documents no redirect; following one would send the credential headers
+    requests keeps on another host (Rocket.Chat's ``X-Auth-Token``, ACC's ``User-Id``) and
+    read that host's answer as the vendor's, so the configured ``setting`` is to be fixed.
+    """
+    location = response.headers.get("Location", "").strip()
+    target = "a redirect without a Location"
+    if location:
+        parts = urlsplit(urljoin(response.url, location))
+        host = parts.hostname or "?"
+        host = f"[{host}]" if ":" in host else host
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        target = f"a redirect to {host}:{port}" if port else f"a redirect to {host}"
+    return (
+        f"{request} answered HTTP {response.status_code}, {target}; "
+        f"vendor calls never follow redirects (check the target's {setting})"
+    )
 
 
 def exhausted(response: requests.Response) -> bool:
@@ -324,24 +355,63 @@ class HttpVendorClient(VendorClient):
                 return None
             raise
 
+    def deprovision_carrying(
+        self,
+        method: str,
+        path: str,
+        profile: dict[str, Any],
+        bare: dict[str, Any],
+        *,
+        expect: Collection[int] = (200,),
+    ) -> requests.Response | None:
+        """Send a deprovision that carries the user's newest profile (``profile``); when the
+        vendor refuses that body, send the deprovision alone (``bare``) and log why, so the
+        attributes a deprovision carries never hold it back (a value the vendor will not take,
+        or a role it does not have, which some answer 404 like a missing user). None when
+        the vendor no longer has the user (a 404 to the deprovision alone)."""
+        try:
+            return self.call(method, path, json=profile, expect=expect)
+        except VendorRejected as refusal:
+            log.warning(
+                "%s: %s %s refused the user's new profile (%s); deprovisioning without it",
+                self.vendor,
+                method,
+                path,
+                self.redact(str(refusal)),
+            )
+            return self.call_unless_gone(method, path, json=bare, expect=expect)
+
     def _send(
         self, method: str, path: str, public: bool, kwargs: dict[str, Any]
     ) -> requests.Response:
-        """One request, sent when the rate limits allow (:meth:`learn` from its answer)."""
+        """One request, sent when the rate limits allow (:meth:`learn` from its answer),
+        while the worker still holds the batch, to the URL it names and nowhere else.
+
+        :raises Interrupted: before sending, when the worker is stopping or lost its lease
+            (:attr:`keep_alive`), or once answered, when the lease was lost while the request
+            was in flight (:meth:`renewing`).
+        """
         self.pacer.admit(method, path, self.wait, self.longest_wait)
         options = {name: value for name, value in kwargs.items() if name != "headers"}
         headers = {**({} if public else self.auth_headers()), **kwargs.get("headers", {})}
+        self.keep_alive()
         started = time.monotonic()
-        try:
-            response = self.http.request(
-                method, self.url(path), headers=headers, timeout=self.timeout, **options
-            )
-        except requests.RequestException as error:
-            self.calls.answered(None, time.monotonic() - started)
-            self.pacer.sent(method, path)  # a call that timed out may have been served
-            raise VendorUnavailable(
-                f"{self.vendor}: {method} {path} failed: {type(error).__name__}"
-            ) from None
+        with self.renewing():
+            try:
+                response = self.http.request(
+                    method,
+                    self.url(path),
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    **options,
+                )
+            except requests.RequestException as error:
+                self.calls.answered(None, time.monotonic() - started)
+                self.pacer.sent(method, path)  # a call that timed out may have been served
+                raise VendorUnavailable(
+                    f"{self.vendor}: {method} {path} failed: {type(error).__name__}"
+                ) from None
         seconds = time.monotonic() - started
         self.calls.answered(response.status_code, seconds)
         log.debug("%s %s answered %d in %.3f s", method, path, response.status_code, seconds)
@@ -356,25 +426,35 @@ class HttpVendorClient(VendorClient):
         if response.status_code != 503:
             self.pacer.sent(method, path)
         if response.status_code == 429 or exhausted(response):
-            self.pacer.block(method, path, self.retry_after(response))
+            self.pacer.block(method, path, self.vendor_wait(response))
 
     def _failure(
         self, method: str, path: str, response: requests.Response, renewed: bool
     ) -> VendorError:
         status = response.status_code
+        if 300 <= status < 400:
+            refusal = redirect_refused(response, f"{self.vendor}: {method} {path}", "base_url")
+            return VendorRejected(status, self.redact(refusal))
         message = self.redact(
             f"{self.vendor}: {method} {path} answered HTTP {status}: {error_text(response)}"
         )
         if status == 401 and renewed:
             return VendorUnavailable(f"{message} (even with renewed credentials)")
         if status == 429 or status >= 500:
-            return VendorUnavailable(message, retry_after=self.retry_after(response))
+            return VendorUnavailable(message, retry_after=self.vendor_wait(response))
         return VendorRejected(status, message)
 
     def retry_after(self, response: requests.Response) -> float | None:
         """The wait a 429 or 5xx asks for, which is also when a rate limit resets; vendors
         with their own header override this."""
         return retry_after_seconds(response)
+
+    def vendor_wait(self, response: requests.Response) -> float | None:
+        """The wait the answer asks for (:meth:`retry_after`), as the client honours it:
+        capped at the target's ``delivery.give_up_after_seconds`` (:func:`honoured_wait`),
+        both for the entries it postpones and for the calls its pacer holds back."""
+        wait = self.retry_after(response)
+        return None if wait is None else honoured_wait(wait, self.target.delivery)
 
     def poll(self, fetch: Callable[[], T], finished: Callable[[T], bool]) -> T | None:
         """Fetch an asynchronous job's state until ``finished`` holds, :attr:`max_polls` times
@@ -458,24 +538,6 @@ class HttpVendorClient(VendorClient):
                 raise
             return {item.key: postponed(item, unavailable) for item in items}
 
-    def unclaimed(self, item: DeliveryItem, vendor_id: str, what: str) -> Outcome | None:
-        """None when the existing vendor account ``vendor_id`` may become this user's; else
-        the conflict that fails the item.
-
-        docs/architecture.md, "the same person": an account the vendor already has is taken over only
-        when no other user of the bridge (a former user's tombstone included) holds it, so a
-        new person who reuses a userName or email never inherits the old account.
-        """
-        holder = self.claims.holder(vendor_id, item.key)
-        if holder is None:
-            return None
-        return failed(
-            item,
-            f"{self.vendor}: {what} already exists at the vendor as the account of another "
-            f"user of the bridge ({holder}); a different person never inherits it "
-            "(delivery.allow_takeover lets a new user take over a former user's account)",
-        )
-
 
 class TokenLoginClient(HttpVendorClient):
     """A vendor whose login call returns a session token sent as ``Authorization: <scheme> <token>``
@@ -499,11 +561,14 @@ class TokenLoginClient(HttpVendorClient):
         self.token = token
 
     def login_call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """The login request: refused credentials are a configuration problem to retry later."""
+        """The login request: refused credentials (or a redirect, which names the setting
+        to check) are a configuration problem to retry later."""
         try:
             return self.call(method, path, public=True, **kwargs)
         except VendorRejected as rejection:
-            raise VendorUnavailable(f"{rejection} (check the target's credentials)") from None
+            redirected = 300 <= rejection.status < 400
+            hint = "" if redirected else " (check the target's credentials)"
+            raise VendorUnavailable(f"{rejection}{hint}") from None
 
     def is_authenticated(self) -> bool:
         return self.token is not None

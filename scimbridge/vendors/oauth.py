@@ -4,6 +4,9 @@ The token comes from authlib's :class:`OAuth2Session`, which is also the HTTP
 session that sends it (``Authorization: Bearer``, RFC 6750 §2.1). Neither
 vendor issues refresh tokens, so a token about to expire is fetched anew
 before the next call, and a 401 fetches one once more (:meth:`HttpVendorClient.call`).
+A token request is never redirected (:class:`OAuthSession`): a 3xx is refused before
+the client secret (Basic or in the body, RFC 6749 §2.3.1) could be sent to the host it
+points to.
 """
 
 from __future__ import annotations
@@ -17,10 +20,24 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from scimbridge.config import Target
 from scimbridge.vendors.base import VendorUnavailable
-from scimbridge.vendors.http import HttpVendorClient, error_text, retry_after_seconds
+from scimbridge.vendors.http import HttpVendorClient, error_text, redirect_refused
 
 TOKEN_LEEWAY_SECONDS = 60
 """Renew a token this long before it expires, so a call never leaves with a dying one."""
+
+
+class OAuthSession(OAuth2Session):
+    """authlib's session, which follows no redirect, whoever sends on it.
+
+    :meth:`HttpVendorClient.call` and :meth:`OAuthClientCredentialsClient.authenticate`
+    say ``allow_redirects=False``; authlib also fetches a token by itself, inside a request
+    whose token is about to expire (``ensure_active_token``), where no such argument
+    reaches. Here every 3xx is handed back as the answer, which the compliance hook
+    refuses (:meth:`OAuthClientCredentialsClient._check_token_response`).
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
 
 
 class OAuthClientCredentialsClient(HttpVendorClient):
@@ -31,18 +48,20 @@ class OAuthClientCredentialsClient(HttpVendorClient):
     default_scope: ClassVar[str]
 
     def __init__(self, target: Target, http: requests.Session | None = None):
-        if http is not None and not isinstance(http, OAuth2Session):
-            raise TypeError(f"the {self.vendor} client needs an authlib OAuth2Session")
+        if http is not None and not isinstance(http, OAuthSession):
+            raise TypeError(
+                f"the {self.vendor} client needs an OAuthSession, which follows no redirect"
+            )
         super().__init__(target, http or self._oauth_session(target))
-        self.oauth: OAuth2Session = self.http  # type: ignore[assignment]
+        self.oauth: OAuthSession = self.http  # type: ignore[assignment]
         self.oauth.register_compliance_hook("access_token_response", self._check_token_response)
         # authlib renews a token inside a request once it is within the leeway of expiring;
         # without the endpoint it fails there on every call (a token shorter-lived than
         # the leeway never works), so it must know where to fetch one.
         self.oauth.metadata["token_endpoint"] = self.token_url
 
-    def _oauth_session(self, target: Target) -> OAuth2Session:
-        return OAuth2Session(
+    def _oauth_session(self, target: Target) -> OAuthSession:
+        return OAuthSession(
             client_id=target.secret("client_id"),
             client_secret=target.secret("client_secret"),
             token_endpoint_auth_method=self.token_endpoint_auth_method,
@@ -61,9 +80,17 @@ class OAuthClientCredentialsClient(HttpVendorClient):
         return self.resolve(self.target.secret("token_url") or self.default_token_url())
 
     def authenticate(self) -> None:
+        """Fetch a token, under the worker's lease like every vendor request (:meth:`_send`).
+
+        :raises Interrupted: when the worker is stopping or lost its lease.
+        """
         self.oauth.token = None
+        self.keep_alive()
         try:
-            self.oauth.fetch_token(self.token_url, grant_type="client_credentials")
+            with self.renewing():
+                self.oauth.fetch_token(
+                    self.token_url, grant_type="client_credentials", allow_redirects=False
+                )
         except requests.RequestException as error:
             raise VendorUnavailable(
                 f"{self.vendor}: the token endpoint failed: {type(error).__name__}"
@@ -77,12 +104,17 @@ class OAuthClientCredentialsClient(HttpVendorClient):
         """Turn a refused token request into VendorUnavailable before authlib parses it."""
         if response.status_code == 200:
             return response
+        if 300 <= response.status_code < 400:
+            refusal = redirect_refused(
+                response, f"{self.vendor}: the token endpoint", "credentials.token_url"
+            )
+            raise VendorUnavailable(self.redact(refusal))
         message = self.redact(
             f"{self.vendor}: the token endpoint answered HTTP {response.status_code}: "
             f"{error_text(response)}"
         )
         if response.status_code == 429 or response.status_code >= 500:
-            raise VendorUnavailable(message, retry_after=retry_after_seconds(response))
+            raise VendorUnavailable(message, retry_after=self.vendor_wait(response))
         raise VendorUnavailable(f"{message} (check the target's client credentials)")
 
     def is_authenticated(self) -> bool:

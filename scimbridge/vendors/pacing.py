@@ -226,7 +226,12 @@ class Pacer:
 
     def block(self, method: str, path: str, seconds: float | None) -> None:
         """The vendor refused the call (429) or said none remains: no call before ``seconds``
-        from now; without a reset, one whole window (the rolling log's own promise)."""
+        from now; without a reset, one whole window (the rolling log's own promise).
+
+        :param seconds: the reset as the client honours it, capped at the target's
+            ``delivery.give_up_after_seconds`` (``HttpVendorClient.vendor_wait``): a vendor's
+            far-off reset never blocks a limit for longer than an entry waits for it.
+        """
         now = self.clock()
         for limit, key in self.buckets(method, path):
             until = now + (limit.seconds if seconds is None else seconds) + limit.margin

@@ -94,7 +94,9 @@ class VendorPlugin:
     def record_shape(self) -> RecordShape:
         """The record schema, compiled once."""
         schema = json.loads(self.record_schema.read_text("utf-8"))
-        return RecordShape(self.name, schema, self.client.unique_fields)
+        return RecordShape(
+            self.name, schema, self.client.unique_fields, self.client.renames_accounts
+        )
 
     def load_emulator(self) -> type[VendorEmulator]:
         """The emulator class.

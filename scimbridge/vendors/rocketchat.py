@@ -41,11 +41,12 @@ Rocket.Chat's source (``RocketChat/Rocket.Chat``: ``import.ts``, ``services/impo
   bridge does not manage.
 - A DISABLE or REMOVE of a user Rocket.Chat does not have ("User not found.") is
   done: there is nothing to deprovision, and nothing is imported.
-- The vendor id is the **import id**, the bridge's stable id (docs/architecture.md): it
-  survives a user deleted and re-created in Rocket.Chat, and ``users.info``
-  finds the user by it; the Rocket.Chat ``_id`` goes in the outcome's details.
-  A user found by import id for an item without a vendor id is taken over only
-  when no other user of the bridge holds that import id (:meth:`unclaimed`).
+- The vendor id is the user's Rocket.Chat ``_id``, the id an admin searches for; the
+  user is found by its **import id**, the bridge's stable id (docs/architecture.md),
+  which survives a user deleted and re-created in Rocket.Chat. The account keys are
+  ``username`` and ``emails`` (both unique in Rocket.Chat): the worker reserves them
+  before the call (:mod:`scimbridge.delivery.identity`), and a changed one is the same
+  user updated (``users.update``: ``on_identity_change: move``).
 - Every route is limited per client, 10 calls a minute by default, refused calls
   counted too (Rocket.Chat's source, ``settings/rate.ts``; :attr:`RocketChatClient.rate_limits`): the client paces
   itself to it (:mod:`.pacing`), and a target whose account holds
@@ -115,9 +116,9 @@ T = TypeVar("T")
 
 def import_id(item: DeliveryItem) -> str:
     """The user's import id: the record's (the mapping puts the bridge's stable id there),
-    else the vendor id the bridge keeps, which is the same id."""
+    else the bridge's stable id itself."""
     ids = item.record.get("importIds") or []
-    return str(ids[0]) if ids else item.vendor_id or item.key
+    return str(ids[0]) if ids else item.key
 
 
 def first_email(user: User) -> str | None:
@@ -157,6 +158,10 @@ class RocketChatClient(HttpVendorClient):
     """Not documented; the run inserts users 50 at a time (UserConverter.ts), so 100 is two rounds."""
     unique_fields = frozenset({"username"})
     """Rocket.Chat refuses a second user of a user name (case-insensitively)."""
+    account_keys = frozenset({"username", "emails"})
+    """Rocket.Chat keeps user names and email addresses unique (case-insensitively)."""
+    renames_accounts = True
+    """``users.update`` changes a user's name and email in place."""
     default_poll_interval_seconds = 1.0
     listed: Directory | None = None
     """The listing of every user taken for this batch (:meth:`one_batch`), if one was."""
@@ -181,8 +186,8 @@ class RocketChatClient(HttpVendorClient):
 
     def retry_after(self, response: requests.Response) -> float | None:
         reset = response.headers.get("X-RateLimit-Reset", "")
-        if reset.isdigit():
-            return max(0.0, int(reset) / 1000 - time.time())
+        if reset.isascii() and reset.isdigit():  # float(): a reset of 400 digits is inf, capped
+            return max(0.0, float(reset) / 1000 - time.time())
         return retry_after_seconds(response)
 
     # -- delivery --------------------------------------------------------------------------------
@@ -324,13 +329,9 @@ class RocketChatClient(HttpVendorClient):
     def apply(self, item: DeliveryItem, user: User | None) -> Outcome | None:
         """Update, deactivate or delete the user Rocket.Chat has; None when it must be
         imported. Only Rocket.Chat's "User not found." means there is nothing to
-        deprovision; a user found for an item without a vendor id is this user's only
-        when no other user of the bridge holds its import id (docs/architecture.md, "the same person")."""
+        deprovision."""
         if user is None:
             return None if item.action is Action.IMPORT else nothing_to_deprovision(item)
-        what = f"the user of import id {import_id(item)}"
-        if not item.vendor_id and (conflict := self.unclaimed(item, import_id(item), what)):
-            return conflict if item.action is Action.IMPORT else nothing_to_deprovision(item)
         user_id = str(user["_id"])
         if item.action is Action.IMPORT:
             self.update(item, user)
@@ -339,7 +340,7 @@ class RocketChatClient(HttpVendorClient):
                 self.set_active(user_id, False)
         else:
             self.post("users.delete", {"userId": user_id})
-        return succeeded(item, import_id(item), userId=user_id)
+        return succeeded(item, user_id, importId=import_id(item))
 
     def update(self, item: DeliveryItem, user: User) -> None:
         """``users.update`` with what the user lacks, then re-activation (an IMPORT includes it)."""
@@ -382,7 +383,7 @@ class RocketChatClient(HttpVendorClient):
         its lookup by import id says; those the rate limit leaves unchecked are postponed."""
         created = self.created(staged, before)
         outcomes = {
-            item.key: succeeded(item, import_id(item), userId=str(created[item.key]["_id"]))
+            item.key: succeeded(item, str(created[item.key]["_id"]), importId=import_id(item))
             for item in staged
             if item.key in created
         }
@@ -432,7 +433,7 @@ class RocketChatClient(HttpVendorClient):
         """The run returns no per-user errors (Rocket.Chat's source): a user it did not create failed."""
         user = self.user_where("importId", import_id(item))
         if user is not None:
-            return succeeded(item, import_id(item), userId=str(user["_id"]))
+            return succeeded(item, str(user["_id"]), importId=import_id(item))
         return failed(item, self.why_not_created(item))
 
     def why_not_created(self, item: DeliveryItem) -> str:
@@ -472,7 +473,7 @@ class RocketChatClient(HttpVendorClient):
             (
                 found
                 for value in holder.get("importIds") or []
-                if (found := self.claims.holder(str(value), item.key))
+                if str(value) != item.key and (found := self.bridge_users.describe(str(value)))
             ),
             None,
         )

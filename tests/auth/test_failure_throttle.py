@@ -1,4 +1,6 @@
-"""The failure throttle: after N failed authentications from one address, 429 with Retry-After."""
+"""The failure throttle: after N failed authentications from one address, each further
+failure is answered 429 with Retry-After; good credentials from that address never are
+(docs/inbound-auth.md, "The failure throttle")."""
 
 from __future__ import annotations
 
@@ -7,13 +9,25 @@ import threading
 from pathlib import Path
 
 import pytest
-from auth_helpers import STATIC_TOKEN, TARGET, basic, bearer, build_app
+from auth_helpers import (
+    STATIC_TOKEN,
+    TARGET,
+    JwksServer,
+    basic,
+    bearer,
+    build_app,
+    jwt_settings,
+    rsa_key,
+    sign,
+)
 from flask.testing import FlaskClient
+from joserfc.jwk import RSAKey
 
 from scimbridge.scim.throttle import FailureThrottle, client_address
 
 USERS = f"/scim/v2/{TARGET}/Users"
 WRONG = bearer("wrong-token-0123456789abcdef")
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 class Clock:
@@ -54,13 +68,52 @@ def test_the_next_request_is_answered_429_with_retry_after(http: FlaskClient) ->
     assert response.get_json()["status"] == "429"
 
 
-def test_a_throttled_address_is_refused_before_its_credentials_are_checked(
+def test_the_valid_token_is_accepted_after_fifteen_bad_ones_from_its_address(
+    tmp_path: Path,
+) -> None:
+    """Okta's and Entra ID's egress addresses are shared by all their tenants: another
+    tenant's bad tokens must not stop this one's provisioning."""
+    http = build_app(tmp_path, {"bearer_tokens": [STATIC_TOKEN]}).test_client()
+    for _ in range(15):
+        get(http, WRONG, "192.0.2.1")
+
+    assert get(http, bearer(STATIC_TOKEN), "192.0.2.1").status_code == 200
+
+
+def test_the_eleventh_and_later_bad_tokens_are_answered_429_with_a_scim_error(
+    tmp_path: Path,
+) -> None:
+    http = build_app(tmp_path, {"bearer_tokens": [STATIC_TOKEN]}).test_client()
+
+    responses = [get(http, WRONG, "192.0.2.1") for _ in range(15)]
+
+    assert [response.status_code for response in responses] == [401] * 10 + [429] * 5
+    for response in responses[10:]:
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+        body = response.get_json()
+        assert body["schemas"] == [ERROR_SCHEMA]
+        assert body["status"] == "429"
+        assert "retry in" in body["detail"]
+
+
+def test_bad_tokens_stay_throttled_after_a_valid_request_succeeded(http: FlaskClient) -> None:
+    for _ in range(3):
+        get(http, WRONG, "192.0.2.1")
+
+    assert get(http, bearer(STATIC_TOKEN), "192.0.2.1").status_code == 200
+    assert get(http, WRONG, "192.0.2.1").status_code == 429
+
+
+def test_a_throttled_address_without_credentials_is_challenged_not_throttled(
     http: FlaskClient,
 ) -> None:
     for _ in range(3):
         get(http, WRONG, "192.0.2.1")
 
-    assert get(http, bearer(STATIC_TOKEN), "192.0.2.1").status_code == 429
+    response = get(http, {}, "192.0.2.1")
+
+    assert response.status_code == 401
+    assert "Bearer" in response.headers["WWW-Authenticate"]
 
 
 def test_other_addresses_are_not_affected(http: FlaskClient) -> None:
@@ -104,16 +157,35 @@ def test_forwarded_for_from_an_untrusted_peer_is_ignored(http: FlaskClient) -> N
     assert get(http, WRONG, "192.0.2.1", **{"X-Forwarded-For": "198.51.100.99"}).status_code == 429
 
 
+BASIC = {"username": "okta", "password": "okta-basic-password-0123"}
+
+
 def test_a_basic_failure_counts_too(tmp_path: Path) -> None:
-    inbound = {
-        "basic": {"username": "okta", "password": "okta-basic-password-0123"},
-        "throttle": {"max_failures": 1},
-    }
-    http = build_app(tmp_path, inbound).test_client()
+    http = build_app(tmp_path, {"basic": BASIC, "throttle": {"max_failures": 1}}).test_client()
 
     get(http, basic("okta", "wrong-password-0123456"), "192.0.2.1")
 
-    assert get(http, basic("okta", "okta-basic-password-0123"), "192.0.2.1").status_code == 429
+    assert get(http, basic("okta", "wrong-password-6543210"), "192.0.2.1").status_code == 429
+
+
+def test_the_valid_basic_password_is_accepted_from_a_throttled_address(tmp_path: Path) -> None:
+    http = build_app(tmp_path, {"basic": BASIC, "throttle": {"max_failures": 1}}).test_client()
+
+    get(http, basic("okta", "wrong-password-0123456"), "192.0.2.1")
+
+    assert get(http, basic("okta", "okta-basic-password-0123"), "192.0.2.1").status_code == 200
+
+
+def test_a_valid_jwt_is_accepted_from_an_address_throttled_for_bad_ones(
+    tmp_path: Path, server: JwksServer, key: RSAKey
+) -> None:
+    inbound = {"jwt": jwt_settings(server.url), "throttle": {"max_failures": 2}}
+    http = build_app(tmp_path, inbound).test_client()
+    forged = sign(rsa_key(key.kid))  # the right kid, another key: a bad signature
+    statuses = [get(http, bearer(forged), "192.0.2.1").status_code for _ in range(3)]
+
+    assert statuses == [401, 401, 429]
+    assert get(http, bearer(sign(key)), "192.0.2.1").status_code == 200
 
 
 def test_max_failures_zero_turns_the_throttle_off(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from scimbridge.cli import main
 from scimbridge.config import load_config
 from scimbridge.store.delivery_tables import outbox
 
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ")
 
 
@@ -113,6 +114,35 @@ def test_retry_of_an_entry_that_is_not_failed_says_why_and_fails(runner, parked)
     assert result.exit_code == 1
     assert f"#{grace['seq']} not queued again: it is pending: queued already" in result.output
     assert "#999 not queued again: no such entry" in result.output
+
+
+def test_retry_of_an_entry_whose_user_changed_since_names_the_newer_change(runner, parked):
+    """The vendor must never get a user's older change after a newer one: the parked entry
+    is superseded, not queued, and the operator is told by which entry."""
+
+    def rename_ada(client, bridge):
+        [ada] = client.get('/scim/v2/chat/Users?filter=userName eq "ada"', headers=AUTH).json[
+            "Resources"
+        ]
+        operation = {"op": "replace", "path": "name.givenName", "value": "Augusta"}
+        response = client.patch(
+            f"/scim/v2/chat/Users/{ada['id']}",
+            json={"schemas": [PATCH], "Operations": [operation]},
+            headers=AUTH,
+        )
+        assert response.status_code == 200, response.json
+
+    with_bridge(parked, rename_ada)
+    parked_entry, renamed = listing(runner, parked, "--user", "ada")
+    result = runner.invoke(
+        main, ["outbox", "retry", "--config", str(parked), str(parked_entry["seq"])]
+    )
+    assert result.exit_code == 1
+    assert (
+        f"#{parked_entry['seq']} not queued again: superseded by #{renamed['seq']}, "
+        "a newer change of the same user"
+    ) in result.output
+    assert [entry["state"] for entry in listing(runner, parked, "--user", "ada")] == ["pending"]
 
 
 def test_retry_of_another_targets_entry_names_its_target(runner, parked):

@@ -94,7 +94,7 @@ def test_a_candidate_the_record_shape_refuses_is_passed_over_and_named(
     "john.<6 hex>", is never asked about, and the failure names it."""
     schema = json.loads(files("scimbridge.vendors.records").joinpath("rocketchat.json").read_text())
     schema["properties"]["username"]["maxLength"] = 8
-    shape = RecordShape("rocketchat", schema, frozenset({"username"}))
+    shape = RecordShape("rocketchat", schema, frozenset({"username"}), renames_accounts=True)
     bridge.mappings["chat"] = load_mapping(str(default_mapping("rocketchat")), lambda _: shape)
     vendor.holders = lambda field, values: dict.fromkeys(values, "somebody-else")
 

@@ -71,9 +71,9 @@ class FaultyWorker(Worker):
                 time.sleep(self.claim_pause)
         return batch
 
-    def _record(self, target: Target, batch: Any, outcomes: Any, sent: Any) -> None:
+    def _record(self, *args: Any) -> None:
         with self.database.transaction():
-            super()._record(target, batch, outcomes, sent)
+            super()._record(*args)
             if self.kill_at == "before_commit":
                 die()
 

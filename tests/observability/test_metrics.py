@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from flask import Flask
 from offline import Offline
+from pending_age import backdate_pending, is_age
 from scrape import Scrape, scrape
 from test_end_to_end import scim_user
 
@@ -108,16 +109,21 @@ def test_scim_latency_is_observed_per_target_and_method(aria: LiveBridge) -> Non
     assert metrics.value(f"{latency}_bucket", target="aria", method="POST", le="+Inf") == 1
 
 
-def test_outbox_depth_shows_a_pending_write_then_returns_to_zero(aria: LiveBridge) -> None:
+def test_outbox_depth_shows_pending_writes_and_their_age_then_returns_to_zero(
+    aria: LiveBridge,
+) -> None:
     aria.scim("POST", "/Users", scim_user("ada"))
+    aria.scim("POST", "/Users", scim_user("bob"))
+    oldest = backdate_pending(aria.bridge.database, 7200, 3600)
     before = scrape(aria)
     aria.drain()
 
     after = scrape(aria)
 
     entries = "scimbridge_outbox_entries"
-    assert before.value(entries, target="aria", state="pending") == 1
-    assert before.value("scimbridge_outbox_oldest_pending_seconds", target="aria") >= 0
+    assert before.value(entries, target="aria", state="pending") == 2
+    age = before.value("scimbridge_outbox_oldest_pending_seconds", target="aria")
+    assert is_age(age, oldest), age
     assert {
         state: after.value(entries, target="aria", state=state)
         for state in ("pending", "held", "failed")

@@ -233,19 +233,19 @@ def own_emulator() -> Iterator[Callable[..., Harness]]:
         harness.emu.stop()
 
 
-class HeldBy:
-    """Claims in which another user of the bridge holds one vendor account."""
+class BridgeUser:
+    """The bridge's users as a client is told of them: one, behind ``stable_id``."""
 
-    description = "link-other (userName someone.else)"
+    description = "userName someone.else, externalId (none)"
 
-    def __init__(self, vendor_id: str):
-        self.vendor_id = vendor_id
+    def __init__(self, stable_id: str):
+        self.stable_id = stable_id
 
-    def holder(self, vendor_id: str, key: str) -> str | None:
-        return self.description if vendor_id == self.vendor_id else None
+    def describe(self, stable_id: str) -> str | None:
+        return self.description if stable_id == self.stable_id else None
 
 
 @pytest.fixture
-def held_by() -> Callable[[str], HeldBy]:
-    """Claims for a client: ``held_by(vendor_id)`` says another user holds that account."""
-    return HeldBy
+def bridge_user() -> Callable[[str], BridgeUser]:
+    """Bridge users for a client: ``bridge_user(stable_id)`` names the one behind that id."""
+    return BridgeUser

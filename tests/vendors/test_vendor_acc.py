@@ -174,28 +174,6 @@ def test_acc_a_429_in_mid_batch_keeps_the_patches_already_applied(own_emulator):
     assert [limited.user(n)["products"] == admin for n in range(1, 9)] == [True] * 4 + [False] * 4
 
 
-def test_acc_a_member_held_by_another_user_is_never_taken_over(harness, held_by):
-    client = harness.client()
-    [known] = harness.imported(client, 1)
-    client.claims = held_by(known.vendor_id)
-
-    [outcome] = client.deliver([harness.item(1, products=[product("docs", "administrator")])])
-
-    assert not outcome.ok and held_by.description in outcome.error
-    assert harness.user(1)["products"] == [product("docs", "member")]
-
-
-def test_acc_a_removal_of_a_member_held_by_another_user_leaves_it_alone(harness, held_by):
-    client = harness.client()
-    [known] = harness.imported(client, 1)
-    client.claims = held_by(known.vendor_id)
-
-    [outcome] = client.deliver([harness.item(1, Action.REMOVE)])
-
-    assert outcome.ok and "skipped" in outcome.details
-    assert harness.user(1)["id"] == known.vendor_id
-
-
 def test_acc_a_timed_out_first_import_then_a_removal_without_vendor_id_removes_the_member(
     harness,
 ):
@@ -230,3 +208,17 @@ def member(harness, n: int, products: list[dict[str, str]]) -> dict[str, Any]:
     """A project member added in ACC, outside the bridge."""
     harness.emu.emulator.add_member(PROJECT, {"email": harness.kit.name(n), "products": products})
     return harness.user(n)
+
+
+def test_acc_a_disable_carries_the_records_company_with_the_products_stripped(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    moved = harness.item(
+        1, Action.DISABLE, known.vendor_id, first_import=False, companyId="company-moved"
+    )
+
+    [outcome] = client.deliver([moved])
+
+    assert outcome.ok
+    assert harness.user(1)["companyId"] == "company-moved"
+    assert harness.user(1)["products"] == [product("docs", "none")]

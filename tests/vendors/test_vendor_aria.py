@@ -134,3 +134,22 @@ def test_aria_reimports_read_the_current_users_in_one_call(harness):
     client.deliver(known)
 
     assert harness.calls("/api/auth/users", method="GET") == 1
+
+
+def test_aria_a_deactivation_whose_profile_aria_refuses_still_disables_the_user(harness):
+    """Aria answers 404 for a role it does not have, as for a missing user: the profile is
+    dropped, never the deactivation."""
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    unknown_role = {"roleName": "NoSuchRole", "allowAllObjects": True}
+    disabling = replace(
+        known,
+        action=Action.DISABLE,
+        record={**known.record, "firstName": "Renamed", "role-permissions": [unknown_role]},
+        managed={"role-permissions": (READ_ONLY, unknown_role)},
+    )
+
+    [outcome] = client.deliver([disabling])
+
+    assert outcome.ok
+    assert harness.user(1)["enabled"] is False

@@ -70,18 +70,6 @@ def test_deprovisioning_a_user_the_vendor_never_had_is_a_no_op(vendor_harness, a
     assert vendor_harness.emu.users() == []
 
 
-def newcomer(harness, n: int, action: Action = Action.IMPORT):
-    """Test user ``n`` as a different person of the bridge (another link, so another
-    Rocket.Chat import id) who reuses the name."""
-    item = harness.item(n, action)
-    record = (
-        {**item.record, "importIds": ["link-newcomer"]}
-        if "importIds" in item.record
-        else item.record
-    )
-    return replace(item, key="link-newcomer", record=record)
-
-
 def test_a_first_import_delivered_twice_leaves_one_user(vendor_harness):
     client = vendor_harness.client()
     [first] = client.deliver([vendor_harness.item(1)])
@@ -109,20 +97,6 @@ def test_a_timed_out_first_import_then_a_deactivation_deprovisions_the_user(vend
     assert len(vendor_harness.emu.users()) == 1
 
 
-def test_an_account_held_by_another_user_is_never_taken_over(vendor_harness, held_by):
-    client = vendor_harness.client()
-    [former] = vendor_harness.imported(client, 1)
-    client.deliver([replace(former, action=Action.DISABLE)])
-    client.claims = held_by(former.vendor_id)
-
-    [outcome] = client.deliver([newcomer(vendor_harness, 1)])
-
-    assert not outcome.ok
-    assert held_by(former.vendor_id).description in outcome.error
-    assert vendor_harness.kit.disabled(vendor_harness.user(1))
-    assert len(vendor_harness.emu.users()) == 1
-
-
 def test_disabling_a_user_removed_since_is_done(vendor_harness):
     client = vendor_harness.client()
     [known] = vendor_harness.imported(client, 1)
@@ -133,18 +107,6 @@ def test_disabling_a_user_removed_since_is_done(vendor_harness):
     assert outcome.ok
     user = vendor_harness.user(1)
     assert user is None or vendor_harness.kit.disabled(user)
-
-
-def test_deprovisioning_leaves_an_account_another_user_holds_alone(vendor_harness, held_by):
-    """A new person's deactivation finds the former user's account by name: not theirs."""
-    client = vendor_harness.client()
-    [former] = vendor_harness.imported(client, 1)
-    client.claims = held_by(former.vendor_id)
-    [outcome] = client.deliver([newcomer(vendor_harness, 1, Action.DISABLE)])
-
-    assert outcome.ok
-    assert outcome.vendor_id is None
-    assert not vendor_harness.kit.disabled(vendor_harness.user(1))
 
 
 def test_a_rejected_user_fails_alone_and_for_good(vendor_harness):

@@ -64,10 +64,6 @@ def test_a_token_url_given_as_a_path_resolves_against_the_base_url(harness):
     assert outcome.ok
 
 
-def permissions(user: dict) -> dict[str, bool]:
-    return {key: value for key, value in user.items() if key != "email"}
-
-
 def sent_emails(harness, kind: str) -> list[str]:
     return [user["email"] for logged in harness.sent(f"/{kind}") for user in logged["json"]]
 
@@ -82,20 +78,6 @@ def test_confide_a_first_import_delivered_twice_leaves_one_user(harness):
     assert again.vendor_id == "user1@example.com"
     assert len(harness.emu.users()) == 1
     assert harness.user(1)["canShareLink"] is False
-
-
-def test_confide_an_email_change_revokes_the_old_address_and_imports_the_new(harness):
-    client = harness.client()
-    [known] = harness.imported(client, 1)
-    moved = replace(known, record={**known.record, "email": "moved1@example.com"})
-
-    [outcome] = client.deliver([moved])
-
-    assert outcome.ok
-    assert outcome.vendor_id == "moved1@example.com"
-    assert not any(permissions(harness.user(1)).values())
-    [new] = [user for user in harness.emu.users() if user["email"] == "moved1@example.com"]
-    assert new["isShareCoordinator"] is True
 
 
 def test_confide_updates_go_to_the_stored_address(harness):

@@ -59,6 +59,9 @@ class TestAria(VendorContract):
     account_field = "username"
     account_id_field = "id"
     import_path = "/api/auth/sources/"
+    sharing_attributes = None
+    """Aria's account key is the username, which the default mapping takes from the userName,
+    unique among SCIM users: no two people can share it."""
 
     def is_deprovisioned(self, account: dict[str, Any] | None) -> bool:
         return account is not None and account["enabled"] is False
@@ -74,9 +77,19 @@ class TestRocketChat(VendorContract):
     emulator_options = {"rate_limit_calls": 10, "rate_limit_seconds": ROCKETCHAT_WINDOW}
     target_options = {"rate_limits": {"per_route": {"calls": 10, "seconds": ROCKETCHAT_WINDOW}}}
     expiring_tokens = False
+    sharing_attributes = (
+        {"userName": "shared@a.example", "externalId": "00u-ann"},
+        {"userName": "shared@b.example", "externalId": "00u-bob"},
+    )
+    """Two people with one email (``emails`` is an account key): their user names differ,
+    as first_available chooses them (shared, shared.b)."""
 
     def account_name(self, name: str) -> str:
         return name
+
+    def renamed(self, old: str, new: str) -> str:
+        """The user name chosen at the first delivery is kept for good (first_available)."""
+        return old
 
     def is_deprovisioned(self, account: dict[str, Any] | None) -> bool:
         return account is not None and account["active"] is False
@@ -87,6 +100,11 @@ class TestCloudShell(VendorContract):
     account_field = "Username"
     account_id_field = "Id"
     import_path = "IdentityManagement/users"
+    sharing_attributes = (
+        {"userName": "shared@a.example", "externalId": "00u-ann"},
+        {"userName": "shared@b.example", "externalId": "00u-bob"},
+    )
+    """Two userNames of one directory account name (the mapping keeps what precedes the @)."""
 
     def account_name(self, name: str) -> str:
         return name

@@ -25,11 +25,11 @@ def grant_in_rocketchat(client: VendorClient, user: dict[str, Any], role: str) -
     )
 
 
-def test_the_vendor_id_is_the_import_id_and_the_details_name_the_user(harness):
+def test_the_vendor_id_is_the_rocketchat_id_and_the_details_name_the_import_id(harness):
     [outcome] = harness.client().deliver([harness.item(1)])
 
-    assert outcome.vendor_id == "link-1"
-    assert outcome.details["userId"] == harness.user(1)["_id"]
+    assert outcome.vendor_id == harness.user(1)["_id"]
+    assert outcome.details["importId"] == "link-1"
 
 
 def test_an_existing_user_is_updated_not_imported(harness):
@@ -143,8 +143,9 @@ def test_rocketchat_a_first_import_repeated_after_a_dropped_connection_leaves_on
 
     [again] = client.deliver([harness.item(1)])
 
-    assert again.ok and again.vendor_id == "link-1"
-    assert [user["username"] for user in harness.emu.users()] == ["user1"]
+    [user] = harness.emu.users()
+    assert again.ok and again.vendor_id == user["_id"]
+    assert user["username"] == "user1"
     assert harness.calls("import.addUsers") == 1
 
 
@@ -156,33 +157,22 @@ def test_rocketchat_a_timed_out_import_then_a_deactivation_deactivates_the_user(
 
     [outcome] = client.deliver([harness.item(1, Action.DISABLE)])
 
-    assert outcome.ok and outcome.vendor_id == "link-1"
     [user] = harness.emu.users()
+    assert outcome.ok and outcome.vendor_id == user["_id"]
     assert user["username"] == "user1" and user["active"] is False
 
 
-def test_rocketchat_an_import_id_held_by_another_user_is_never_taken_over(harness, held_by):
-    client = harness.client()
-    harness.imported(client, 1)
-    client.claims = held_by("link-1")
-
-    [outcome] = client.deliver([harness.item(1, name="Someone Else")])
-
-    assert not outcome.ok and held_by.description in outcome.error
-    assert harness.user(1)["name"] == "User 1"
-
-
-def test_rocketchat_a_taken_username_names_its_holder(harness, held_by):
+def test_rocketchat_a_taken_username_names_its_holder(harness, bridge_user):
     client = harness.client()
     client.deliver([harness.item(9, username="user1")])
-    client.claims = held_by("link-9")
+    client.bridge_users = bridge_user("link-9")
 
     [outcome] = client.deliver([harness.item(1)])
 
     assert not outcome.ok and not outcome.retryable
     assert outcome.error == (
         f"rocketchat: the user name user1 is taken by another user of the bridge "
-        f"({held_by.description})"
+        f"({bridge_user.description})"
     )
     assert [user["importIds"] for user in harness.emu.users()] == [["link-9"]]
 

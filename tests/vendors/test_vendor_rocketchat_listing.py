@@ -37,9 +37,7 @@ def test_new_users_cost_a_listing_before_and_after_the_import_not_a_lookup_each(
     assert harness.calls("users.list", "GET") == 2
     assert harness.calls("users.info", "GET") == 0
     users = {user["username"]: user["_id"] for user in harness.emu.users()}
-    assert [outcome.details["userId"] for outcome in outcomes] == [
-        users[f"user{n}"] for n in range(1, 31)
-    ]
+    assert [outcome.vendor_id for outcome in outcomes] == [users[f"user{n}"] for n in range(1, 31)]
 
 
 def test_a_user_the_bridge_delivered_before_is_looked_up_by_import_id(harness):
@@ -55,7 +53,7 @@ def test_a_user_the_bridge_delivered_before_is_looked_up_by_import_id(harness):
 
     [outcome] = client.deliver([replace(known, record={**known.record, "name": "Updated"})])
 
-    assert outcome.ok and outcome.details["userId"] == account["_id"]
+    assert outcome.ok and outcome.vendor_id == account["_id"]
     assert [(user["username"], user["name"]) for user in harness.emu.users()] == [
         ("user1", "Updated")
     ]

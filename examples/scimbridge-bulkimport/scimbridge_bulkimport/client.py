@@ -8,17 +8,17 @@
   until it completes; the job's per-row results are the outcomes.
 - A user the bridge never delivered is imported **without** ``update``, so the vendor
   answers ``exists`` rather than changing an account nobody checked. On ``exists``
-  the email is looked up (``GET {base}/users?email=``) and the account is taken over
-  (the row sent again with its ``id`` and ``update: true``) only when no other user
-  of the bridge holds it (:meth:`~scimbridge.vendors.http.HttpVendorClient.unclaimed`),
-  nor another user of the same batch: a first import repeated after a timeout ends
-  with one account, and a new person never inherits a former user's.
+  the email is looked up (``GET {base}/users?email=``) and the account becomes the
+  user's (the row sent again with its ``id`` and ``update: true``): the email is the
+  account key (:attr:`BulkImportClient.account_keys`), which the bridge reserved for
+  this user before the call, so a first import repeated after a timeout ends with one
+  account, and a new person never inherits a former user's.
 - A known user is imported with its ``id`` and ``update: true``; an account gone at
   the vendor (``not_found``) is imported afresh, as above. Groups replace the
   account's, so when the record manages groups the account is read first and the
   groups the mapping does not manage are kept (:func:`~scimbridge.vendors.base.merge_managed`).
 - DISABLE: the row ``{id, update: true, active: false}``; without a stored id the
-  account is looked up by email (and must be unclaimed); only the vendor's "no such
+  account is looked up by email; only the vendor's "no such
   account" means nothing to deprovision. REMOVE: ``DELETE {base}/users/{id}``.
 - 60 requests a minute, paced (:attr:`BulkImportClient.rate_limits`).
 """
@@ -134,6 +134,8 @@ class BulkImportClient(OAuthClientCredentialsClient):
     unique_fields = frozenset({"email"})
     """The email is unique in the tenant and can be looked up, so a mapping may choose it
     with ``first_available``."""
+    account_keys = frozenset({"email"})
+    """The email is the account's key: the bridge gives one email to one user."""
     token_endpoint_auth_method = "client_secret_basic"
     """"The client authenticates with HTTP Basic only" (§1)."""
     default_scope = "users:read users:write"
@@ -155,20 +157,11 @@ class BulkImportClient(OAuthClientCredentialsClient):
         # from this URL: without it, a token living less than the 60 s leeway (a tenant's
         # short tokens, the contract's 1 s) makes every call fail on a URL of None.
         self.oauth.metadata["token_endpoint"] = self.token_url
-        self.taken: dict[str, str] = {}
-        """Account id → the item that got it in the batch in hand: the bridge's claims know
-        only settled deliveries, so two users of one batch must not share an account."""
 
     def default_token_url(self) -> str:
         return f"{self.base_url}/oauth/token"
 
     # -- delivery --------------------------------------------------------------------------------
-
-    def deliver(self, items: list[DeliveryItem]) -> list[Outcome]:
-        """The items' outcomes; the accounts given out are remembered across the whole call,
-        whose outcomes the bridge records only once it returns."""
-        self.taken = {}
-        return super().deliver(items)
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
         """Removals one by one (DELETE), then every import and deactivation as rows of jobs;
@@ -391,9 +384,7 @@ class BulkImportClient(OAuthClientCredentialsClient):
             error: dict[str, Any] = reported if isinstance(reported, dict) else {}
             code = str(error.get("code") or "")
             if result.get("status") in ("created", "updated") and result.get("id"):
-                account_id = str(result["id"])
-                self.taken[account_id] = item.key
-                outcomes[item.key] = succeeded(item, account_id, job_id=job_id)
+                outcomes[item.key] = succeeded(item, str(result["id"]), job_id=job_id)
             elif code == "exists" and not row.addressed:
                 existing.append(row)
             elif code == "not_found" and row.addressed:
@@ -412,7 +403,7 @@ class BulkImportClient(OAuthClientCredentialsClient):
 
     def take_over(self, rows: list[Row], outcomes: dict[str, Outcome]) -> list[Row]:
         """Rows the vendor refused as ``exists``: the account of that email becomes the
-        user's (re-sent with its id) only when nobody else holds it; else a conflict."""
+        user's (re-sent with its id); the bridge reserved the email for the user."""
         if not rows:
             return []
         found = self.accounts(emails=[email_of(row.item) for row in rows]).by_email
@@ -422,25 +413,9 @@ class BulkImportClient(OAuthClientCredentialsClient):
             account = found.get(email_of(item))
             if account is None:
                 again.append(self.afresh(item))  # deleted since: import it again
-            elif conflict := self.claimed(item, account):
-                outcomes[item.key] = conflict
             else:
-                self.taken[str(account["id"])] = item.key
                 again.append(self.updating(item, account))
         return again
-
-    def claimed(self, item: DeliveryItem, account: dict[str, Any]) -> Outcome | None:
-        """The conflict when ``account`` is another user's: of the bridge, or of this batch."""
-        account_id = str(account["id"])
-        holder = self.taken.get(account_id)
-        if holder is not None and holder != item.key:
-            return failed(
-                item,
-                f"bulkimport: account {email_of(item)} already exists at the vendor as the "
-                "account of another user of the bridge (delivered in the same batch); a "
-                "different person never inherits it",
-            )
-        return self.unclaimed(item, account_id, f"account {email_of(item)}")
 
     # -- lookups ---------------------------------------------------------------------------------
 
@@ -459,10 +434,8 @@ class BulkImportClient(OAuthClientCredentialsClient):
         return found
 
     def own_account(self, item: DeliveryItem, account: dict[str, Any] | None) -> str | None:
-        """The id of ``account`` (found by the item's email) unless another user holds it."""
-        if account is None or self.claimed(item, account) is not None:
-            return None
-        return str(account["id"])
+        """The id of ``account`` (found by the item's email, reserved for the user), if any."""
+        return str(account["id"]) if account is not None else None
 
     def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
         """The id of the account holding each email (``first_available``): 100 a call."""
