@@ -240,6 +240,9 @@ def check(workload: Workload, mapping: Mapping, view: AccountView, seen: Observe
     active_accounts = [account for account in seen.accounts if view.active(account)]
     delivered: list[tuple[Person, Record]] = []
     refused: list[Person] = []
+    kept_accounts: set[str] = set()
+    """The vendor ids the bridge's links of refused people name: each such person's own
+    account, from before the refused change."""
     for user in seen.users:
         person = people.get(user.get("externalId", ""))
         if not user.get("active") or person is None:  # scim_differs_from_model names the latter
@@ -263,6 +266,8 @@ def check(workload: Workload, mapping: Mapping, view: AccountView, seen: Observe
             verdict.violations += holds_its_account(workload, view, person, record, active_accounts)
         elif state.get("status") == "failed" and workload.contested(person, view.key_kinds):
             refused.append(person)
+            if link["vendor_id"]:
+                kept_accounts.add(lower(link["vendor_id"]))
             verdict.conflicts.append(f"{person.describe()}: {state.get('lastError')}")
         else:
             verdict.violations.append(
@@ -280,7 +285,7 @@ def check(workload: Workload, mapping: Mapping, view: AccountView, seen: Observe
             if values <= workload.values_held(person)
             and not values & workload.contested(person, view.key_kinds)
         ]
-        if not owners and len(keepers) == 1:
+        if not owners and (len(keepers) == 1 or view.identifiers(account) & kept_accounts):
             continue  # the refused user's account before the refused change, left as it was
         if len(owners) != 1:
             verdict.violations.append(
