@@ -46,6 +46,16 @@ FORGOTTEN: dict[str, Any] = {
 """A link's account, forgotten once the vendor holds none of the user's."""
 
 
+def first_imports_sent(session: Session, link_ids: list[str], now: datetime) -> None:
+    """Mark the users never delivered among ``link_ids`` as sent an import ``now``: the
+    vendor may hold them from this moment, whatever becomes of the worker sending it."""
+    session.execute(
+        update(links)
+        .where(links.c.id.in_(link_ids), links.c.delivered_once.is_(False))
+        .values(sent_at=now)
+    )
+
+
 class Settlement:
     """The settling of one batch, inside one transaction, at one moment ``now``."""
 

@@ -56,7 +56,7 @@ from scimbridge.delivery.claims import LinkUsers
 from scimbridge.delivery.identity import Reservations, Resolution, backfill, resolve
 from scimbridge.delivery.loops import TargetLoops
 from scimbridge.delivery.retention import purge
-from scimbridge.delivery.settling import Settlement
+from scimbridge.delivery.settling import Settlement, first_imports_sent
 from scimbridge.delivery.state import FAILED, UNAVAILABLE
 from scimbridge.mapping import Action, MappedRecord, Mapping, MappingContext, UnmappableUser
 from scimbridge.mapping.redaction import redacted_view
@@ -265,6 +265,7 @@ class Worker:
                     outcomes.append(failed(old, waiting, retryable=True) if waiting else outcome)
                     items = [item for item in items if item.key != old.key]
                 sent = {item.key: item.record for item in items}
+                self._first_imports_going_out(items)
                 outcomes += self._send(client, items)
             except Interrupted as interruption:
                 log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
@@ -274,6 +275,16 @@ class Worker:
                 log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
                 outcomes += [postponed(item, unavailable) for item in items]
         self._record(target, batch, outcomes, sent, retired, resolution)
+
+    def _first_imports_going_out(self, items: list[DeliveryItem]) -> None:
+        """Record, before they are sent, that first imports go out: a worker killed while the
+        vendor acts on one (ACC's asynchronous import) leaves the link saying so, and a
+        deprovision that then finds no account waits for the import to land
+        (:meth:`_import_unconfirmed`) instead of calling the user done."""
+        first = [item.key for item in items if item.action is Action.IMPORT and item.first_import]
+        if first:
+            with self.database.transaction() as session:
+                first_imports_sent(session, first, self.clock())
 
     def _retire(
         self, client: VendorClient, old_accounts: list[DeliveryItem]

@@ -180,7 +180,9 @@ def test_a_worker_killed_at_any_step_of_a_delivery_loses_and_doubles_nothing(ben
     user once, in that last state, whatever the dead worker had done (ada never reaches a
     vendor that never had her, nor stays in ACC's project; Confide's deprovisioning takes
     every permission away, which these users without groups never had)."""
-    setup = bench(vendor, lease_seconds=1)
+    # a worker killed before its call cannot be told from one killed after it: ada's
+    # deprovision waits out the import it may have sent, scaled down from 15 minutes
+    setup = bench(vendor, lease_seconds=1, unconfirmed_import_seconds=3)
     ids = setup.create("ada", "bob", "cyd")
     killed = setup.faulty_worker("--kill-at", step)
     assert killed.wait(timeout=60) == -signal.SIGKILL
