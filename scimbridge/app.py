@@ -18,8 +18,10 @@ from flask import Flask
 from scim2_models import Resource
 
 from scimbridge.config import BridgeConfig, ConfigError, Target, load_config
-from scimbridge.delivery.outbox import Outbox
+from scimbridge.delivery.outbox import Outbox, snapshot
+from scimbridge.delivery.redelivery import ChangeCounts, would_change
 from scimbridge.delivery.storage import DeliveryStateStorage
+from scimbridge.delivery.wanted import Directory
 from scimbridge.delivery.worker import Worker, stop_bound_seconds
 from scimbridge.mapping import Mapping, MappingFileError, load_mapping
 from scimbridge.observability import web as observability
@@ -137,7 +139,12 @@ class Bridge:
             build_provider(config), max_filter_terms=config.max_filter_terms
         )
         self.locations = Locations.of(config)
+        self.directories: dict[str, Directory] = {}
+        """Each target's stored users and groups, as reconcile reads them."""
         self.storages = {target.name: self._storage(target) for target in config.targets}
+        self.mapping_changes = ChangeCounts()
+        """How many delivered users each target's current mapping would change, kept for the
+        Status endpoint (:class:`~scimbridge.delivery.redelivery.ChangeCounts`)."""
         self.endpoints = {
             target.name: ScimEndpoint(
                 target,
@@ -166,6 +173,10 @@ class Bridge:
         def users_by_id(user_ids: list[str]) -> dict[str, Resource[Any]]:
             return {str(user.id): user for user in storage.get_many(user_type, user_ids)}
 
+        def documents_by_id(user_ids: list[str]) -> dict[str, dict[str, Any]]:
+            return {user_id: snapshot(user) for user_id, user in users_by_id(user_ids).items()}
+
+        self.directories[target.name] = Directory(documents_by_id, groups_of)
         outbox = Outbox(
             target.name,
             self.mappings[target.name],
@@ -183,12 +194,40 @@ class Bridge:
         app.register_blueprint(scim)
         self.locations.warn_if_host_decides()
         warn_of_reusable_external_ids(self.config)
+        self.warn_of_mapping_changes()
         observability.install(app)
+
+    def warn_of_mapping_changes(self) -> None:
+        """Say, once at start-up, for each target whose changed mapping would change delivered
+        users, how many, and what brings the vendor in step (docs/mapping.md, "When the
+        mapping changes")."""
+        for target in self.config.targets:
+            count = self.changes_of(target)
+            if not count:
+                continue
+            remedy = (
+                "the worker redelivers them while the outbox is idle "
+                "(delivery.redeliver_on_mapping_change)"
+                if target.delivery.redeliver_on_mapping_change
+                else "set delivery.redeliver_on_mapping_change: true to redeliver them, or "
+                f"run scimbridge reconcile --target {target.name} --apply"
+            )
+            log.warning("target %s: %s; %s", target.name, would_change(count), remedy)
+
+    def changes_of(self, target: Target) -> int:
+        """How many delivered users the target's current mapping would change (kept)."""
+        return self.mapping_changes.count(
+            self.database, target, self.mappings[target.name], self.directories[target.name]
+        )
 
     def start_worker(self, poll_seconds: float = 1.0) -> None:
         """Deliver in a thread of this process (``scimbridge serve``'s default)."""
         self.worker = Worker(
-            self.config, self.database, self.mappings, metrics=self.metrics.delivery
+            self.config,
+            self.database,
+            self.mappings,
+            metrics=self.metrics.delivery,
+            directories=self.directories,
         ).start(poll_seconds)
 
     def stop_worker(self) -> None:

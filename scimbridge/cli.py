@@ -16,10 +16,13 @@ from scimbridge.commands.config import config
 from scimbridge.commands.emulate import emulate, require_emulators
 from scimbridge.commands.mapping import mapping
 from scimbridge.commands.outbox import outbox
+from scimbridge.commands.reconcile import reconcile
 from scimbridge.commands.vendors import vendors
 from scimbridge.config import BridgeConfig, ConfigError
+from scimbridge.delivery.redelivery import would_change
 from scimbridge.observability.health import delivery_status
 from scimbridge.observability.logs import configure_logging, configured_secrets
+from scimbridge.reconcile.checks import DriftState
 
 
 def log_as_configured(config: BridgeConfig) -> None:
@@ -111,7 +114,13 @@ def worker(
     for stopping_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stopping_signal, lambda *_: stop.set())
     click.echo("scimbridge worker: delivering; Ctrl-C or SIGTERM to stop", err=True)
-    Worker(config, bridge.database, bridge.mappings, metrics=metrics).run(stop, poll)
+    Worker(
+        config,
+        bridge.database,
+        bridge.mappings,
+        metrics=metrics,
+        directories=bridge.directories,
+    ).run(stop, poll)
     click.echo("scimbridge worker: stopped", err=True)
 
 
@@ -156,10 +165,14 @@ def demo(port: int, name: str) -> None:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per target, one a line.")
 def status(config_path: str | None, as_json: bool) -> None:
-    """Each target's delivery: outbox counts, the oldest pending entry's age, degraded or not."""
+    """Each target's delivery: outbox counts, the oldest pending entry's age, degraded or not,
+    and, on a line of its own when there are any, how many delivered users the current
+    mapping would change (``--json``: ``mapping_changes``, 0 when none) and what the last
+    scheduled drift check found (``drift``)."""
     config = read_config(config_path)
     bridge = open_bridge(config)
-    for target in delivery_status(bridge.database, config.targets):
+    changes = {target.name: bridge.changes_of(target) for target in config.targets}
+    for target in delivery_status(bridge.database, config.targets, changes):
         if as_json:
             click.echo(json.dumps(target.as_json()))
             continue
@@ -168,6 +181,20 @@ def status(config_path: str | None, as_json: bool) -> None:
             f"{target.target:<16} {target.vendor:<11} {'degraded' if target.degraded else 'ok':<9}"
             f"{counts}  oldest pending {target.oldest_pending_seconds:.0f} s"
         )
+        if target.mapping_changes:
+            click.echo(f"{'':<16} {would_change(target.mapping_changes)}")
+        if target.drift is not None:
+            click.echo(f"{'':<16} {drift_line(target.drift)}")
+
+
+def drift_line(drift: DriftState) -> str:
+    """What ``status`` says of a target's scheduled drift check."""
+    if drift.completed_at is None:
+        return "drift: no check completed yet" + (" (one is under way)" if drift.under_way else "")
+    when = drift.completed_at.strftime("%Y-%m-%d %H:%M:%SZ")
+    found = drift.drifting()
+    summary = f"{found} user(s) or account(s) drifting" if found else "in step"
+    return f"drift: {summary} at the check of {when} (scimbridge reconcile --target shows them)"
 
 
 main.add_command(config)
@@ -175,3 +202,4 @@ main.add_command(outbox)
 main.add_command(mapping)
 main.add_command(emulate)
 main.add_command(vendors)
+main.add_command(reconcile)

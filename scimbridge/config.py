@@ -366,6 +366,12 @@ class Delivery(_Strict):
     allow_takeover: bool = False
     """Let a new user (another externalId) take over the vendor account of a deleted user
     with the same userName or email. Off: that delivery fails with a conflict naming both."""
+    redeliver_on_mapping_change: bool = False
+    """After the mapping file changed, queue again each delivered user whose record the new
+    mapping changes (``outbox list`` shows them as change ``mapping``), a batch at a time and
+    only while no other entry of the target is due, so the IdP's own writes never wait
+    behind them. Off: ``scimbridge status`` and a start-up log line only count them
+    (docs/mapping.md, "When the mapping changes")."""
 
 
 IdentityMatch = Literal["externalId", "externalId_and_userName"]
@@ -395,6 +401,21 @@ class Identity(_Strict):
     set this key."""
 
 
+class Reconcile(_Strict):
+    """The scheduled drift check (docs/operations-reconcile.md): the worker reads what the
+    vendor holds, compares it with what the IdP says, and keeps the findings for ``status``,
+    the Status endpoint and the ``scimbridge_drift_accounts`` metric. It only reports;
+    ``scimbridge reconcile --apply`` corrects."""
+
+    interval_seconds: float | None = Field(default=None, gt=0)
+    """Seconds from the start of one complete check to the start of the next; unset (the
+    default): no scheduled check."""
+    pages_per_round: int = Field(default=5, ge=1)
+    """Listing pages a worker reads in one round of the target's loop, between deliveries,
+    so that a long read never holds up the IdP's writes; a check interrupted (an outage, a
+    restart) resumes at the page it stopped at."""
+
+
 class Target(_Strict):
     """One vendor tenant: its SCIM base URL is ``/scim/v2/<name>``."""
 
@@ -420,6 +441,8 @@ class Target(_Strict):
     """How this target's outbox is delivered: retries, timeouts, leases, retention."""
     identity: Identity = Field(default_factory=Identity)
     """How a new SCIM user is recognised as a deleted one again (``match``)."""
+    reconcile: Reconcile = Field(default_factory=Reconcile)
+    """The scheduled drift check: off unless ``interval_seconds`` is set."""
 
     @field_validator("name")
     @classmethod

@@ -43,6 +43,10 @@ for a client):
   before that the users are neither listed nor found, so a client that lists
   right after importing sees them missing and must poll. Imported users are
   listed with status ``pending``.
+- An admin (:meth:`AccEmulator.admin_create`) adds a member as the single add does
+  (``assignProjectUser``: ``email`` and ``products`` required), with the vendor's defaults
+  of an import: status ``pending``, a new project-user id. The ``autodeskId`` is the
+  person's Autodesk account, which exists before the project does, so the admin may name it.
 - "100 requests per minute" is read as any 60-second span (a rolling window,
   no burst of 200 across a minute boundary), and a refused call counts as a
   call; ``Retry-After`` is when enough calls age out that one more fits.
@@ -52,6 +56,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import time
 import uuid
 from dataclasses import dataclass
@@ -117,6 +122,24 @@ UPDATE_PAYLOAD = {
     "properties": {"companyId": string(), "roleIds": STRINGS, "products": PRODUCTS},
 }
 UPDATABLE = ("companyId", "roleIds", "products")
+ADMIN_FIELDS: dict[str, Any] = {
+    "firstName": string(255),
+    "lastName": string(255),
+    "email": string(255, minLength=3),
+    "companyId": string(),
+    "roleIds": STRINGS,
+    "products": PRODUCTS,
+    "status": {"enum": ["active", "pending"]},
+}
+"""What an admin sets on a member in ACC (``ProjectUser`` in accountadmin.yaml): ``id`` and
+``projectId`` are the vendor's, and a removed member is deleted, not given a status."""
+ADMIN_CHANGE = {"type": "object", "additionalProperties": False, "properties": ADMIN_FIELDS}
+ADMIN_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["email", "products"],
+    "properties": {**ADMIN_FIELDS, "autodeskId": string(255), "projectId": string()},
+}
 
 
 def now_iso() -> str:
@@ -135,6 +158,22 @@ def merge_products(
 def access_levels(products: list[dict[str, str]]) -> dict[str, bool]:
     project_admin = {"key": "projectAdministration", "access": "administrator"} in products
     return {"accountAdmin": False, "projectAdmin": project_admin, "executive": False}
+
+
+def derive(member: dict[str, Any]) -> None:
+    """Set what ACC derives from a member's fields: the full ``name`` (the email when it has
+    none), its ``accessLevels`` and ``updatedAt``."""
+    names = (member["firstName"], member["lastName"])
+    member["name"] = " ".join(part for part in names if part) or member["email"]
+    member["accessLevels"] = access_levels(member["products"])
+    member["updatedAt"] = now_iso()
+
+
+def admin_checked(schema: dict[str, Any], fields: dict[str, Any]) -> None:
+    """:raises ValueError: ``fields`` are not what an admin can set (``ProjectUser``)."""
+    problems = violations(schema, fields)
+    if problems:
+        raise ValueError(str(problems[0]))
 
 
 @dataclass(frozen=True)
@@ -358,26 +397,66 @@ class AccEmulator(VendorEmulator):
 
     def add_member(self, project_id: str, user: dict[str, Any]) -> None:
         """Add an imported user to the project; an existing member is left as it is."""
-        if self.find_by_email(project_id, user["email"]) is not None:
-            return
-        first, last = user.get("firstName"), user.get("lastName")
+        if self.find_by_email(project_id, user["email"]) is None:
+            self.new_member(project_id, user)
+
+    def new_member(self, project_id: str, user: dict[str, Any]) -> dict[str, Any]:
+        """A new project user with the vendor's id and defaults, stored."""
         member = {
             "id": str(uuid.uuid4()),
             "projectId": project_id,
             "email": user["email"],
-            "firstName": first,
-            "lastName": last,
-            "name": " ".join(part for part in (first, last) if part) or user["email"],
-            "autodeskId": uuid.uuid4().hex[:12].upper(),
-            "status": "pending",
+            "firstName": user.get("firstName"),
+            "lastName": user.get("lastName"),
+            "autodeskId": user.get("autodeskId") or uuid.uuid4().hex[:12].upper(),
+            "status": user.get("status", "pending"),
             "companyId": user.get("companyId"),
             "roleIds": list(user.get("roleIds", [])),
             "products": [dict(product) for product in user["products"]],
-            "accessLevels": access_levels(user["products"]),
             "addedOn": now_iso(),
-            "updatedAt": now_iso(),
         }
+        derive(member)
         self.members[member["id"]] = member
+        return member
+
+    # -- the admin in ACC ------------------------------------------------------------------------
+
+    def stored_account(self, name: str) -> dict[str, Any] | None:
+        """The member whose email is ``name``: a project member has no user name."""
+        return next(
+            (user for user in self.members.values() if user["email"].lower() == name.lower()),
+            None,
+        )
+
+    def admin_change(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """The change, checked as ``ProjectUser`` fields, with what ACC derives from them
+        (``name``, ``accessLevels``, ``updatedAt``) made to follow; an email another member
+        of the project holds is refused, as ACC holds a person once."""
+        admin_checked(ADMIN_CHANGE, changes)
+        with self.lock:
+            self.catch_up()
+            member = self.stored_account(name)
+            if member is None:
+                raise KeyError(name)
+            holder = self.find_by_email(member["projectId"], changes.get("email", name))
+            if holder is not None and holder is not member:
+                raise ValueError(f"{changes['email']} is another member's email")
+            member.update(copy.deepcopy(changes))
+            derive(member)
+            return copy.deepcopy(member)
+
+    def create_account(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A member added by an admin to ``projectId`` (which only an emulator of several
+        projects needs); an email already in the project is refused."""
+        admin_checked(ADMIN_CREATE, fields)
+        project_id = fields.pop("projectId", None)
+        if project_id is None and len(self.project_ids) == 1:
+            [project_id] = self.project_ids
+        if project_id not in self.project_ids:
+            raise ValueError(f"name one of the projects {sorted(self.project_ids)} as projectId")
+        if self.find_by_email(project_id, fields["email"]) is not None:
+            raise ValueError(f"{fields['email']} is a member of project {project_id} already")
+        return self.new_member(project_id, fields)
 
     def list_users(self, project_id: str) -> Response:
         self.check_project(project_id)
@@ -431,8 +510,8 @@ class AccEmulator(VendorEmulator):
         }
         if "products" in changes:
             changes["products"] = merge_products(member["products"], changes["products"])
-            member["accessLevels"] = access_levels(changes["products"])
-        member.update(changes, updatedAt=now_iso())
+        member.update(changes)
+        derive(member)
         return jsonify({"id": user_id, **changes}), 201
 
     def remove_user(self, project_id: str, user_id: str) -> tuple[str, int]:

@@ -23,7 +23,11 @@ The base URL includes ``/suite-api``, as the spec's server entry does.
 - ``PUT /api/auth/users`` (full user with ``id``) → 200; ``DELETE /api/auth/users/{id}`` → 204.
 - ``GET /api/auth/users`` with repeatable ``id``, ``username`` and ``roleName``
   query parameters → ``{"users": [...]}`` (the same user objects); "username
-  matches partially or exactly"; with no parameter, every user.
+  matches partially or exactly"; with no parameter, every user. ``getUsers``
+  documents no paging parameter and ``user-list`` no ``pageInfo``: one answer
+  holds every match, and ``page``/``pageSize`` are ignored like any unknown parameter.
+- No rate limit is documented (only a 429 "Rate Limit Exceeded" in the 8.10
+  "Getting Started"): none is enforced; a 429 is a fault a test injects.
 
 Assumptions (not documented by Broadcom): importing a user name that exists in the source without
 its ``id`` is a 400, with an ``id`` the emulator does not know a 404; a rejected
@@ -36,6 +40,13 @@ Readings where the documents are silent, each the less convenient for a client:
   or exactly"): asking for ``ann`` also finds ``joanna``, so a client must pick
   the exact name itself. Repeated values of one parameter are alternatives;
   different parameters must all match.
+- An account an admin creates in the product (:meth:`AriaEmulator.create_account`)
+  is a local user, as ``POST /api/auth/users`` (``createUser``) makes one: enabled
+  unless the admin says otherwise, in the local source unless given a ``sourceId``;
+  a username its source already holds is refused, as an import without ``id`` is.
+  The built-in ``admin`` and the bridge's own service account are not seeded, though
+  Aria lists both (the convenient reading, an exception): a test creates them when
+  it needs them, so every other test's end state holds only its own users.
 - A re-import with ``id`` and ``PUT /api/auth/users`` replace the fields they
   carry and keep the fields they leave out; a list field (``roleNames``,
   ``role-permissions``, ``groupIds``) that is present replaces the whole list,
@@ -96,6 +107,8 @@ USER_LIST = {
     "properties": {"users": {"type": "array", "minItems": 1, "items": USER}},
 }
 KEPT_FIELDS = tuple(name for name in USER["properties"] if name not in ("id", "password"))
+LOCAL_SOURCE = "LOCAL"
+"""The source of a local user (``authSource: LOCAL`` in the OpenAPI examples)."""
 
 
 def role_names(user: dict[str, Any]) -> set[str]:
@@ -242,14 +255,16 @@ class AriaEmulator(VendorEmulator):
         if "id" in user:
             self.account(user["id"])
             return
-        if any(
-            account["username"].lower() == user["username"].lower()
-            and account["sourceId"] == source_id
-            for account in self.accounts.values()
-        ):
+        if self.holds_username(source_id, user["username"]):
             raise Rejection(
                 400, f"User {user['username']} already exists; populate its id to re-import it"
             )
+
+    def holds_username(self, source_id: str, username: str) -> bool:
+        return any(
+            account["username"].lower() == username.lower() and account["sourceId"] == source_id
+            for account in self.accounts.values()
+        )
 
     def store(self, source_id: str, user: dict[str, Any]) -> dict[str, Any]:
         account = self.accounts.get(
@@ -288,6 +303,51 @@ class AriaEmulator(VendorEmulator):
             and (not roles or role_names(account) & roles)
         ]
         return jsonify({"users": found})
+
+    # -- the admin console -----------------------------------------------------------------------
+
+    def stored_account(self, name: str) -> dict[str, Any] | None:
+        wanted = name.lower()
+        return next(
+            (
+                account
+                for account in self.accounts.values()
+                if wanted
+                in (account["username"].lower(), (account.get("emailAddress") or "").lower())
+            ),
+            None,
+        )
+
+    def create_account(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A local user, as the module docstring says an admin creates one.
+
+        :raises ValueError: where Aria would not create it (:meth:`creation_refused`).
+        """
+        source_id = str(fields.pop("sourceId", LOCAL_SOURCE))
+        refusal = self.creation_refused(source_id, fields)
+        if refusal:
+            raise ValueError(refusal)
+        user_id = str(uuid.uuid4())
+        account = {"id": user_id, "sourceId": source_id, "enabled": True}
+        self.accounts[user_id] = self.apply(account, fields)
+        return account
+
+    def creation_refused(self, source_id: str, fields: dict[str, Any]) -> str | None:
+        """Why Aria would not create this user: a field the user does not show (``id`` is
+        Aria's to assign), a value the ``user`` schema refuses, an unknown role, or a
+        username its source holds already; None when it would."""
+        unknown = set(fields) - set(KEPT_FIELDS)
+        if unknown:
+            return f"Aria assigns or never shows: {', '.join(sorted(unknown))}"
+        problems = violations(USER, fields)
+        if problems:
+            return "; ".join(str(problem) for problem in problems)
+        roles = role_names(fields) - ROLES
+        if roles:
+            return f"Role(s) not found: {', '.join(sorted(roles))}"
+        if self.holds_username(source_id, fields["username"]):
+            return f"User {fields['username']} already exists"
+        return None
 
     def get_user(self, user_id: str) -> Response:
         return jsonify(self.public(self.account(user_id)))

@@ -149,6 +149,18 @@ class VendorEmulator(ABC):
     def error_body(self, status: int, message: str, extra: dict[str, Any]) -> Any:
         """The vendor's documented error document."""
 
+    def stored_account(self, name: str) -> dict[str, Any] | None:
+        """The stored, mutable account whose email or user name is ``name`` (any case), as
+        :meth:`end_state` shows its fields; None when there is none. Vendors whose admin
+        console can change accounts override it (:meth:`admin_change`)."""
+        raise NotImplementedError(f"the {self.vendor} emulator plays no admin")
+
+    def create_account(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create an account as an admin would in the product (not through the import API),
+        with ``fields`` as :meth:`end_state` shows them; the vendor fills in its own id and
+        defaults. Returns the account as :meth:`end_state` shows it."""
+        raise NotImplementedError(f"the {self.vendor} emulator plays no admin")
+
     def rate_limit_headers(self, retry_after: float | None) -> dict[str, str]:
         """Headers of an injected 429; most vendors send ``Retry-After`` in seconds
         (RFC 9110 §10.2.3), and none when the fault gives no ``retry_after``."""
@@ -217,6 +229,28 @@ class VendorEmulator(ABC):
         """Make these users (by email or user name) fail one by one, as the vendor reports it."""
         with self.lock:
             self.rejected.update(identity.lower() for identity in identities)
+
+    def admin_change(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change the account ``name`` (email or user name) as an admin would in the product:
+        rename it, disable or enable it, grant a role. ``changes`` are fields as
+        :meth:`end_state` shows them, each replacing the field's value. Returns the account
+        as it then is.
+
+        :raises KeyError: no account has that name.
+        """
+        with self.lock:
+            self.catch_up()
+            account = self.stored_account(name)
+            if account is None:
+                raise KeyError(name)
+            account.update(copy.deepcopy(changes))
+            return copy.deepcopy(account)
+
+    def admin_create(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create an account unrelated to the bridge, as an admin would in the product."""
+        with self.lock:
+            self.catch_up()
+            return copy.deepcopy(self.create_account(copy.deepcopy(fields)))
 
     def reset(self) -> None:
         with self.lock:

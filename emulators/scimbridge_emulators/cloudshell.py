@@ -41,6 +41,21 @@ Readings where the documents are silent, each the less convenient for a client:
   ``Username`` (asking for ``ann`` also finds ``joanna``): a client looking for
   one user must compare the names itself. ``sort-by`` and ``sort-order`` are
   accepted and ignored.
+
+The listing carries no total ("Get all users" shows none) and no rate limit is
+documented. With ``system_users=True`` it also shows what a real one does: the
+built-in ``admin`` (``Id`` 1 in the "Get all users" example) and the system admin
+the bridge logs in as (the "How to use" page logs in as one); they are never part
+of :meth:`~CloudShellEmulator.end_state`, the users the bridge answers for. Off by
+default, so that a listing holds the bridge's users alone; their ``Id`` values are
+taken either way.
+
+The admin console (:meth:`~CloudShellEmulator.admin_change`,
+:meth:`~CloudShellEmulator.admin_create`) plays "Edit user" and "Create user":
+``Username`` cannot be modified (edit-user), an admin-created user is a local one
+(``DomainName`` and ``ImportedSid`` null, as ``john`` in the "Get all users"
+example), and a second user of a name is refused ("409: already exists",
+cs-admin-rest-api-response-code).
 """
 
 from __future__ import annotations
@@ -68,25 +83,39 @@ IMPORT_REQUEST = {
     "oneOf": [{"required": ["UserName"]}, {"required": ["GroupName"]}],
 }
 NULLABLE_INTEGER = {"type": ["integer", "null"]}
+EDITABLE_FIELDS: dict[str, Any] = {
+    "Email": {"type": ["string", "null"]},
+    "IsActive": BOOLEAN,
+    "IsAdmin": BOOLEAN,
+    "GroupIds": {"type": "array", "items": {"type": "integer"}},
+    "TimeZoneInfoId": {"type": ["string", "null"]},
+    "MaxReservationDuration": NULLABLE_INTEGER,
+    "MaxConcurrentReservations": NULLABLE_INTEGER,
+    "MaxScheduledSandboxes": NULLABLE_INTEGER,
+    "MaxOwnedBlueprints": NULLABLE_INTEGER,
+    "MaxSavedSandboxes": NULLABLE_INTEGER,
+}
+"""The fields of "Edit user" besides ``Username``, which cannot be modified, and ``Password``."""
 FULL_USER = {
     "type": "object",
     "required": ["Username", "IsActive"],
     "properties": {
         "Username": string(minLength=1),
         "Password": {"type": ["string", "null"]},
-        "Email": {"type": ["string", "null"]},
-        "IsActive": BOOLEAN,
-        "IsAdmin": BOOLEAN,
-        "GroupIds": {"type": "array", "items": {"type": "integer"}},
-        "TimeZoneInfoId": {"type": ["string", "null"]},
-        "MaxReservationDuration": NULLABLE_INTEGER,
-        "MaxConcurrentReservations": NULLABLE_INTEGER,
-        "MaxScheduledSandboxes": NULLABLE_INTEGER,
-        "MaxOwnedBlueprints": NULLABLE_INTEGER,
-        "MaxSavedSandboxes": NULLABLE_INTEGER,
+        **EDITABLE_FIELDS,
     },
 }
-EDITABLE = tuple(name for name in FULL_USER["properties"] if name not in ("Username", "Password"))
+EDITABLE = tuple(EDITABLE_FIELDS)
+ADMIN_CHANGE = {"type": "object", "properties": EDITABLE_FIELDS, "additionalProperties": False}
+"""What an admin edits: "Edit user"'s fields, as the listing shows them (never ``Password``)."""
+ADMIN_CREATE = {
+    "type": "object",
+    "required": ["Username"],
+    "properties": {"Username": string(minLength=1), **EDITABLE_FIELDS},
+    "additionalProperties": False,
+}
+"""What an admin gives a new user (create-user); CloudShell assigns ``Id`` and ``Sid``."""
+SYSTEM_ADMIN = "admin"
 PAGE_LIMIT = "paginationProperties.limit"
 PAGE_CURSOR = "paginationProperties.cursor"
 PAGE_FILTER = "paginationProperties.filter"
@@ -124,20 +153,34 @@ class CloudShellEmulator(VendorEmulator):
         *,
         directory: dict[str, dict[str, Any]] | None = None,
         groups: dict[str, list[str]] | None = None,
+        system_users: bool = False,
         **options: Any,
     ):
-        """:param directory: the external users by name; None lets any name exist."""
+        """:param directory: the external users by name; None lets any name exist.
+        :param system_users: list the built-in ``admin`` and the login account too."""
         self.directory = directory
         self.groups = groups or {}
+        self.system_users = system_users
         super().__init__(credentials, **options)
 
     def reset_state(self) -> None:
         self.accounts: dict[int, dict[str, Any]] = {}
-        self.next_ids = itertools.count(2)
-        """Id 1 is the admin the bridge logs in as, not part of the end state."""
+        self.next_ids = itertools.count(1)
+        """Id 1 is the built-in ``admin``, listed or not (Quali's "Get all users" example)."""
+        login = self.credentials["username"]
+        names = [SYSTEM_ADMIN] + ([login] if login.lower() != SYSTEM_ADMIN else [])
+        self.system_ids = {self.new_system_user(name) for name in names}
+
+    def new_system_user(self, name: str) -> int:
+        """A local system administrator, as ``admin`` shows in the "Get all users" example;
+        unlisted without ``system_users``, where it only holds its ``Id``."""
+        account = self.new_local_user({"Username": name, "IsAdmin": True})
+        if not self.system_users:
+            del self.accounts[account["Id"]]
+        return int(account["Id"])
 
     def end_state(self) -> list[dict[str, Any]]:
-        return list(self.accounts.values())
+        return [a for a in self.accounts.values() if a["Id"] not in self.system_ids]
 
     def register_routes(self, app: Flask) -> None:
         for login_path in ("/Api/Auth/Login", "/api/auth/login"):
@@ -230,6 +273,7 @@ class CloudShellEmulator(VendorEmulator):
         )
 
     def new_account(self, name: str) -> dict[str, Any]:
+        """An imported user, with the defaults of the "Import external users" example."""
         account_id = next(self.next_ids)
         account = {
             "Id": account_id,
@@ -251,6 +295,55 @@ class CloudShellEmulator(VendorEmulator):
         }
         self.accounts[account_id] = account
         return account
+
+    def new_local_user(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A user created in CloudShell rather than imported: no directory domain nor
+        ``ImportedSid``. The limits CloudShell gives a user created without them are not
+        documented: the import example's are taken."""
+        account = self.new_account(fields["Username"])
+        account.update(DomainName=None, ImportedSid=None, **fields)
+        return account
+
+    # -- admin console ---------------------------------------------------------------------------
+
+    def stored_account(self, name: str) -> dict[str, Any] | None:
+        wanted = name.lower()
+        return next(
+            (
+                account
+                for account in self.end_state()
+                if wanted in (account["Username"].lower(), str(account["Email"] or "").lower())
+            ),
+            None,
+        )
+
+    def admin_change(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Edit the user as "Edit user" does: only its editable fields.
+
+        :raises ValueError: a change of ``Username`` (it cannot be modified) or of a field
+            no admin edits (``Id``, ``Sid``, the directory's ``ImportedSid``…).
+        """
+        refusal = self.refusal(ADMIN_CHANGE, changes)
+        if refusal:
+            raise ValueError(f"CloudShell cannot make that change: {refusal}")
+        return super().admin_change(name, changes)
+
+    def create_account(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create a local user as "Create user" does.
+
+        :raises ValueError: fields "Create user" does not take, or a name already taken.
+        """
+        refusal = self.refusal(ADMIN_CREATE, fields)
+        if refusal:
+            raise ValueError(f"CloudShell cannot create that user: {refusal}")
+        if self.find(fields["Username"]):
+            raise ValueError(f"User '{fields['Username']}' already exists.")
+        return self.new_local_user(fields)
+
+    @staticmethod
+    def refusal(schema: dict[str, Any], document: dict[str, Any]) -> str | None:
+        problems = violations(schema, document)
+        return str(problems[0]) if problems else None
 
     # -- users -----------------------------------------------------------------------------------
 

@@ -7,6 +7,8 @@ that ``scimbridge emulate acc`` can be driven with curl::
          -d '{"status": 429, "retry_after": 2, "times": 1, "path": "users:import"}'
     curl -X POST localhost:9001/_emulator/faults -H 'Content-Type: application/json' \\
          -d '{"after": "timeout", "delay": 5, "path": "users:import"}'
+    curl -X PATCH localhost:9001/_emulator/admin/accounts/ada@example.com \\
+         -H 'Content-Type: application/json' -d '{"firstName": "Augusta"}'
 
 They are neither logged, faulted nor authenticated.
 """
@@ -89,6 +91,32 @@ def reject_users() -> tuple[Response, int]:
         return _bad_request('send {"users": ["email or user name", ...]}')
     current_emulator().reject_users(users)
     return jsonify({"rejected": users}), 200
+
+
+@control.post("/admin/accounts")
+def admin_create() -> tuple[Response, int]:
+    """Create an account as the vendor's admin would (fields as ``/state`` shows them)."""
+    document = _json_object()
+    if document is None:
+        return _bad_request("send the account's fields as a JSON object")
+    try:
+        return jsonify(current_emulator().admin_create(document)), 201
+    except (NotImplementedError, ValueError) as error:
+        return _bad_request(str(error))
+
+
+@control.patch("/admin/accounts/<path:name>")
+def admin_change(name: str) -> tuple[Response, int]:
+    """Change an account (by email or user name) as the vendor's admin would."""
+    document = _json_object()
+    if document is None:
+        return _bad_request("send the fields to change as a JSON object")
+    try:
+        return jsonify(current_emulator().admin_change(name, document)), 200
+    except KeyError:
+        return jsonify({"error": f"no account named {name}"}), 404
+    except (NotImplementedError, ValueError) as error:
+        return _bad_request(str(error))
 
 
 @control.post("/reset")

@@ -50,6 +50,13 @@ emulator opens it at the first call, the less convenient reading (a full
 window to wait). Nobody is exempt unless ``bypass_rate_limit`` stands for the
 ``api-bypass-rate-limit`` permission.
 
+Admin controls (:meth:`RocketChatEmulator.admin_change`, :meth:`RocketChatEmulator.create_account`)
+play Administration > Users: an admin renames a user, changes its email, roles or active
+status, or adds a user, who then has no import id. Rocket.Chat refuses a taken user name
+or email and an unknown role there as ``users.update`` does. ``workspace_users=True``
+seeds what every real workspace lists besides its people: ``rocket.cat``
+(``server/startup/initialData.ts``) and the token's own user, an admin.
+
 Assumptions: the run reports ``importing`` for :attr:`async_polls` status polls,
 then ``done``; the users are created when ``import.run`` is called. A user
 without ``username`` gets the local part of its first email.
@@ -162,6 +169,19 @@ DEFAULT_COUNT = 50
 UPPER_COUNT_LIMIT = 100
 """``API_Default_Count`` and ``API_Upper_Count_Limit``, the settings' defaults (general.ts)."""
 UNEMULATED_LIST_PARAMETERS = ("fields", "query", "sort")
+ADMIN_FIELDS = frozenset({"username", "name", "emails", "active", "roles", "type"})
+"""What an admin sets on a user (Administration > Users); ``_id``, ``importIds`` and
+``createdAt`` are Rocket.Chat's own."""
+USER_TYPES = frozenset({"user", "bot", "app"})
+ROCKET_CAT = {
+    "_id": "rocket.cat",
+    "username": "rocket.cat",
+    "name": "Rocket.Cat",
+    "active": True,
+    "roles": ["bot"],
+    "type": "bot",
+}
+"""The bot ``initialData.ts`` creates at a workspace's first start: no email, no import id."""
 
 
 def meteor_id() -> str:
@@ -184,6 +204,11 @@ def int_parameter(name: str, default: int) -> int:
     if not raw.isdigit():
         raise Rejection(400, f"{name} must be a whole number")
     return int(raw)
+
+
+def addresses(account: dict[str, Any]) -> set[str]:
+    """The account's email addresses, lower case (``rocket.cat`` has none)."""
+    return {str(email["address"]).lower() for email in account.get("emails", [])}
 
 
 def first_non_empty(values: list[str]) -> str | None:
@@ -251,13 +276,17 @@ class RocketChatEmulator(VendorEmulator):
         rate_limit_calls: int = 10,
         rate_limit_seconds: float = 60.0,
         bypass_rate_limit: bool = False,
+        workspace_users: bool = False,
         **options: Any,
     ):
         """:param rate_limit_calls: calls allowed per route and client in a window.
         :param rate_limit_seconds: the window; tests scale it down, nothing switches it off.
-        :param bypass_rate_limit: the account holds ``api-bypass-rate-limit``."""
+        :param bypass_rate_limit: the account holds ``api-bypass-rate-limit``.
+        :param workspace_users: hold ``rocket.cat`` and the token's own user, as every real
+            workspace does; off by default, so that tests counting users count theirs."""
         self.quota = Quota(rate_limit_calls, rate_limit_seconds)
         self.bypass_rate_limit = bypass_rate_limit
+        self.workspace_users = workspace_users
         super().__init__(credentials, **options)
 
     def reset_state(self) -> None:
@@ -265,6 +294,25 @@ class RocketChatEmulator(VendorEmulator):
         """Users by ``_id``."""
         self.operation: ImportOperation | None = None
         self.tokens.issue(value=self.credentials["auth_token"])
+        if self.workspace_users:
+            self.seed_workspace_users()
+
+    def seed_workspace_users(self) -> None:
+        """``rocket.cat`` and the token's owner, the admin the setup wizard created."""
+        owner = self.credentials["user_id"]
+        self.accounts = {
+            "rocket.cat": {**ROCKET_CAT, "createdAt": now_iso()},
+            owner: {
+                "_id": owner,
+                "username": "bridge.admin",
+                "emails": [{"address": "bridge.admin@example.com", "verified": True}],
+                "name": "Bridge Admin",
+                "active": True,
+                "roles": ["admin", "user"],
+                "type": "user",
+                "createdAt": now_iso(),
+            },
+        }
 
     def end_state(self) -> list[dict[str, Any]]:
         return list(self.accounts.values())
@@ -367,14 +415,14 @@ class RocketChatEmulator(VendorEmulator):
         operation = self.operation
         if operation.state != "ready":
             raise Rejection(400, "error-invalid-operation-status")
-        failed = [user for user in operation.staged if not self.create_account(user)]
+        failed = [user for user in operation.staged if not self.import_user(user)]
         operation.completed = len(operation.staged)
         operation.errors = len(failed)
         operation.staged = failed
         operation.status = "importer_importing_users"
         return jsonify({"success": True})
 
-    def create_account(self, user: dict[str, Any]) -> bool:
+    def import_user(self, user: dict[str, Any]) -> bool:
         """Insert an imported user; False (a flagged record) when its email or name is taken."""
         email = first_non_empty(user["emails"]) or ""
         username = user.get("username") or email.split("@")[0]
@@ -400,11 +448,73 @@ class RocketChatEmulator(VendorEmulator):
         for account in self.accounts.values():
             if account["_id"] == except_id:
                 continue
-            if username and account["username"].lower() == username.lower():
+            if username and str(account.get("username") or "").lower() == username.lower():
                 return True
-            if email and any(e["address"].lower() == email.lower() for e in account["emails"]):
+            if email and email.lower() in addresses(account):
                 return True
         return False
+
+    # -- the admin -------------------------------------------------------------------------------
+
+    def stored_account(self, name: str) -> dict[str, Any] | None:
+        """The user whose user name or an email is ``name``; the stored form is end_state's."""
+        wanted = name.lower()
+        return next(
+            (
+                account
+                for account in self.accounts.values()
+                if str(account.get("username") or "").lower() == wanted
+                or wanted in addresses(account)
+            ),
+            None,
+        )
+
+    def admin_change(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """As Administration > Users saves it: refused (ValueError) for a field the admin
+        cannot set, a taken user name or email, or an unknown role."""
+        with self.lock:
+            account = self.stored_account(name)
+            if account is not None:
+                self.check_admin_fields(changes, except_id=account["_id"])
+            return super().admin_change(name, changes)
+
+    def create_account(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A user added in Administration > Users, whose form requires a name, a user name
+        and an email: active, with the default roles and type ``user`` unless ``fields`` say
+        otherwise, and no import id (only the import gives one)."""
+        self.check_admin_fields(fields, except_id=None)
+        if not (fields.get("name") and fields.get("username") and fields.get("emails")):
+            raise ValueError("Rocket.Chat's admin needs a name, a user name and an email")
+        account_id = meteor_id()
+        self.accounts[account_id] = {
+            "_id": account_id,
+            "active": True,
+            "roles": list(DEFAULT_ROLES),
+            "type": "user",
+            **fields,
+            "createdAt": now_iso(),
+        }
+        return self.accounts[account_id]
+
+    def check_admin_fields(self, fields: dict[str, Any], except_id: str | None) -> None:
+        """:raises ValueError: what Rocket.Chat's admin would refuse."""
+        unknown = set(fields) - ADMIN_FIELDS
+        if unknown:
+            raise ValueError(f"Rocket.Chat's admin does not set {sorted(unknown)[0]}")
+        emails = fields.get("emails", [])
+        if not isinstance(emails, list) or not all(
+            isinstance(email, dict) and email.get("address") for email in emails
+        ):
+            raise ValueError('emails are [{"address": …, "verified": …}], as users.list shows them')
+        for email in emails:
+            if self.taken(email["address"], None, except_id):
+                raise ValueError(f"the email {email['address']} is already in use")
+        if self.taken(None, fields.get("username"), except_id):
+            raise ValueError(f"the user name {fields['username']} is already in use")
+        if not set(fields.get("roles", [])) <= ROLES:
+            raise ValueError("Invalid role")
+        if fields.get("type", "user") not in USER_TYPES:
+            raise ValueError(f"a user's type is one of {sorted(USER_TYPES)}")
 
     def operation_status(self) -> Response:
         operation = self.operation
@@ -438,8 +548,8 @@ class RocketChatEmulator(VendorEmulator):
     def user_info(self) -> Response:
         lookups: dict[str, Callable[[str, dict[str, Any]], bool]] = {
             "userId": lambda value, account: account["_id"] == value,
-            "username": lambda value, account: account["username"] == value,
-            "importId": lambda value, account: value in account["importIds"],
+            "username": lambda value, account: account.get("username") == value,
+            "importId": lambda value, account: value in account.get("importIds", []),
         }
         given = [(name, request.args[name]) for name in lookups if request.args.get(name)]
         if len(given) != 1:

@@ -74,6 +74,15 @@ class RunningEmulator:
     def reject_users(self, identities: Iterable[str]) -> None:
         self.emulator.reject_users(identities)
 
+    def admin_change(self, name: str, /, **changes: Any) -> dict[str, Any]:
+        """Change an account as the vendor's admin would (:meth:`VendorEmulator.admin_change
+        <scimbridge_emulators.base.VendorEmulator.admin_change>`)."""
+        return self.emulator.admin_change(name, changes)
+
+    def admin_create(self, **fields: Any) -> dict[str, Any]:
+        """Create an account unrelated to the bridge, as the vendor's admin would."""
+        return self.emulator.admin_create(fields)
+
     def reset(self) -> None:
         self.emulator.reset()
 

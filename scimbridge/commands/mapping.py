@@ -12,13 +12,18 @@ from typing import Any
 import click
 
 from scimbridge.app import load_target_mapping
-from scimbridge.commands.common import config_option, named_target, read_config
-from scimbridge.config import ConfigError, default_mapping
-from scimbridge.mapping.context import MappingContext
+from scimbridge.commands.common import config_option, named_target, open_bridge, read_config
+from scimbridge.comparison import user_name_key
+from scimbridge.config import ConfigError, Target, default_mapping
+from scimbridge.delivery.redelivery import comparison_for
+from scimbridge.delivery.wanted import BridgeUser, Directory, bridge_users, context_of, wanted
+from scimbridge.mapping.context import MappedRecord, MappingContext
 from scimbridge.mapping.errors import MappingFileError, UnmappableUser
 from scimbridge.mapping.explain import explain as explain_steps
 from scimbridge.mapping.mapping import Mapping, load_mapping
 from scimbridge.mapping.redaction import redacted_view
+from scimbridge.reconcile.compare import Difference, differences
+from scimbridge.store import Database
 from scimbridge.vendors import UnknownVendor, record_shape, vendor_names
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -85,24 +90,53 @@ def show(vendor: str) -> None:
 
 @mapping.command()
 @click.argument("target")
-@click.argument("resource_json", metavar="USER_JSON", type=click.Path(dir_okay=False))
+@click.argument(
+    "resource_json", metavar="[USER_JSON]", required=False, type=click.Path(dir_okay=False)
+)
 @click.option(
     "--groups", default="", help='Groups the user is a member of, e.g. "Chat Admins,Staff".'
 )
 @click.option(
     "--explain", is_flag=True, help="Show how each field is built: its source, each transform."
 )
+@click.option(
+    "--user",
+    "stored",
+    metavar="ID|USERNAME",
+    help="Preview a user the bridge stores (its SCIM id or userName) instead of USER_JSON.",
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="With --user: each field the vendor was last sent otherwise than the mapping makes it now.",
+)
 @config_option
 def preview(
-    target: str, resource_json: str, groups: str, explain: bool, config_path: str | None
+    target: str,
+    resource_json: str | None,
+    groups: str,
+    explain: bool,
+    stored: str | None,
+    diff: bool,
+    config_path: str | None,
 ) -> None:
-    """Print the vendor record TARGET's mapping makes of the SCIM User in USER_JSON.
+    """Print the vendor record TARGET's mapping makes of the SCIM User in USER_JSON, or of
+    the stored user ``--user`` names (with its groups, as the worker would map it now).
 
     Passwords in the record are masked, and values the mapping redacts (transform: redact)
     show as "<redacted>". A ``first_available`` field shows its first candidate, and its
     candidates under "choices": the delivery takes the first the vendor does not hold.
-    Nothing is sent to the vendor, so its secrets need not be set.
+    Nothing is sent to the vendor; with USER_JSON its secrets need not be set, with
+    ``--user`` they must be (the bridge's database is opened, as ``status`` does).
     """
+    if (resource_json is None) == (stored is None):
+        raise click.UsageError("give either USER_JSON or --user, not both nor neither")
+    if diff and stored is None:
+        raise click.UsageError("--diff compares a stored user: give --user")
+    if stored is not None:
+        _preview_stored(target, stored, config_path, explain=explain, diff=diff)
+        return
+    assert resource_json is not None
     loaded = _target_mapping(target, config_path)
     user = _read_user(resource_json)
     memberships = [name.strip() for name in groups.split(",") if name.strip()]
@@ -118,10 +152,77 @@ def preview(
         raise click.ClickException(
             f"the bridge would refuse this user (400): {refusal.detail}"
         ) from None
+    _show(mapped)
+
+
+def _show(mapped: MappedRecord) -> None:
     shown: dict[str, Any] = {"action": str(mapped.action), "record": _masked(mapped.record)}
     if mapped.choices:
         shown["choices"] = {name: values.all() for name, values in mapped.choices.items()}
     click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+
+
+def _preview_stored(
+    target_name: str, stored: str, config_path: str | None, *, explain: bool, diff: bool
+) -> None:
+    """The stored user mapped as the worker maps it (:func:`~scimbridge.delivery.wanted.wanted`),
+    or, with ``diff``, compared with the record the vendor was last sent by the one rule
+    of drift (:func:`~scimbridge.reconcile.compare.differences`)."""
+    config = read_config(config_path)
+    target = named_target(config, target_name)
+    bridge = open_bridge(config)
+    loaded = bridge.mappings[target.name]
+    user = _stored_user(bridge.database, target, bridge.directories[target.name], stored)
+    if explain:
+        document = user.document or {}
+        for line in explain_steps(loaded, document, user.groups, context_of(user)):
+            click.echo(line)
+    try:
+        mapped = wanted(loaded, user)
+    except UnmappableUser as refusal:
+        raise click.ClickException(
+            f"the current mapping refuses {user.describe()}: {refusal.detail}"
+        ) from None
+    if not diff:
+        _show(mapped)
+        return
+    if user.vendor_record is None:
+        raise click.ClickException(f"{user.describe()} was never sent to {target.vendor}")
+    comparison = comparison_for(target)
+    found = differences(mapped, user.vendor_record, comparison.account_keys, comparison.normalise)
+    _show_differences(user, target.vendor, found)
+
+
+def _stored_user(
+    database: Database, target: Target, directory: Directory, named: str
+) -> BridgeUser:
+    """The live user of the target whose SCIM id or userName (compared as SCIM filters
+    compare it) is ``named``."""
+    key = user_name_key(named)
+    for user in bridge_users(database, target, directory):
+        if not user.deleted and (user.scim_id == named or user.user_name == key):
+            return user
+    raise click.ClickException(
+        f"no stored user of target {target.name} has the id or userName {named!r}"
+    )
+
+
+def _show_differences(user: BridgeUser, vendor: str, found: list[Difference]) -> None:
+    """Each field that differs, as last sent and as made now; secrets masked, and a value
+    the mapping redacts hidden on both sides (a record read back from the database no
+    longer carries the redaction marker)."""
+    if not found:
+        click.echo(f"{user.describe()}: no change")
+        return
+    fields = "field differs" if len(found) == 1 else "fields differ"
+    click.echo(f"{user.describe()}: {len(found)} {fields} from what {vendor} was last sent")
+    for difference in found:
+        now = _masked({difference.field: difference.wanted})[difference.field]
+        hidden = now != difference.wanted or difference.field in SECRET_FIELDS
+        sent = now if hidden else difference.held
+        click.echo(f"  {difference.field}:")
+        click.echo(f"    last sent: {json.dumps(sent, ensure_ascii=False)}")
+        click.echo(f"    now:       {json.dumps(now, ensure_ascii=False)}")
 
 
 def _target_mapping(target: str, config_path: str | None) -> Mapping:

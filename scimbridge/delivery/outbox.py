@@ -215,7 +215,7 @@ class Outbox:
         for user_id, user in sorted(users.items()):
             link_id = link_ids.get(user_id) or self._create_link(session, user)
             entries.append((link_id, snapshot(user), groups.get(user_id, [])))
-        self._enqueue_all(session, "upsert", "group", entries)
+        enqueue(session, self.target, "upsert", "group", entries)
 
     def _check(self, user: dict[str, Any], groups: list[str]) -> None:
         """RFC 7644 §3.12 ``invalidValue``: the user is valid SCIM but not for this vendor.
@@ -314,8 +314,9 @@ class Outbox:
         :param fresh: the link was created for this entry, so nothing older is queued.
         :param status_written: the caller already showed the entry's state on the link.
         """
-        self._enqueue_all(
+        enqueue(
             session,
+            self.target,
             event,
             change,
             [(link_id, document, groups)],
@@ -323,42 +324,52 @@ class Outbox:
             status_written=status_written,
         )
 
-    def _enqueue_all(
-        self,
-        session: Session,
-        event: str,
-        change: str,
-        entries: list[tuple[str, dict[str, Any], list[str]]],
-        *,
-        fresh: bool = False,
-        status_written: bool = False,
-    ) -> None:
-        """What :meth:`_enqueue` does, for many users (link id, document, groups) at once:
-        a statement for all their entries, and one per state for what they replace."""
-        at = now()
-        request = current_request_id()
-        rows = [
-            {
-                "target": self.target,
-                "link_id": link_id,
-                "event": event,
-                "change": change,
-                "request_id": request,
-                "document": document,
-                "groups": groups,
-                "state": entry_state(event, document),
-                "attempts": 0,
-                "created_at": at,
-                "next_attempt_at": at,
-            }
-            for link_id, document, groups in entries
-        ]
-        first = min(session.execute(outbox.insert().returning(outbox.c.seq), rows).scalars())
-        if fresh:
-            return
-        for state in ("pending", "held"):
-            link_ids = [row["link_id"] for row in rows if row["state"] == state]
-            for chunk in chunked(link_ids):
-                supersede(session, "written", chunk, first, at)
-                if not status_written:
-                    session.execute(update(links).where(links.c.id.in_(chunk)).values(status=state))
+
+def enqueue(
+    session: Session,
+    target: str,
+    event: str,
+    change: str,
+    entries: list[tuple[str, dict[str, Any], list[str]]],
+    *,
+    fresh: bool = False,
+    status_written: bool = False,
+) -> None:
+    """Queue users (link id, document, groups) as they now are, each entry replacing whatever
+    its user had held (:func:`~scimbridge.delivery.ordering.supersede`): a statement for all
+    their entries, and one per state for what they replace. Every entry of the outbox is
+    written here, the IdP's writes and the bridge's own (``reconcile``, ``mapping``) alike.
+
+    :param change: what the entry is in ``outbox list``.
+    :param fresh: the links were created for these entries, so nothing older is queued.
+    :param status_written: the caller already showed the entries' state on the links.
+    """
+    at = now()
+    request = current_request_id()
+    rows = [
+        {
+            "target": target,
+            "link_id": link_id,
+            "event": event,
+            "change": change,
+            "request_id": request,
+            "document": document,
+            "groups": groups,
+            "state": entry_state(event, document),
+            "attempts": 0,
+            "created_at": at,
+            "next_attempt_at": at,
+        }
+        for link_id, document, groups in entries
+    ]
+    if not rows:
+        return
+    first = min(session.execute(outbox.insert().returning(outbox.c.seq), rows).scalars())
+    if fresh:
+        return
+    for state in ("pending", "held"):
+        link_ids = [row["link_id"] for row in rows if row["state"] == state]
+        for chunk in chunked(link_ids):
+            supersede(session, "written", chunk, first, at)
+            if not status_written:
+                session.execute(update(links).where(links.c.id.in_(chunk)).values(status=state))

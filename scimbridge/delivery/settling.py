@@ -42,6 +42,7 @@ FORGOTTEN: dict[str, Any] = {
     "vendor_record": None,
     "sent_at": None,
     "delivered_once": False,
+    "mapping_fingerprint": None,
 }
 """A link's account, forgotten once the vendor holds none of the user's."""
 
@@ -59,11 +60,23 @@ def first_imports_sent(session: Session, link_ids: list[str], now: datetime) -> 
 class Settlement:
     """The settling of one batch, inside one transaction, at one moment ``now``."""
 
-    def __init__(self, session: Session, target: Target, batch: Batch, now: datetime):
+    def __init__(
+        self,
+        session: Session,
+        target: Target,
+        batch: Batch,
+        now: datetime,
+        fingerprint: str | None = None,
+    ):
+        """:param fingerprint: that of the mapping the batch's records were made with
+        (:attr:`~scimbridge.mapping.Mapping.fingerprint`), kept with each record
+        delivered, so that a later mapping change is noticed
+        (:mod:`~scimbridge.delivery.redelivery`)."""
         self.session = session
         self.target = target
         self.batch = batch
         self.now = now
+        self.fingerprint = fingerprint
         self.outcomes: Counter[str] = Counter()
         """What each entry came to (``scimbridge_deliveries_total``'s outcomes), counted by
         the worker once the settlement is committed."""
@@ -118,7 +131,15 @@ class Settlement:
         ):
             return False
         supersede(self.session, "delivered", [entry.link_id], entry.seq, self.now)
-        held = {} if record is None or skipped else {"vendor_record": record, "sent_at": self.now}
+        held = (
+            {}
+            if record is None or skipped
+            else {
+                "vendor_record": record,
+                "sent_at": self.now,
+                "mapping_fingerprint": self.fingerprint,
+            }
+        )
         account = (
             FORGOTTEN
             if gone

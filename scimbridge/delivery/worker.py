@@ -55,13 +55,16 @@ from scimbridge.delivery.claiming import Batch, Claimed, Lease, claim_due
 from scimbridge.delivery.claims import LinkUsers
 from scimbridge.delivery.identity import Reservations, Resolution, backfill, resolve
 from scimbridge.delivery.loops import TargetLoops
+from scimbridge.delivery.redelivery import Redelivery
 from scimbridge.delivery.retention import purge
 from scimbridge.delivery.settling import Settlement, first_imports_sent
 from scimbridge.delivery.state import FAILED, UNAVAILABLE
+from scimbridge.delivery.wanted import Directory
 from scimbridge.mapping import Action, MappedRecord, Mapping, MappingContext, UnmappableUser
 from scimbridge.mapping.redaction import redacted_view
 from scimbridge.observability.logs import log_fields, working_for
 from scimbridge.observability.metrics import DeliveryMetrics
+from scimbridge.reconcile.checks import DriftCheck
 from scimbridge.store import Database, utc
 from scimbridge.vendors import client_for
 from scimbridge.vendors.base import (
@@ -96,11 +99,15 @@ class Worker:
         clients: dict[str, VendorClient] | None = None,
         clock: Clock | None = None,
         metrics: DeliveryMetrics | None = None,
+        directories: dict[str, Directory] | None = None,
     ):
         """:param clock: the time leases and retries are reckoned in; by default the
         database's clock, which every host running a worker shares.
         :param metrics: where outcomes and vendor calls are counted (the bridge's, on its
-            ``/metrics``); by default a registry nobody reads."""
+            ``/metrics``); by default a registry nobody reads.
+        :param directories: each target's stored users (``Bridge.directories``), for the
+            scheduled drift check (``reconcile.interval_seconds``) and the redelivery after a
+            mapping change (``delivery.redeliver_on_mapping_change``); without them, none."""
         self.config = config
         self.database = database
         self.mappings = mappings
@@ -113,6 +120,20 @@ class Worker:
         self._batches = itertools.count(1)
         self._next_purge = 0.0
         self._backfilled: set[str] = set()
+        self.directories = directories or {}
+        self.redelivery = Redelivery()
+        self.drift_checks = {
+            target.name: DriftCheck(
+                database,
+                target,
+                mappings[target.name],
+                directories[target.name],
+                self.clock,
+                self.name,
+            )
+            for target in config.targets
+            if directories and target.reconcile.interval_seconds is not None
+        }
 
     def client(self, target: Target, slot: int = 0) -> VendorClient:
         """The client of one of the target's loops (a client serves one thread), answering
@@ -213,11 +234,29 @@ class Worker:
             self._backfilled.add(target.name)
         batch = self._claim(target, client.max_batch, client.one_batch_at_a_time)
         if not batch.entries:
+            self._check_drift(target, client, slot)
+            if slot == 0 and target.name in self.directories:
+                mapping, directory = self.mappings[target.name], self.directories[target.name]
+                self.redelivery.run(self.database, target, mapping, directory, client)
             return 0
         lease = Lease(self.database, target, batch, self.clock, self.stopping)
         with client.holding(lease), client.one_batch():
             self._deliver(target, batch, client)
         return len(batch.entries)
+
+    def _check_drift(self, target: Target, client: VendorClient, slot: int) -> None:
+        """Go on with the target's scheduled drift check in a round with nothing to deliver
+        (:mod:`~scimbridge.reconcile.checks`), in the target's first loop only; a check that
+        fails is logged and tried again at a later round."""
+        check = self.drift_checks.get(target.name)
+        if check is None or slot != 0:
+            return
+        try:
+            check.step(client, self.stopping.is_set)
+        except Interrupted:
+            return
+        except Exception:
+            log.exception("%s: the drift check failed; trying again later", target.name)
 
     def _deliver(self, target: Target, batch: Batch, client: VendorClient) -> None:
         """Choose, resolve, send and record one claimed batch; a batch interrupted is given
@@ -423,8 +462,9 @@ class Worker:
         by_key = {outcome.key: outcome for outcome in outcomes}
         now = self.clock()
         actions = {item.key: item.action for item in resolution.sending}
+        fingerprint = self.mappings[target.name].fingerprint
         with self.database.transaction() as session:
-            settle = Settlement(session, target, batch, now)
+            settle = Settlement(session, target, batch, now, fingerprint)
             reservations = Reservations(session, target)
             for entry in batch.entries:
                 outcome = by_key.get(entry.link_id) or Outcome(

@@ -8,6 +8,8 @@ bridge provisions exactly the users the IdP assigns (docs/mapping.md).
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
@@ -61,6 +63,7 @@ class Mapping:
         on_delete: DeprovisionRule,
         shape: RecordShape,
         on_identity_change: IdentityChange = IdentityChange.REPLACE,
+        fingerprint: str = "",
     ):
         self.label = label
         """The file's name in every message (never a server path: refusals reach the IdP)."""
@@ -82,6 +85,10 @@ class Mapping:
             name for name, expression in fields if isinstance(expression, FirstAvailable)
         )
         """The ``first_available`` fields: their value is chosen at delivery, with the vendor."""
+        self.fingerprint = fingerprint
+        """What the file says, as a short hash (:func:`fingerprint_of`): each delivered link
+        keeps the one of the mapping that made its record, so that a changed mapping is
+        noticed (:mod:`scimbridge.delivery.redelivery`). Empty for a mapping built in code."""
 
     def __repr__(self) -> str:
         return f"Mapping(vendor={self.vendor!r}, label={self.label!r})"
@@ -168,6 +175,7 @@ class _MappingBuilder:
             on_delete=self._rule(deprovision["on_delete"], "on_delete"),
             shape=self.shape,
             on_identity_change=self._identity_change(deprovision.get("on_identity_change")),
+            fingerprint=fingerprint_of(self.document, self.shape),
         )
 
     def _fields(self) -> Fields:
@@ -226,6 +234,27 @@ class _MappingBuilder:
                 "is a new account there (use replace or refuse)",
             )
         return change
+
+
+def fingerprint_of(document: Any, shape: RecordShape) -> str:
+    """16 hex digits of the SHA-256 of the parsed mapping document (canonical JSON: keys
+    sorted, no whitespace) and of the vendor record shape it was checked against.
+
+    The parsed document, not the file's bytes: an edit of comments, key order, quoting or
+    anchors is no change; any value that changes, ``description`` and ``note`` included, is
+    one. A plugin release that changes the record schema is one too.
+    """
+    canonical = json.dumps(
+        {
+            "mapping": document,
+            "shape": {"vendor": shape.vendor, "fields": shape.properties},
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 def load_mapping(path: str, shapes: ShapeLookup, label: str | None = None) -> Mapping:

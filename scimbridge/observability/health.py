@@ -13,7 +13,7 @@ read from the database, so it is true whichever process delivers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from scimbridge.config import Target
 from scimbridge.delivery.state import VISIBLE_STATES, delivery_counts, target_health
+from scimbridge.reconcile.checks import DriftState, drift_states
 from scimbridge.store import Database
 from scimbridge.store.database import MIGRATIONS
 
@@ -98,6 +99,12 @@ class TargetStatus:
     """The age of the oldest entry not delivered yet (0 when none): how far behind it is."""
     degraded: bool
     """Entries wait on the vendor: its last answer to them was an outage or a 429."""
+    mapping_changes: int = 0
+    """Delivered users whose record the current mapping would change
+    (:mod:`~scimbridge.delivery.redelivery`): not yet redelivered since the mapping changed."""
+    drift: DriftState | None = None
+    """The last complete scheduled drift check (:mod:`~scimbridge.reconcile.checks`); None
+    for a target that has none."""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -106,14 +113,37 @@ class TargetStatus:
             "status": "degraded" if self.degraded else OK,
             "outbox": self.outbox,
             "oldest_pending_seconds": round(self.oldest_pending_seconds, 1),
+            "mapping_changes": self.mapping_changes,
+            "drift": self._drift_json(),
+        }
+
+    def _drift_json(self) -> dict[str, Any] | None:
+        if self.drift is None:
+            return None
+        completed = self.drift.completed_at
+        return {
+            "checked_at": completed.isoformat() if completed else None,
+            "drifting": self.drift.drifting(),
+            "counts": self.drift.counts,
+            "under_way": self.drift.under_way,
         }
 
 
-def delivery_status(database: Database, targets: Iterable[Target]) -> list[TargetStatus]:
-    """Each target's delivery status, from the database."""
+def delivery_status(
+    database: Database,
+    targets: Iterable[Target],
+    mapping_changes: Mapping[str, int] | None = None,
+) -> list[TargetStatus]:
+    """Each target's delivery status, from the database.
+
+    :param mapping_changes: per target, how many delivered users the current mapping would
+        change (:class:`~scimbridge.delivery.redelivery.ChangeCounts`); 0 for one left out.
+    """
+    targets = list(targets)
     with database.transaction(writing=False) as session:
         counts = delivery_counts(session)
         health = target_health(session, database.now())
+    checks = drift_states(database, [target.name for target in targets])
     statuses = []
     for target in targets:
         state = health.get(target.name)
@@ -124,6 +154,14 @@ def delivery_status(database: Database, targets: Iterable[Target]) -> list[Targe
                 outbox={name: counts.get(target.name, {}).get(name, 0) for name in VISIBLE_STATES},
                 oldest_pending_seconds=state.oldest_pending_seconds if state else 0.0,
                 degraded=state.degraded if state else False,
+                mapping_changes=(mapping_changes or {}).get(target.name, 0),
+                drift=_checked(target, checks[target.name]),
             )
         )
     return statuses
+
+
+def _checked(target: Target, state: DriftState) -> DriftState | None:
+    """The target's drift check as ``status`` shows it: none unless scheduled or ever run."""
+    scheduled = target.reconcile.interval_seconds is not None
+    return state if scheduled or state.completed_at is not None else None

@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from scimbridge.config import BridgeConfig, Target
 from scimbridge.delivery.state import VISIBLE_STATES, delivery_counts, target_health
 from scimbridge.observability.calls import status_class
+from scimbridge.reconcile.checks import drift_states
 from scimbridge.store import Database
 
 log = logging.getLogger("scimbridge.metrics")
@@ -222,6 +223,54 @@ class OutboxCollector(Collector):
         )
 
 
+class DriftCollector(Collector):
+    """The last complete drift check of each target (``reconcile.interval_seconds``), read
+    at every scrape: accounts per finding kind, and when the check completed."""
+
+    def __init__(self, database: Database, targets: Iterable[Target]):
+        self.database = database
+        self.targets = sorted(
+            target.name for target in targets if target.reconcile.interval_seconds is not None
+        )
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[Metric]:
+        accounts, completed = self._families()
+        if not self.targets:
+            return
+        try:
+            states = drift_states(self.database, self.targets)
+        except SQLAlchemyError as error:
+            log.warning("metrics: the drift checks could not be read: %s", type(error).__name__)
+            return
+        for name, state in states.items():
+            if state.completed_at is None:
+                continue
+            for kind, count in state.counts.items():
+                accounts.add_metric([name, kind], count)
+            completed.add_metric([name], state.completed_at.timestamp())
+        yield from (accounts, completed)
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        return (
+            GaugeMetricFamily(
+                "scimbridge_drift_accounts",
+                "Users and accounts the target's last complete drift check found, per kind "
+                "(differs, missing, active_but_deprovisioned, duplicated, orphan, ...; "
+                "orphan_active: the orphans still active).",
+                labels=["target", "kind"],
+            ),
+            GaugeMetricFamily(
+                "scimbridge_drift_check_completed_timestamp_seconds",
+                "When the target's last drift check completed (Unix time).",
+                labels=["target"],
+            ),
+        )
+
+
 class BridgeMetrics:
     """Every family of one bridge, in its own registry: what ``/metrics`` shows."""
 
@@ -233,6 +282,7 @@ class BridgeMetrics:
         self.registry.register(
             OutboxCollector(database, [target.name for target in config.targets])
         )
+        self.registry.register(DriftCollector(database, config.targets))
 
     def exposition(self) -> tuple[bytes, str]:
         """The text exposition format and its content type."""

@@ -136,7 +136,8 @@ def target_status(target: str) -> Response:
         error = service.error_response(refusal)
         error.headers.update(refusal_headers(refusal))
         return to_flask(error)
-    (status,) = delivery_status(bridge.database, [endpoint.target])
+    changes = {target: bridge.changes_of(endpoint.target)}
+    (status,) = delivery_status(bridge.database, [endpoint.target], changes)
     response = jsonify(status.as_json())
     response.headers["Cache-Control"] = "no-cache"
     return response

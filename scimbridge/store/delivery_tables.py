@@ -41,6 +41,12 @@ links = Table(
     ),
     Column("sent_at", DateTime(timezone=True), comment="when vendor_record was sent"),
     Column(
+        "mapping_fingerprint",
+        String(64),
+        comment="the fingerprint of the mapping that made vendor_record (Mapping.fingerprint); "
+        "NULL: made by an unknown mapping (delivery.redelivery)",
+    ),
+    Column(
         "claimed_seq",
         Integer,
         comment="the newest outbox entry ever claimed for the user: no older one is claimed "
@@ -168,4 +174,33 @@ outbox = Table(
         postgresql_where=text("state = 'pending' AND claimed_by IS NOT NULL"),
         sqlite_where=text("state = 'pending' AND claimed_by IS NOT NULL"),
     ),
+)
+
+drift_checks = Table(
+    "drift_checks",
+    metadata,
+    Column("target", String(64), primary_key=True),
+    Column("started_at", DateTime(timezone=True), comment="when the check under way began"),
+    Column(
+        "cursor",
+        Text,
+        comment="where the listing of the check under way resumes (null: at its first page)",
+    ),
+    Column("claimed_by", String(64), comment="the worker reading the vendor now"),
+    Column("claimed_until", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True), comment="when the last complete check ended"),
+    Column("counts", JSON, comment="findings per kind of the last complete check"),
+    Column("findings", JSON, comment="the last complete check's findings, in-step users left out"),
+    Column("last_error", Text, comment="why the check under way is paused, if it is"),
+    comment="the scheduled drift check of each target (docs/operations-reconcile.md)",
+)
+
+drift_accounts = Table(
+    "drift_accounts",
+    metadata,
+    Column("target", String(64), primary_key=True),
+    Column("vendor_id", Text, primary_key=True),
+    Column("record", JSON, nullable=False, comment="the account in the vendor's record shape"),
+    Column("active", Boolean, nullable=False),
+    comment="the accounts the drift check under way has read so far: it resumes, not restarts",
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -146,6 +146,21 @@ class LiveBridge:
                 time.sleep(0.05)
         raise AssertionError("the outbox never drained")
 
+    def restarted_with_mapping(self, path: Any) -> LiveBridge:
+        """The bridge as restarted with the mapping file ``path``: the same database,
+        emulator and clock, a new worker (SCIM writes still go through the bridge served)."""
+        target = self.bridge.config.targets[0].model_copy(update={"mapping": str(path)})
+        config = self.bridge.config.model_copy(update={"targets": [target]})
+        bridge = Bridge(config, self.bridge.database)
+        worker = Worker(
+            config,
+            bridge.database,
+            bridge.mappings,
+            clock=self.clock,
+            directories=bridge.directories,
+        )
+        return replace(self, bridge=bridge, worker=worker)
+
     def drain_in_real_time(self, seconds: float = 60.0) -> None:
         """Deliver until nothing is pending, waiting out every backoff for real: the way
         through a vendor's rate limit, whose window only real time frees."""
@@ -183,7 +198,13 @@ def start_live(
         emulator=emulator,
         bridge=bridge,
         url=f"http://127.0.0.1:{server.server_address[1]}",
-        worker=Worker(bridge.config, bridge.database, bridge.mappings, clock=clock),
+        worker=Worker(
+            bridge.config,
+            bridge.database,
+            bridge.mappings,
+            clock=clock,
+            directories=bridge.directories,
+        ),
         clock=clock,
         http=requests.Session(),
     )

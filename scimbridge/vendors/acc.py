@@ -38,6 +38,10 @@ the v1 project-user GET/PATCH/DELETE and listing) and ``authentication/authentic
   for the user before the call (:mod:`scimbridge.delivery.identity`), so a member found by
   email is the user's. ACC cannot change a member's email, so an email change replaces
   the member (docs/vendors/acc.md, "Identity changes").
+- Read-back (reconcile, :meth:`AccClient.accounts`): the same listing, 200 members a page
+  from ``offset`` 0, to ``pagination.totalResults``; each member in the record's shape,
+  inactive when no product grants it access (what a DISABLE leaves). The admin that
+  ``User-Id`` impersonates is the bridge's own account (:meth:`AccClient.excluded`).
 - Rate limits (:attr:`AccClient.rate_limits`, Autodesk's admin rate-limits page):
   per client id, 100 writes (POST/PATCH/DELETE/PUT) and 600 GETs a minute on
   ``construction/admin``; the client paces itself to them (:mod:`.pacing`). A 429
@@ -55,8 +59,10 @@ import requests
 from scimbridge.config import Target
 from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
+    AccountPage,
     DeliveryItem,
     Outcome,
+    VendorAccount,
     VendorUnavailable,
     merge_managed,
 )
@@ -139,11 +145,40 @@ def holds(member: dict[str, Any], key: str, value: Any) -> bool:
     return bool(member.get(key) == value)
 
 
+def record_of(member: dict[str, Any]) -> dict[str, Any]:
+    """A listed member (``ProjectUser``, accountadmin.yaml) as the import record: the record
+    fields the bridge can keep as the mapping makes them, ``userId`` being the member's ACC
+    ``id``. Names are left out though the listing shows them: they belong to the person's
+    Autodesk account, which no PATCH changes, so a difference there could never be
+    corrected and is not the bridge's to report."""
+    return {
+        "email": member.get("email"),
+        "userId": str(member["id"]),
+        "companyId": member.get("companyId"),
+        "roleIds": list(member.get("roleIds") or []),
+        "products": [
+            {"key": product.get("key"), "access": product.get("access")}
+            for product in member.get("products") or []
+            if isinstance(product, dict)
+        ],
+    }
+
+
+def has_access(record: dict[str, Any]) -> bool:
+    """Whether a product grants the member access: a DISABLE sets every product of the
+    record to ``access: none`` (Autodesk's PATCH project-user reference)."""
+    return any(
+        isinstance(product, dict) and product.get("access") not in (None, "none")
+        for product in record.get("products") or []
+    )
+
+
 class AccClient(OAuthClientCredentialsClient):
     vendor = "acc"
     max_batch = 200
     """"Can add up to 200 users per request" (Autodesk's "POST projects/:projectId/users:import")."""
     account_keys = frozenset({"email"})
+    read_back = "list"
     token_endpoint_auth_method = "client_secret_basic"
     default_scope = "account:write account:read"
     default_max_polls = 5
@@ -162,6 +197,9 @@ class AccClient(OAuthClientCredentialsClient):
             raise ValueError(f"target {target.name}: options.project_id is required for acc")
         self.project_id = project_id.removeprefix("b.")
         """The Data Management ``b.`` prefix is not part of the ACC project id (Autodesk's "POST projects/:projectId/users:import", ``projectId``)."""
+        self.service_members: set[str] = set()
+        """The ACC ids of listed members whose ``autodeskId`` is the ``User-Id``: the
+        header names the admin by either id (accountadmin.yaml, ``User-Id``)."""
 
     def default_token_url(self) -> str:
         return f"{self.base_url}/authentication/v2/token"
@@ -272,6 +310,53 @@ class AccClient(OAuthClientCredentialsClient):
             )
         )
         return list(answer.get("results") or [])
+
+    # -- read-back -------------------------------------------------------------------------------
+
+    def accounts(self, cursor: str | None = None) -> AccountPage:
+        """One page of the listing (200 members, the most ``limit`` allows) from the offset
+        ``cursor``; the next page starts after the members this one held, until
+        ``pagination.totalResults`` (accountadmin.yaml, ``getProjectUsers``). The listing
+        shows members ``active`` and ``pending`` (the default ``filter[status]``): a removed
+        member is not listed."""
+        offset = int(cursor or 0)
+        answer = self.page(offset)
+        listed = list(answer.get("results") or [])
+        members = [member for member in listed if isinstance(member, dict) and member.get("id")]
+        self.note_service_members(members)
+        total = int((answer.get("pagination") or {}).get("totalResults") or 0)
+        following = offset + len(listed)
+        return AccountPage(
+            accounts=[self.account(member) for member in members],
+            next_cursor=str(following) if offset < following < total else None,
+            total=total,
+        )
+
+    def note_service_members(self, members: list[dict[str, Any]]) -> None:
+        """Remember the members whose ``autodeskId`` is the ``User-Id``, for :meth:`excluded`."""
+        user_id = self.target.secret("user_id")
+        if user_id:
+            self.service_members.update(
+                str(member["id"]) for member in members if member.get("autodeskId") == user_id
+            )
+
+    @staticmethod
+    def account(member: dict[str, Any]) -> VendorAccount:
+        record = record_of(member)
+        return VendorAccount(vendor_id=record["userId"], record=record, active=has_access(record))
+
+    def grants_access(self, record: dict[str, Any]) -> bool:
+        """A member is active while a product grants it access: ACC has no flag of its own."""
+        return has_access(record)
+
+    def excluded(self, account: VendorAccount) -> str | None:
+        """The admin the bridge acts as (``User-Id``, its ACC id or the Autodesk id a listing
+        showed for the member) is the bridge's own account; Autodesk documents no system
+        accounts among project users."""
+        user_id = self.target.secret("user_id")
+        if account.vendor_id == user_id or account.vendor_id in self.service_members:
+            return "the admin the bridge acts as (credentials.user_id, sent as User-Id)"
+        return None
 
     # -- import ----------------------------------------------------------------------------------
 

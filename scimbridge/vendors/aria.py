@@ -37,6 +37,9 @@ Broadcom's VMware Aria Operations API documentation (developer.broadcom.com).
   and the user disabled as Aria holds it (one more PUT). REMOVE:
   ``DELETE {base}/api/auth/users/{id}`` (204). A user without a stored id is
   looked up by username first; a 404 means Aria no longer has the user: done.
+- Read-back (reconcile): one unfiltered ``GET {base}/api/auth/users`` lists every
+  user (``getUsers`` documents no paging); an account is inactive once ``enabled`` is
+  false. The bridge's own account and Aria's built-in ``admin`` are excluded.
 - Batch size: not documented; 100. Aria refuses a whole import for one bad user
   (ASSUMPTION, undocumented), so a refused batch is bisected to isolate it.
 """
@@ -54,8 +57,10 @@ import requests
 from scimbridge.config import Target
 from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
+    AccountPage,
     DeliveryItem,
     Outcome,
+    VendorAccount,
     VendorError,
     VendorUnavailable,
     merge_managed,
@@ -96,7 +101,14 @@ WRITABLE_FIELDS = (
     "roleNames",
     "role-permissions",
 )
-"""The ``user`` fields a modify sends back (not the read-only ``links`` and ``lastLoginTime``)."""
+"""The ``user`` fields a modify sends back (not the read-only ``links`` and ``lastLoginTime``),
+which are also the fields of the import record (``records/aria.json``)."""
+PERMISSION_FIELDS = ("roleName", "allowAllObjects", "scopeId")
+"""The keys of a ``role-permission`` the record holds (not the deprecated
+``traversal-spec-instances``)."""
+SYSTEM_ACCOUNTS = frozenset({"admin"})
+"""Aria's built-in local administrator, the one account the OpenAPI names (``admin`` with
+``authSource: LOCAL`` in its examples, e.g. an action task's ``submittedBy``)."""
 
 
 def username(item: DeliveryItem) -> str:
@@ -142,9 +154,27 @@ def writable(user: dict[str, Any]) -> dict[str, Any]:
     return {name: user[name] for name in WRITABLE_FIELDS if name in user}
 
 
+def as_account(user: dict[str, Any]) -> VendorAccount:
+    """The Aria user in the record's shape: every record field, since the ``user`` schema
+    shows them all; one Aria leaves out is empty (None, or [] for a list, which "may be
+    null"); a role permission keeps the record's keys. Inactive once ``enabled`` is false,
+    as DISABLE leaves it."""
+    record: dict[str, Any] = {name: user.get(name) for name in WRITABLE_FIELDS}
+    record["id"] = str(user["id"])
+    record["groupIds"] = [str(value) for value in user.get("groupIds") or []]
+    record["roleNames"] = [str(value) for value in user.get("roleNames") or []]
+    record["role-permissions"] = [
+        {key: permission[key] for key in PERMISSION_FIELDS if key in permission}
+        for permission in user.get("role-permissions") or []
+        if isinstance(permission, dict)
+    ]
+    return VendorAccount(record["id"], record, active=user.get("enabled") is not False)
+
+
 class AriaClient(TokenLoginClient):
     vendor = "aria"
     max_batch = 100
+    read_back = "list"
     rate_limits = ()
     """None documented (the vRealize Operations API 8.10 "Getting Started": a 429 "Rate Limit Exceeded", no numbers);
     a 429 is retried after its ``Retry-After`` like any unavailability."""
@@ -198,13 +228,18 @@ class AriaClient(TokenLoginClient):
         """The record as Aria takes it: with the stored id on a re-import, without any id before."""
         return compact({**item.record, "id": item.record.get("id") or item.vendor_id})
 
+    def listed(self, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The users ``GET /api/auth/users`` answers for ``params`` (OpenAPI ``getUsers``):
+        every user when there are none."""
+        answer = json_object(self.call("GET", USERS, params=params))
+        return [user for user in answer.get("users") or [] if isinstance(user, dict)]
+
     def users_where(self, parameter: str, values: list[str]) -> list[dict[str, Any]]:
         """``GET /api/auth/users`` filtered by a repeated ``id`` or ``username`` parameter.
         Never sent without values: the unfiltered call lists every user."""
         if not values:
             return []
-        answer = json_object(self.call("GET", USERS, params=[(parameter, v) for v in values]))
-        return [user for user in answer.get("users") or [] if isinstance(user, dict)]
+        return self.listed([(parameter, value) for value in values])
 
     def users_named(self, names: list[str]) -> dict[str, dict[str, Any]]:
         """The users of these usernames, by lower-case username: ``username`` matches
@@ -327,6 +362,26 @@ class AriaClient(TokenLoginClient):
             user = json_object(current)
             bare = {**writable(user), "enabled": False}
             self.deprovision_carrying("PUT", USERS, disabled(item, user), bare)
+
+    # -- reading back ----------------------------------------------------------------------------
+
+    def accounts(self, cursor: str | None = None) -> AccountPage:
+        """Every Aria user, from one unfiltered ``GET /api/auth/users``: ``getUsers`` takes no
+        paging parameter and its ``user-list`` carries no ``pageInfo`` (OpenAPI 9.1.0.0), so
+        the one answer is the whole listing and no cursor is ever handed out."""
+        users = self.listed([])
+        return AccountPage([as_account(user) for user in users], next_cursor=None, total=len(users))
+
+    def excluded(self, account: VendorAccount) -> str | None:
+        """The bridge's own account (``credentials.username``) and Aria's built-in ``admin``
+        (:data:`SYSTEM_ACCOUNTS`), by username as Aria compares it."""
+        name = self.account_key("username", str(account.record.get("username") or ""))
+        service = self.target.secret("username")
+        if service and name == self.account_key("username", service):
+            return "the bridge's own service account (credentials.username)"
+        if name in SYSTEM_ACCOUNTS:
+            return f"Aria's built-in {name} account"
+        return None
 
 
 PLUGIN = VendorPlugin.packaged(

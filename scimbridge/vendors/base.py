@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import requests
 
@@ -74,6 +74,38 @@ class Outcome:
     """For a retryable failure: the wait the vendor asked for (a 429 in mid-batch)."""
     details: dict[str, Any] = field(default_factory=dict)
     """Vendor references worth keeping, such as a taskId or a jobId."""
+
+
+ReadBack = Literal["list", "lookup", "none"]
+"""How a client reads back what the vendor holds (reconcile, docs/operations-reconcile.md):
+``list`` pages through every account, ``lookup`` finds accounts by their account keys,
+``none``: the vendor documents no read endpoint, and reconcile can only re-send."""
+
+
+@dataclass(frozen=True)
+class VendorAccount:
+    """One account as the vendor holds it, read back for reconcile."""
+
+    vendor_id: str
+    """The vendor's own id of the account: what :attr:`Outcome.vendor_id` gives for it."""
+    record: dict[str, Any]
+    """The account in the vendor's record shape (the fields of the import record, named and
+    formed as the mapping produces them). A field the vendor does not show is absent, and is
+    never compared; one it shows empty is present, as None or an empty list."""
+    active: bool
+    """False when the account is deprovisioned as the mapping's ``disable`` leaves it."""
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    """One page of :meth:`VendorClient.accounts`."""
+
+    accounts: list[VendorAccount]
+    next_cursor: str | None
+    """Where the next page starts (give it back to :meth:`VendorClient.accounts`); None: this
+    was the last page."""
+    total: int | None = None
+    """How many accounts the listing holds in all, when the vendor says (a progress bar)."""
 
 
 class VendorError(Exception):
@@ -191,6 +223,9 @@ class VendorClient(ABC):
     renames_accounts: ClassVar[bool] = False
     """Whether the vendor changes an account's keys in place when it is sent a record with
     new ones and the account's vendor id; a mapping's ``on_identity_change: move`` needs it."""
+    read_back: ClassVar[ReadBack] = "none"
+    """Which of :meth:`accounts` (``list``) or :meth:`look_up` (``lookup``) the client
+    implements; ``none`` for a vendor that documents no way to read its accounts."""
     one_batch_at_a_time: ClassVar[bool] = False
     """True where the vendor runs one import at a time per tenant (Rocket.Chat's
     ``import.new`` aborts a running one): workers then never overlap on the target."""
@@ -310,6 +345,38 @@ class VendorClient(ABC):
         """
         raise NotImplementedError(f"{self.vendor} looks up no record field")
 
+    def accounts(self, cursor: str | None = None) -> AccountPage:
+        """One page of every account the vendor holds, from ``cursor`` (None: the first page),
+        paced by the client's rate limits, with :attr:`keep_alive` called before each request.
+
+        :raises VendorUnavailable: when the vendor cannot answer now; the read resumes at
+            ``cursor``.
+        """
+        raise NotImplementedError(f"{self.vendor} lists no accounts (read_back {self.read_back})")
+
+    def look_up(self, field: str, values: list[str]) -> list[VendorAccount]:
+        """The accounts whose account key ``field`` holds one of ``values`` (a ``lookup``
+        client; a ``list`` client need not implement it).
+
+        :raises VendorUnavailable: when the vendor cannot answer now.
+        """
+        raise NotImplementedError(
+            f"{self.vendor} looks up no accounts (read_back {self.read_back})"
+        )
+
+    def grants_access(self, record: dict[str, Any]) -> bool:
+        """Whether an account holding ``record`` is active at the vendor: reconcile reports a
+        disabled account of a user only when the record the mapping makes would not leave it
+        disabled. True unless the vendor has no active flag of its own and a record can grant
+        nothing (an ACC member whose every product is at ``none``)."""
+        return True
+
+    def excluded(self, account: VendorAccount) -> str | None:
+        """Why a vendor account is none of the bridge's business, or None: the bridge's own
+        service account, a system account of the vendor. Reconcile lists such an account as
+        excluded and never reports it as an orphan."""
+        return None
+
     @contextmanager
     def one_batch(self) -> Iterator[None]:
         """The worker chooses (:meth:`holders`) and delivers (:meth:`deliver`) one batch
@@ -335,6 +402,7 @@ class VendorClient(ABC):
 
 __all__ = [
     "KEEP_ALIVE_SECONDS",
+    "AccountPage",
     "Action",
     "BatchLease",
     "BridgeUsers",
@@ -342,6 +410,8 @@ __all__ = [
     "Interrupted",
     "NoBridgeUsers",
     "Outcome",
+    "ReadBack",
+    "VendorAccount",
     "VendorClient",
     "VendorError",
     "VendorUnavailable",

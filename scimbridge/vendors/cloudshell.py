@@ -29,6 +29,10 @@ and the other CloudShell Admin REST API pages (source: QualiSystems/cloudshell-h
   field is wiped) and ``IsActive: false``; REMOVE: ``DELETE {base}/api/v1/users/{id}``.
   A user without a stored ``Id`` is looked up by name first; a 404 means
   CloudShell no longer has the user: done.
+- Read-back (reconcile, docs/vendors/cloudshell.md): ``GET {base}/api/v1/users`` ("Get all
+  users"), 250 a page, following ``Cursor`` until it is null; each user reads back as the
+  record ``{"UserName": Username}``, inactive when ``IsActive`` is false. The login account
+  (``credentials.username``) and CloudShell's built-in ``admin`` are excluded.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from functools import partial
 from typing import Any
 
 from scimbridge.mapping.context import Action
-from scimbridge.vendors.base import DeliveryItem, Outcome
+from scimbridge.vendors.base import AccountPage, DeliveryItem, Outcome, VendorAccount
 from scimbridge.vendors.http import (
     TokenLoginClient,
     failed,
@@ -66,6 +70,8 @@ EDITABLE_FIELDS = (
     "MaxSavedSandboxes",
 )
 """The body of "edit user" (Quali's CloudShell Admin REST API, edit-user); ``Password`` is left out for directory users (ASSUMPTION)."""
+SYSTEM_ADMIN = "admin"
+"""CloudShell's built-in system administrator, user ``Id`` 1 in Quali's "Get all users" example."""
 
 
 def error_messages(errors: Any) -> str:
@@ -96,6 +102,22 @@ def named(users: Any, name: str) -> dict[str, Any] | None:
     )
 
 
+def listed(users: Any) -> list[dict[str, Any]]:
+    """The users of a listing page that carry an ``Id`` (the vendor id of every outcome)."""
+    return [user for user in users or [] if isinstance(user, dict) and "Id" in user]
+
+
+def read_back(user: dict[str, Any]) -> VendorAccount:
+    """A listed user in the record shape: ``UserName`` is the listing's ``Username``;
+    ``AllowUpdate`` is an instruction to the import, which no user shows. Inactive is
+    ``IsActive: false``, which the mapping's ``disable`` leaves (:meth:`CloudShellClient.deactivate`)."""
+    return VendorAccount(
+        vendor_id=str(user["Id"]),
+        record={"UserName": user.get("Username")},
+        active=user.get("IsActive") is not False,
+    )
+
+
 def refused(item: DeliveryItem, errors: Any) -> Outcome:
     return failed(item, f"cloudshell: the import refused the user: {error_messages(errors)}")
 
@@ -107,6 +129,7 @@ class CloudShellClient(TokenLoginClient):
     """None documented (Quali's CloudShell Admin REST API pages); a 429 is retried like any unavailability."""
     default_token_scheme = "Basic"
     account_keys = frozenset({"UserName"})
+    read_back = "list"
 
     def login(self) -> str:
         credentials = {
@@ -183,17 +206,47 @@ class CloudShellClient(TokenLoginClient):
     def find(self, name: str) -> dict[str, Any] | None:
         """The CloudShell user of that name: ``paginationProperties.filter`` matches
         substrings, so pages are followed (``Cursor``) until the exact name shows up."""
-        params: dict[str, Any] = {
-            "paginationProperties.filter": name,
-            "paginationProperties.limit": PAGE_LIMIT,
-        }
+        cursor = None
         while True:
-            page = json_object(self.call("GET", USERS, params=params))
-            found = named(page.get("Users"), name)
-            cursor = page.get("Cursor")
-            if found or not cursor or cursor == params.get("paginationProperties.cursor"):
+            users, following = self.users_page(cursor, name)
+            found = named(users, name)
+            if found or following is None:
                 return found
+            cursor = following
+
+    def users_page(
+        self, cursor: str | None, pattern: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of "Get all users" (``GET /api/v1/users``, at most :data:`PAGE_LIMIT`
+        users), those whose ``Username`` contains ``pattern`` if given, and the cursor of the
+        next page: None after the last one (``Cursor`` null), and also when CloudShell hands
+        back the cursor it was given, which would read the same page for ever."""
+        params: dict[str, Any] = {"paginationProperties.limit": PAGE_LIMIT}
+        if pattern is not None:
+            params["paginationProperties.filter"] = pattern
+        if cursor is not None:
             params["paginationProperties.cursor"] = cursor
+        page = json_object(self.call("GET", USERS, params=params))
+        following = page.get("Cursor")
+        next_cursor = str(following) if following and following != cursor else None
+        return listed(page.get("Users")), next_cursor
+
+    def accounts(self, cursor: str | None = None) -> AccountPage:
+        """One page of every CloudShell user, local and system users included (Quali's
+        "Get all users" lists them all); CloudShell gives no total."""
+        users, following = self.users_page(cursor)
+        return AccountPage([read_back(user) for user in users], following)
+
+    def excluded(self, account: VendorAccount) -> str | None:
+        """The account the bridge logs in as (``credentials.username``, a CloudShell system
+        admin: Quali's "How to use" page) and the built-in ``admin`` are CloudShell's own."""
+        name = self.account_key("UserName", str(account.record.get("UserName") or ""))
+        login = self.target.secret("username")
+        if login and name == self.account_key("UserName", login):
+            return "the bridge's service account (credentials.username)"
+        if name == SYSTEM_ADMIN:
+            return "CloudShell's built-in system administrator"
+        return None
 
     def own_account(self, item: DeliveryItem) -> str | None:
         """The ``Id`` of the CloudShell user of the item's name (reserved for the user), if any."""

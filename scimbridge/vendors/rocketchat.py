@@ -59,6 +59,12 @@ Rocket.Chat's source (``RocketChat/Rocket.Chat``: ``import.ts``, ``services/impo
   postpones the users not verified yet (the import was applied: the next round finds
   them by import id). No call is made that the outcome does not need: no update of a
   user holding the record, no deactivation of an inactive user.
+- Read-back (reconcile, ``read_back = "list"``): :meth:`RocketChatClient.accounts` pages
+  ``users.list`` (:meth:`RocketChatClient.users_page`), a cursor being the next offset, and
+  waits out the route's limit in place. A user reads back in the record's shape
+  (:func:`held_record`) without ``importIds`` (never listed) or a password; it is inactive
+  when ``active`` is false, as ``users.setActiveStatus`` leaves it. The bridge's own
+  account (``credentials.user_id``), ``rocket.cat`` and bot and app users are excluded.
 """
 
 from __future__ import annotations
@@ -75,8 +81,10 @@ import requests
 
 from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
+    AccountPage,
     DeliveryItem,
     Outcome,
+    VendorAccount,
     VendorUnavailable,
     merge_managed,
 )
@@ -108,6 +116,12 @@ the call's timeout."""
 FINISHED_STATES = frozenset({"done", "error", "canceled"})
 NOT_FOUND = "User not found."
 """The end of ``users.info``'s 400 when no user matches (Rocket.Chat's source)."""
+ROCKET_CAT = "rocket.cat"
+"""The ``_id`` (and user name) of the bot every workspace creates at its first start
+(Rocket.Chat's source, ``server/startup/initialData.ts``: type ``bot``, role ``bot``)."""
+SYSTEM_TYPES = frozenset({"bot", "app"})
+"""User types no person holds: bots, and the users Apps-Engine creates for apps (type
+``app``; Rocket.Chat's source, ``app/apps/server/bridges/users.ts``)."""
 PROFILE = ("username", "name")
 """Record fields ``users.update`` takes as they are (its ``data`` object, Rocket.Chat's ``UsersUpdateParamsPOST.ts``)."""
 
@@ -124,6 +138,33 @@ def import_id(item: DeliveryItem) -> str:
 def first_email(user: User) -> str | None:
     emails = user.get("emails") or []
     return emails[0].get("address") if emails and isinstance(emails[0], dict) else None
+
+
+def held_record(user: User) -> dict[str, Any]:
+    """The listed user in the import record's shape: the record fields ``users.list`` shows
+    (its default fields, Rocket.Chat's ``getNonEmptyFields``), None or [] where the user
+    has no value (the listing leaves such a field out). ``emails`` become their addresses,
+    in order, as the mapping makes them. Left out, as the listing never shows them:
+    ``importIds`` (``defaultFieldsToExclude``), ``password``, ``deleted`` (write-only; it
+    reads back as :attr:`VendorAccount.active`), ``utcOffset``, ``statusText``, ``bio``."""
+    return {
+        "username": user.get("username"),
+        "name": user.get("name"),
+        "emails": [
+            str(email["address"])
+            for email in user.get("emails") or []
+            if isinstance(email, dict) and email.get("address")
+        ],
+        "roles": list(user.get("roles") or []),
+        "type": user.get("type"),
+    }
+
+
+def held_account(user: User) -> VendorAccount:
+    """A listed user as reconcile reads it: inactive exactly when ``active`` is false, as the
+    mapping's ``disable`` (``users.setActiveStatus``) leaves it and as
+    :meth:`RocketChatClient.apply` reads it before deactivating."""
+    return VendorAccount(str(user["_id"]), held_record(user), user.get("active") is not False)
 
 
 def changes(item: DeliveryItem, user: User) -> dict[str, Any]:
@@ -162,6 +203,8 @@ class RocketChatClient(HttpVendorClient):
     """Rocket.Chat keeps user names and email addresses unique (case-insensitively)."""
     renames_accounts = True
     """``users.update`` changes a user's name and email in place."""
+    read_back = "list"
+    """``users.list`` pages every user (:meth:`accounts`)."""
     default_poll_interval_seconds = 1.0
     listed: Directory | None = None
     """The listing of every user taken for this batch (:meth:`one_batch`), if one was."""
@@ -190,6 +233,44 @@ class RocketChatClient(HttpVendorClient):
             return max(0.0, float(reset) / 1000 - time.time())
         return retry_after_seconds(response)
 
+    # -- read-back -------------------------------------------------------------------------------
+
+    def accounts(self, cursor: str | None = None) -> AccountPage:
+        """One page of ``users.list`` (:meth:`users_page`) from the offset ``cursor`` (None:
+        0), by user name.
+
+        The next offset counts the users the page held, not the ``count`` asked for: a
+        deployment may set ``API_Upper_Count_Limit`` below it. A page waits out the route's
+        limit in place (:meth:`waiting_in_place`), so that reading 1,000 users, ten pages on a
+        route of 10 calls a minute, is paced rather than broken off; a wait longer than that
+        raises :class:`VendorUnavailable`, and the read resumes at ``cursor``. Offsets shift
+        when users come or go meanwhile: such a user may be missed or listed twice, as any
+        offset paging allows. An empty page ends the read, whatever its ``total`` says.
+        """
+        offset = int(cursor) if cursor else 0
+        with self.waiting_in_place():
+            page = self.users_page(offset)
+        listed = [user for user in page.get("users") or [] if isinstance(user, dict)]
+        following = offset + len(listed)
+        more = bool(listed) and following < total(page)
+        return AccountPage(
+            [held_account(user) for user in listed if user.get("_id")],
+            str(following) if more else None,
+            total(page),
+        )
+
+    def excluded(self, account: VendorAccount) -> str | None:
+        """The bridge's own account (the personal access token's ``credentials.user_id``),
+        ``rocket.cat`` and bot or app users (:data:`SYSTEM_TYPES`): no person of the IdP
+        holds them."""
+        if account.vendor_id == self.target.secret("user_id"):
+            return "the bridge's own account (credentials.user_id)"
+        if account.vendor_id == ROCKET_CAT:
+            return "rocket.cat, the bot every Rocket.Chat workspace creates"
+        if account.record.get("type") in SYSTEM_TYPES:
+            return f"a Rocket.Chat {account.record['type']} user, not a person's account"
+        return None
+
     # -- delivery --------------------------------------------------------------------------------
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
@@ -197,7 +278,7 @@ class RocketChatClient(HttpVendorClient):
         A 429 or an outage keeps what each phase settled (docs/architecture.md, "a 429 in mid-batch
         keeps what was applied") and postpones the rest."""
         before = self.directory([item for item in items if may_rule_out(item)])
-        users, outcomes = self.look_up(items, before)
+        users, outcomes = self.users_of(items, before)
         settled, to_import = self.settle_or_defer(
             [item for item in items if item.key in users],
             lambda item: self.apply(item, users[item.key]),
@@ -210,7 +291,7 @@ class RocketChatClient(HttpVendorClient):
         )
         return [outcomes[item.key] for item in items]
 
-    def look_up(
+    def users_of(
         self, items: list[DeliveryItem], before: Directory | None
     ) -> tuple[dict[str, User | None], dict[str, Outcome]]:
         """Each item's user by import id (None: Rocket.Chat has none, as the listing
@@ -233,7 +314,13 @@ class RocketChatClient(HttpVendorClient):
         return users, {**outcomes, **refused}
 
     def found(self, item: DeliveryItem) -> User | Outcome | None:
-        """The item's user by import id, or the failure of a refused lookup."""
+        """The item's user by its vendor id (``_id``) when the bridge knows one, else by
+        import id; or the failure of a refused lookup. The vendor id finds an account the
+        bridge did not import (an orphan that reconcile disables: it has no import id)."""
+        if item.vendor_id:
+            user = self.per_item(item, lambda: self.user_where("userId", str(item.vendor_id)))
+            if user is not None:
+                return user
         return self.per_item(item, lambda: self.user_where("importId", import_id(item)))
 
     def directory(self, candidates: list[DeliveryItem]) -> Directory | None:

@@ -52,6 +52,8 @@ def offending(package: str, forbidden: tuple[str, ...]) -> list[str]:
         ("store", ("scimbridge.scim", "scimbridge.delivery", "scimbridge.mapping",
                    "scimbridge.vendors", "scimbridge_emulators")),
         ("scim", ("scimbridge.vendors", "scimbridge_emulators", "scimbridge.commands")),
+        ("reconcile", ("scimbridge.scim", "scimbridge_emulators", "scimbridge.commands",
+                       "scimbridge.app")),
         ("comparison", ("scimbridge",)),
     ],
 )  # fmt: skip

@@ -50,8 +50,26 @@ class TestAcc(VendorContract):
     recreated_keeps_account_id = False
     reused_name_conflicts = False
 
+    mapping_change = (
+        '{"Contoso Staff": c32ffb13-83f8-43fb-bddf-3e5c0c2dda24}',
+        '{"Contoso Staff": c32ffb13-83f8-43fb-bddf-3e5c0c2dda24, '
+        '"Reconcile Testers": 5e1f0c3a-7d2b-4c8e-9f61-0a2b3c4d5e6f}',
+        "companyId",
+        "5e1f0c3a-7d2b-4c8e-9f61-0a2b3c4d5e6f",
+    )
+    managed_drift = {"companyId": "7a0c4d2e-1b3f-4e5a-8c6d-9e0f1a2b3c4d"}
+    unmanaged_drift = {"roleIds": ["0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f"]}
+    orphan_fields = {
+        "email": "hand.made@example.org",
+        "products": [{"key": "docs", "access": "member"}],
+    }
+
     def is_deprovisioned(self, account: dict[str, Any] | None) -> bool:
         return account is None
+
+    def reenable_by_admin(self, live: LiveBridge, name: str) -> None:
+        """ACC removes a deprovisioned member: its admin adds the person to the project again."""
+        live.emulator.admin_create(**{**self.orphan_fields, "email": self.account_name(name)})
 
 
 class TestAria(VendorContract):
@@ -62,6 +80,17 @@ class TestAria(VendorContract):
     sharing_attributes = None
     """Aria's account key is the username, which the default mapping takes from the userName,
     unique among SCIM users: no two people can share it."""
+    mapping_change = (
+        '{"Aria Administrators": Administrator, "Aria Read Only": ReadOnly}',
+        '{"Aria Administrators": Administrator, "Aria Read Only": ReadOnly, '
+        '"Reconcile Testers": PowerUser}',
+        "roleNames",
+        "PowerUser",
+    )
+    managed_drift = {"firstName": "Mallory"}
+    unmanaged_drift = {"roleNames": ["ContentAdmin"]}
+    orphan_fields = {"username": "hand.made", "firstName": "Hand", "lastName": "Made"}
+    reenabled = {"enabled": True}
 
     def is_deprovisioned(self, account: dict[str, Any] | None) -> bool:
         return account is not None and account["enabled"] is False
@@ -83,6 +112,20 @@ class TestRocketChat(VendorContract):
     )
     """Two people with one email (``emails`` is an account key): their user names differ,
     as first_available chooses them (shared, shared.b)."""
+    mapping_change = (
+        '{"Chat Admins": admin}',
+        '{"Chat Admins": admin, "Reconcile Testers": livechat-agent}',
+        "roles",
+        "livechat-agent",
+    )
+    managed_drift = {"name": "Mallory"}
+    unmanaged_drift = {"roles": ["livechat-monitor", "user"]}
+    orphan_fields = {
+        "username": "hand.made",
+        "name": "Hand Made",
+        "emails": [{"address": "hand.made@example.org", "verified": True}],
+    }
+    reenabled = {"active": True}
 
     def account_name(self, name: str) -> str:
         return name
@@ -105,6 +148,9 @@ class TestCloudShell(VendorContract):
         {"userName": "shared@b.example", "externalId": "00u-bob"},
     )
     """Two userNames of one directory account name (the mapping keeps what precedes the @)."""
+    unmanaged_drift = {"IsAdmin": True}
+    orphan_fields = {"Username": "hand.made", "Email": "hand.made@example.org"}
+    reenabled = {"IsActive": True}
 
     def account_name(self, name: str) -> str:
         return name
