@@ -148,6 +148,9 @@ class TestCloudShell(VendorContract):
         {"userName": "shared@b.example", "externalId": "00u-bob"},
     )
     """Two userNames of one directory account name (the mapping keeps what precedes the @)."""
+    managed_drift = {"IsActive": False}
+    """CloudShell shows no record field but the user name, which no admin can change; a user
+    the IdP has active, disabled by hand, is the drift an admin can make."""
     unmanaged_drift = {"IsAdmin": True}
     orphan_fields = {"Username": "hand.made", "Email": "hand.made@example.org"}
     reenabled = {"IsActive": True}
