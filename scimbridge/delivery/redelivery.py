@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from scimbridge.config import Target
 from scimbridge.delivery.outbox import enqueue
-from scimbridge.delivery.wanted import BridgeUser, Directory, bridge_users, wanted
+from scimbridge.delivery.wanted import OPEN, BridgeUser, Directory, bridge_users, wanted
 from scimbridge.mapping import MappedRecord, Mapping, UnmappableUser
 from scimbridge.reconcile.compare import Difference, Normalise, differences
 from scimbridge.store import Database
@@ -277,7 +277,7 @@ def _written_since(session: Session, link_ids: list[str], watermark: int) -> set
             session.execute(
                 select(outbox.c.link_id).where(
                     outbox.c.link_id.in_(chunk),
-                    or_(outbox.c.seq > watermark, outbox.c.state.in_(("pending", "held"))),
+                    or_(outbox.c.seq > watermark, outbox.c.state.in_(OPEN)),
                 )
             ).scalars()
         )

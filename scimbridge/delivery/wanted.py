@@ -30,6 +30,13 @@ GroupsOf = Callable[[list[str]], dict[str, list[str]]]
 
 OPEN = ("pending", "held")
 """Entry states that mean a delivery of the user is still to come."""
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def stand_in(user_name: str) -> dict[str, Any]:
+    """A deprovisioned user whose snapshot is gone (purged, or never kept: a disabled
+    orphan), as a mapping and an outbox entry take it: its name, inactive."""
+    return {"schemas": [USER_SCHEMA], "userName": user_name, "active": False}
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,7 @@ def wanted(mapping: Mapping, user: BridgeUser) -> MappedRecord:
     :raises UnmappableUser: for a live, active user the mapping refuses.
     """
     context = context_of(user)
-    document = user.document or {"userName": user.user_name, "active": False}
+    document = user.document or stand_in(user.user_name)
     try:
         return mapping.apply(document, user.groups, context)
     except UnmappableUser:
@@ -116,8 +123,8 @@ def bridge_users(
                 return
             ids = [row.id for row in rows]
             chosen = values_chosen(session, ids)
-            open_entries = _open_entries(session, ids)
-            last = _deletions(session, [row.id for row in rows if row.deleted_at is not None])
+            open_ = open_entries(session, ids)
+            last = deletions(session, [row.id for row in rows if row.deleted_at is not None])
         live = [row.scim_id for row in rows if row.deleted_at is None and row.scim_id]
         documents = directory.users_by_id(live)
         groups = directory.groups_of(list(documents))
@@ -126,7 +133,7 @@ def bridge_users(
             document = last.get(row.id) if deleted else documents.get(row.scim_id or "")
             if not deleted and document is None:
                 continue  # written while we read: its entry is on its way
-            yield _user(row, deleted, document, groups, chosen, open_entries)
+            yield _user(row, deleted, document, groups, chosen, open_)
         after = rows[-1].id
 
 
@@ -156,7 +163,7 @@ def _user(
     )
 
 
-def _open_entries(session: Session, link_ids: list[str]) -> dict[str, str]:
+def open_entries(session: Session, link_ids: list[str]) -> dict[str, str]:
     """Per link with one, the state of its open entry (``held`` only when none is pending)."""
     found: dict[str, str] = {}
     for ids in chunked(link_ids):
@@ -171,7 +178,7 @@ def _open_entries(session: Session, link_ids: list[str]) -> dict[str, str]:
     return found
 
 
-def _deletions(session: Session, link_ids: list[str]) -> dict[str, dict[str, Any]]:
+def deletions(session: Session, link_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Per deleted link, the user as its newest deletion entry holds it (unless purged)."""
     found: dict[str, dict[str, Any]] = {}
     for ids in chunked(link_ids):

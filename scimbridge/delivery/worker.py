@@ -234,22 +234,25 @@ class Worker:
             self._backfilled.add(target.name)
         batch = self._claim(target, client.max_batch, client.one_batch_at_a_time)
         if not batch.entries:
-            self._check_drift(target, client, slot)
-            if slot == 0 and target.name in self.directories:
-                mapping, directory = self.mappings[target.name], self.directories[target.name]
-                self.redelivery.run(self.database, target, mapping, directory, client)
+            if slot == 0:
+                self._idle_round(target, client)
             return 0
         lease = Lease(self.database, target, batch, self.clock, self.stopping)
         with client.holding(lease), client.one_batch():
             self._deliver(target, batch, client)
         return len(batch.entries)
 
-    def _check_drift(self, target: Target, client: VendorClient, slot: int) -> None:
-        """Go on with the target's scheduled drift check in a round with nothing to deliver
-        (:mod:`~scimbridge.reconcile.checks`), in the target's first loop only; a check that
-        fails is logged and tried again at a later round."""
+    def _idle_round(self, target: Target, client: VendorClient) -> None:
+        """What the target's first loop does in a round with nothing to deliver: redeliver
+        after a mapping change (:mod:`~scimbridge.delivery.redelivery`), and go on with the
+        scheduled drift check (:mod:`~scimbridge.reconcile.checks`), whose failure is logged
+        and tried again at a later round."""
+        directory = self.directories.get(target.name)
+        if directory is not None:
+            mapping = self.mappings[target.name]
+            self.redelivery.run(self.database, target, mapping, directory, client)
         check = self.drift_checks.get(target.name)
-        if check is None or slot != 0:
+        if check is None:
             return
         try:
             check.step(client, self.stopping.is_set)

@@ -29,13 +29,12 @@ from sqlalchemy.orm import Session
 from scimbridge.config import Target
 from scimbridge.delivery.outbox import enqueue
 from scimbridge.delivery.settling import FORGOTTEN
-from scimbridge.delivery.wanted import OPEN, Directory
+from scimbridge.delivery.wanted import Directory, deletions, open_entries, stand_in
 from scimbridge.mapping import Action, Mapping, MappingContext
 from scimbridge.reconcile.plan import CORRECTABLE, Finding, Kind, Plan
 from scimbridge.store import Database
-from scimbridge.store.delivery_tables import links, outbox
+from scimbridge.store.delivery_tables import links
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 CHUNK = 200
 """Users corrected in one transaction."""
 
@@ -52,7 +51,6 @@ class Applied:
     """Entries queued, per finding kind."""
     already_queued: int = 0
     """Users skipped because a delivery of theirs was queued meanwhile."""
-    orphans_disabled: int = 0
 
 
 def apply_plan(database: Database, target: Target, plan: Plan, directory: Directory) -> Applied:
@@ -72,7 +70,7 @@ def apply_plan(database: Database, target: Target, plan: Plan, directory: Direct
 def _queue(session: Session, target: Target, directory: Directory, finding: Finding) -> bool:
     """Queue the user of ``finding``; False when a delivery of it is on its way."""
     link = _locked_link(session, str(finding.link_id))
-    if link is None or _has_open_entry(session, link.id):
+    if link is None or open_entries(session, [link.id]):
         return False
     if finding.kind is Kind.MISSING:
         session.execute(update(links).where(links.c.id == link.id).values(**FORGOTTEN))
@@ -81,11 +79,7 @@ def _queue(session: Session, target: Target, directory: Directory, finding: Find
             update(links).where(links.c.id == link.id).values(vendor_id=finding.vendor_ids[0])
         )
     if link.deleted_at is not None:
-        document = _last_deletion(session, link.id) or {
-            "schemas": [USER_SCHEMA],
-            "userName": link.user_name,
-            "active": False,
-        }
+        document = deletions(session, [link.id]).get(link.id) or stand_in(link.user_name)
         enqueue(session, target.name, "delete", "reconcile", [(link.id, document, [])])
         return True
     scim_id = str(link.scim_id)
@@ -102,25 +96,6 @@ def _locked_link(session: Session, link_id: str) -> Row[Any] | None:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
     return session.execute(query).first()
-
-
-def _has_open_entry(session: Session, link_id: str) -> bool:
-    return (
-        session.execute(
-            select(outbox.c.seq).where(outbox.c.link_id == link_id, outbox.c.state.in_(OPEN))
-        ).first()
-        is not None
-    )
-
-
-def _last_deletion(session: Session, link_id: str) -> dict[str, Any] | None:
-    row = session.execute(
-        select(outbox.c.document, outbox.c.purged_at)
-        .where(outbox.c.link_id == link_id, outbox.c.event == "delete")
-        .order_by(outbox.c.seq.desc())
-        .limit(1)
-    ).first()
-    return row.document if row is not None and row.purged_at is None else None
 
 
 def disable_orphans(
@@ -160,6 +135,6 @@ def disable_orphans(
                     deleted_at=now,
                 )
             )
-            document = {"schemas": [USER_SCHEMA], "userName": orphan.account, "active": False}
+            document = stand_in(str(orphan.account))
             enqueue(session, target.name, "upsert", "reconcile", [(link_id, document, [])])
     return len(active)

@@ -76,14 +76,19 @@ def drift_states(database: Database, targets: list[str]) -> dict[str, DriftState
     for name in targets:
         row = rows.get(name)
         completed = row.completed_at if row is not None else None
-        started = row.started_at if row is not None else None
         states[name] = DriftState(
             target=name,
             completed_at=utc(completed) if completed else None,
             counts=dict(row.counts or {}) if row is not None else {},
-            under_way=started is not None and (completed is None or completed < started),
+            under_way=row is not None and under_way(row),
         )
     return states
+
+
+def under_way(row: Any) -> bool:
+    """Whether a ``drift_checks`` row has a check started and not completed since."""
+    started, completed = row.started_at, row.completed_at
+    return started is not None and (completed is None or utc(completed) < utc(started))
 
 
 class CheckLease:
@@ -180,9 +185,8 @@ class DriftCheck:
             row = session.execute(
                 select(drift_checks).where(drift_checks.c.target == self.target.name)
             ).one()
-            started, completed = row.started_at, row.completed_at
-            under_way = started is not None and (completed is None or utc(completed) < utc(started))
-            if not under_way:
+            if not under_way(row):
+                started = row.started_at
                 due = started is None or (now - utc(started)).total_seconds() >= interval
                 if not due:
                     session.execute(
@@ -246,7 +250,7 @@ class DriftCheck:
         if client.read_back == "list":
             accounts = self._stored_accounts()
         else:
-            accounts = read_accounts(client, self.mapping, users)
+            accounts = read_accounts(self.target, client, self.mapping, users)
         plan = make_plan(
             self.target,
             client,

@@ -166,7 +166,9 @@ def test_a_lookup_client_is_asked_for_the_users_keys_and_reports_no_orphans(
     held = [account("1", "ann"), account("2", "stranger")]
     client = LookingUp(target, held)
     users = [user("ann", "1"), user("bob"), user("cyd")]
-    plan = make_plan(target, client, mapping, users, read_accounts(client, mapping, users), {})
+    plan = make_plan(
+        target, client, mapping, users, read_accounts(target, client, mapping, users), {}
+    )
     assert kinds(plan) == {"ann": "in_step", "bob": "missing", "cyd": "missing"}
     assert client.asked == [["ann", "bob"], ["cyd"]], "the keys, max_batch at a time"
 
