@@ -328,9 +328,19 @@ class Delivery(_Strict):
     """
 
     batch_size: int | None = Field(default=None, ge=1)
-    """The most users one vendor call carries, up to what the bridge sends the vendor at
-    most (ACC 200, Confide 100, Aria 100, Rocket.Chat 100, CloudShell 1).
+    """The most users one batch carries, up to what the bridge sends the vendor at most in
+    one call (ACC 200, Confide, Aria and Rocket.Chat 10,000, CloudShell 1) and hands one
+    delivery (ACC 2,000 in imports of 200, CloudShell 100 calls of one user).
     Default: that most."""
+    gather_seconds: float = Field(default=1.0, ge=0)
+    """How long a serving worker lets a batch gather while the IdP is still writing users of
+    the target: a batch smaller than the most it may carry is claimed once no write came
+    for this long (or ``gather_limit_seconds`` after its oldest entry was due). A tenant
+    loaded through SCIM Bulk then goes out in a few full imports rather than one small
+    import per round; a single write waits this long at most. 0: claim at once."""
+    gather_limit_seconds: float = Field(default=60.0, ge=0)
+    """The longest an entry waits for its batch to gather (``gather_seconds``) while the
+    IdP keeps writing."""
     max_attempts: int = Field(default=5, ge=1)
     """Refusals and errors of one entry before it is parked as failed (``outbox retry``
     queues it again); an unavailable vendor never counts."""

@@ -18,7 +18,10 @@ Autodesk's OpenAPI ``construction/accountadmin/accountadmin.yaml`` (``importProj
   There is no job endpoint: imported users appear in
   ``GET /construction/admin/v1/projects/{projectId}/users?filter[email]=``
   (``filterTextMatch``, ``limit`` 1-200 default 20, ``offset``, a ``pagination``
-  object with ``limit``, ``offset``, ``totalResults``, ``nextUrl``, ``previousUrl``).
+  object with ``limit``, ``offset``, ``totalResults``, ``nextUrl``, ``previousUrl``;
+  ``sort`` by the ``userSortBy`` values, ``addedOn desc`` among them, any other value a
+  400). A member's ``addedOn`` is "the timestamp when the user was first given access to
+  any product on the project" (``ProjectUser``).
 - PATCH (201, the changed fields and ``id``) and DELETE (204) of a user that is
   not in the project are 404.
 - Rate limits per client id (admin-rate-limits page): 100 calls a minute for
@@ -42,7 +45,9 @@ for a client):
 - The import is acted upon ``import_delay_seconds`` (0.5 s) after the 202:
   before that the users are neither listed nor found, so a client that lists
   right after importing sees them missing and must poll. Imported users are
-  listed with status ``pending``.
+  listed with status ``pending``, their ``addedOn`` the moment the import was acted upon.
+- Without ``sort`` the listing is in the order the members were added; members a ``sort``
+  does not tell apart (``addedOn`` to the millisecond) keep that order too.
 - An admin (:meth:`AccEmulator.admin_create`) adds a member as the single add does
   (``assignProjectUser``: ``email`` and ``products`` required), with the vendor's defaults
   of an import: status ``pending``, a new project-user id. The ``autodeskId`` is the
@@ -79,6 +84,12 @@ PRODUCT_KEYS = [
     "projectAdministration", "modelCoordination", "designCollaboration", "cloudWorksharing",
 ]  # fmt: skip
 PRODUCT_ACCESS = ["administrator", "member", "none"]
+SORT_FIELDS = (
+    "name", "email", "firstName", "lastName", "addressLine1", "addressLine2", "city",
+    "companyName", "stateOrProvince", "status", "phone", "postalCode", "country", "addedOn",
+)  # fmt: skip
+"""The fields the project-user listing sorts by (accountadmin.yaml ``userSortBy``), each
+``asc`` or ``desc``."""
 TEXT_MATCHES = {
     "contains": lambda value, pattern: pattern in value,
     "startsWith": str.startswith,
@@ -169,6 +180,17 @@ def derive(member: dict[str, Any]) -> None:
     member["updatedAt"] = now_iso()
 
 
+def sorted_by(members: list[dict[str, Any]], keys: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """The members in the order of the sort keys, each applied within the groups of equal
+    values the keys before it make (accountadmin.yaml, ``sort``). A member without the field
+    sorts as an empty value; members the keys do not tell apart keep the order they were
+    added in (the documents say neither: the emulator's reading)."""
+    ordered = list(members)
+    for field, descending in reversed(keys):
+        ordered.sort(key=lambda member: str(member.get(field) or ""), reverse=descending)
+    return ordered
+
+
 def admin_checked(schema: dict[str, Any], fields: dict[str, Any]) -> None:
     """:raises ValueError: ``fields`` are not what an admin can set (``ProjectUser``)."""
     problems = violations(schema, fields)
@@ -235,11 +257,20 @@ class AccEmulator(VendorEmulator):
         return list(self.members.values())
 
     def catch_up(self) -> None:
-        """Act upon the imports that came due, in the order they were accepted."""
+        """Act upon the imports that came due, in the order they were accepted: each adds
+        its user to the project unless the email is a member already, which is left as it is."""
         now = time.monotonic()
-        while self.pending and self.pending[0].due <= now:
-            pending = self.pending.pop(0)
-            self.add_member(pending.project_id, pending.user)
+        due = 0
+        while due < len(self.pending) and self.pending[due].due <= now:
+            due += 1
+        if not due:
+            return
+        acted, self.pending = self.pending[:due], self.pending[due:]
+        members = {(user["projectId"], user["email"].lower()) for user in self.members.values()}
+        for pending in acted:
+            if (pending.project_id, pending.user["email"].lower()) not in members:
+                members.add((pending.project_id, pending.user["email"].lower()))
+                self.new_member(pending.project_id, pending.user)
 
     def register_routes(self, app: Flask) -> None:
         app.add_url_rule("/authentication/v2/token", view_func=self.issue_token, methods=["POST"])
@@ -395,11 +426,6 @@ class AccEmulator(VendorEmulator):
         self.catch_up()
         return jsonify({"jobId": str(uuid.uuid4())}), 202
 
-    def add_member(self, project_id: str, user: dict[str, Any]) -> None:
-        """Add an imported user to the project; an existing member is left as it is."""
-        if self.find_by_email(project_id, user["email"]) is None:
-            self.new_member(project_id, user)
-
     def new_member(self, project_id: str, user: dict[str, Any]) -> dict[str, Any]:
         """A new project user with the vendor's id and defaults, stored."""
         member = {
@@ -477,13 +503,31 @@ class AccEmulator(VendorEmulator):
             and user["status"] in statuses
             and (not email or match(user["email"].lower(), email))
         ]
-        page = found[offset : offset + limit]
+        page = sorted_by(found, self.sort_keys())[offset : offset + limit]
         pagination: dict[str, Any] = {"limit": limit, "offset": offset, "totalResults": len(found)}
         if offset + limit < len(found):
             pagination["nextUrl"] = self.page_url(offset + limit, limit)
         if offset > 0:
             pagination["previousUrl"] = self.page_url(max(offset - limit, 0), limit)
         return jsonify({"pagination": pagination, "results": page})
+
+    def sort_keys(self) -> list[tuple[str, bool]]:
+        """``sort`` as (field, descending) pairs, in the order they apply: a comma-separated
+        list, the parameter repeated or both (accountadmin.yaml ``userSortBy_internal``, an
+        array of ``userSortBy``); a value the enum does not hold is refused."""
+        keys = []
+        for value in (
+            part.strip() for raw in request.args.getlist("sort") for part in raw.split(",")
+        ):
+            field, _, direction = value.partition(" ")
+            if field not in SORT_FIELDS or direction not in ("asc", "desc"):
+                raise Rejection(
+                    400,
+                    f"sort must be one of the fields {', '.join(SORT_FIELDS)} with asc or desc",
+                    {"code": "ERR_BAD_INPUT"},
+                )
+            keys.append((field, direction == "desc"))
+        return keys
 
     def int_arg(self, name: str, default: int, low: int, high: int | None) -> int:
         raw = request.args.get(name)

@@ -21,8 +21,9 @@ Import Operation", "Add Users", "Run Import Operation", "Get Import Operation St
 - ``users.list`` (``v1/users.ts``, ``lib/users.ts``, ``helpers/getPaginationItems.ts``,
   ``helpers/parseJsonQuery.ts``) pages every user with a user name, name or email, by user
   name: ``count`` defaults to ``API_Default_Count`` (50), is capped at
-  ``API_Upper_Count_Limit`` (100), and 0 means everyone (``API_Allow_Infinite_Count``,
-  on by default); ``offset`` skips. Each user shows ``_id`` and, where set, the default
+  ``API_Upper_Count_Limit`` (100), and 0 means everyone while ``API_Allow_Infinite_Count``
+  is on (its default; ``allow_infinite_count=False`` plays a deployment that turned it off,
+  where 0 means ``API_Default_Count``); ``offset`` skips. Each user shows ``_id`` and, where set, the default
   fields ``name``, ``username``, ``emails`` (the caller holds
   ``view-full-other-user-info``), ``roles``, ``status``, ``active``, ``avatarETag``,
   ``lastLogin``, ``type``, plus ``nameInsensitive`` (the pipeline's ``$toLower`` of the
@@ -68,7 +69,7 @@ import math
 import secrets
 import string as characters
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
@@ -216,6 +217,30 @@ def first_non_empty(values: list[str]) -> str | None:
 
 
 @dataclass
+class Taken:
+    """The user names and emails the workspace's users hold, lower case, kept while a run
+    inserts users (what :meth:`RocketChatEmulator.taken` says, indexed for a large run)."""
+
+    usernames: set[str]
+    emails: set[str]
+
+    @classmethod
+    def of(cls, accounts: Iterable[dict[str, Any]]) -> Taken:
+        taken = cls(set(), set())
+        for account in accounts:
+            taken.add(account)
+        return taken
+
+    def add(self, account: dict[str, Any]) -> None:
+        if account.get("username"):
+            self.usernames.add(str(account["username"]).lower())
+        self.emails |= addresses(account)
+
+    def holds(self, email: str, username: str) -> bool:
+        return username.lower() in self.usernames or email.lower() in self.emails
+
+
+@dataclass
 class ImportOperation:
     """The workspace's one import operation (``IImport``)."""
 
@@ -277,14 +302,19 @@ class RocketChatEmulator(VendorEmulator):
         rate_limit_seconds: float = 60.0,
         bypass_rate_limit: bool = False,
         workspace_users: bool = False,
+        allow_infinite_count: bool = True,
         **options: Any,
     ):
         """:param rate_limit_calls: calls allowed per route and client in a window.
         :param rate_limit_seconds: the window; tests scale it down, nothing switches it off.
         :param bypass_rate_limit: the account holds ``api-bypass-rate-limit``.
         :param workspace_users: hold ``rocket.cat`` and the token's own user, as every real
-            workspace does; off by default, so that tests counting users count theirs."""
+            workspace does; off by default, so that tests counting users count theirs.
+        :param allow_infinite_count: ``API_Allow_Infinite_Count``, on by default as in
+            Rocket.Chat: ``users.list?count=0`` lists everyone; off, it lists
+            ``API_Default_Count`` users (``getPaginationItems.ts``)."""
         self.quota = Quota(rate_limit_calls, rate_limit_seconds)
+        self.allow_infinite_count = allow_infinite_count
         self.bypass_rate_limit = bypass_rate_limit
         self.workspace_users = workspace_users
         super().__init__(credentials, **options)
@@ -415,18 +445,19 @@ class RocketChatEmulator(VendorEmulator):
         operation = self.operation
         if operation.state != "ready":
             raise Rejection(400, "error-invalid-operation-status")
-        failed = [user for user in operation.staged if not self.import_user(user)]
+        taken = Taken.of(self.accounts.values())
+        failed = [user for user in operation.staged if not self.import_user(user, taken)]
         operation.completed = len(operation.staged)
         operation.errors = len(failed)
         operation.staged = failed
         operation.status = "importer_importing_users"
         return jsonify({"success": True})
 
-    def import_user(self, user: dict[str, Any]) -> bool:
+    def import_user(self, user: dict[str, Any], taken: Taken) -> bool:
         """Insert an imported user; False (a flagged record) when its email or name is taken."""
         email = first_non_empty(user["emails"]) or ""
         username = user.get("username") or email.split("@")[0]
-        if self.is_rejected(email, username) or self.taken(email, username):
+        if self.is_rejected(email, username) or taken.holds(email, username):
             return False
         account_id = meteor_id()
         self.accounts[account_id] = {
@@ -442,6 +473,7 @@ class RocketChatEmulator(VendorEmulator):
             "type": user.get("type", "user"),
             "createdAt": now_iso(),
         }
+        taken.add(self.accounts[account_id])
         return True
 
     def taken(self, email: str | None, username: str | None, except_id: str | None = None) -> bool:
@@ -571,6 +603,8 @@ class RocketChatEmulator(VendorEmulator):
             raise Rejection(400, f"the emulator does not play users.list's {unemulated[0]}")
         offset = int_parameter("offset", 0)
         count = int_parameter("count", DEFAULT_COUNT)
+        if count == 0 and not self.allow_infinite_count:
+            count = DEFAULT_COUNT
         listed = sorted(
             (
                 account

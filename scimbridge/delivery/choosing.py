@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from scimbridge.config import Target
 from scimbridge.delivery.claiming import Claimed
@@ -38,6 +39,8 @@ from scimbridge.store.delivery_tables import chosen_values
 from scimbridge.vendors.base import Outcome, VendorClient, VendorError, VendorUnavailable
 
 NEVER_SENT = {"skipped": "the vendor never had this user"}
+IN_CHUNK = 500
+"""Values looked up in one ``IN (…)``: well below SQLite's and PostgreSQL's parameter limits."""
 
 
 @dataclass
@@ -150,6 +153,9 @@ def _rounds(
     results: dict[str, MappedRecord | Outcome],
     working_on: Callable[[Claimed], Any],
 ) -> None:
+    """Round by round, each open field's current candidate: asked of the vendor for the
+    whole batch, then reserved for the whole batch in one transaction (:func:`reserve_all`),
+    the users in claim order, so that two users of one batch never both get a value."""
     while open_users := {key: state for key, state in choosing.items() if key not in results}:
         asked: dict[str, set[str]] = {}
         for state in open_users.values():
@@ -158,72 +164,132 @@ def _rounds(
                 if candidate is not None:
                     asked.setdefault(name, set()).add(candidate)
         holders = {name: client.holders(name, sorted(values)) for name, values in asked.items()}
+        wishes: list[Wish] = []
         for link_id, state in open_users.items():
             with working_on(state.entry):
-                result = _step(database, client, target, state, holders)
-            if result is not None:
-                results[link_id] = result
+                exhausted = _exhausted(client, state)
+            if exhausted is not None:
+                results[link_id] = exhausted
+                continue
+            wishes += [
+                Wish(link_id, name, candidate)
+                for name in state.open_fields()
+                if (candidate := state.next_candidate(name)) is not None
+                and _free_at_vendor(state, holders.get(name, {}).get(candidate))
+            ]
+        granted = reserve_all(database, target, wishes)
+        for link_id, state in open_users.items():
+            if link_id in results:
+                continue
+            for name in state.open_fields():
+                candidate = state.next_candidate(name)
+                if candidate is not None and Wish(link_id, name, candidate) in granted:
+                    state.chosen[name] = candidate
+                else:
+                    state.tried[name] = state.tried.get(name, 0) + 1
+            if not state.open_fields():
+                results[link_id] = replace(
+                    state.mapped, record={**state.mapped.record, **state.chosen}, choices={}
+                )
 
 
-def _step(
-    database: Database,
-    client: VendorClient,
-    target: Target,
-    state: _Choosing,
-    holders: dict[str, dict[str, str | None]],
-) -> MappedRecord | Outcome | None:
-    """Try each open field's current candidate; the user's result once every field is
-    chosen or one has no candidate left, else None (another round)."""
+def _exhausted(client: VendorClient, state: _Choosing) -> Outcome | None:
+    """The user's failure when an open field has no candidate left, else None."""
     for name in state.open_fields():
-        candidate = state.next_candidate(name)
-        if candidate is None:
-            candidates = state.mapped.choices[name]
-            refused = (
-                f"; {client.vendor}'s record shape refuses {', '.join(candidates.refused)}"
-                if candidates.refused
-                else ""
-            )
-            return Outcome(
-                key=state.entry.link_id,
-                ok=False,
-                error=f"every candidate for {name} is taken at {client.vendor} or by another "
-                f"user of the bridge: {', '.join(candidates.values)}{refused}",
-            )
-        holder = holders.get(name, {}).get(candidate)
-        own = state.entry.vendor_id
-        free_at_vendor = holder is None or (own is not None and holder.lower() == own.lower())
-        if free_at_vendor and reserve(database, target, state.entry.link_id, name, candidate):
-            state.chosen[name] = candidate
-        else:
-            state.tried[name] = state.tried.get(name, 0) + 1
-    if state.open_fields():
-        return None
-    return replace(state.mapped, record={**state.mapped.record, **state.chosen}, choices={})
+        if state.next_candidate(name) is not None:
+            continue
+        candidates = state.mapped.choices[name]
+        refused = (
+            f"; {client.vendor}'s record shape refuses {', '.join(candidates.refused)}"
+            if candidates.refused
+            else ""
+        )
+        return Outcome(
+            key=state.entry.link_id,
+            ok=False,
+            error=f"every candidate for {name} is taken at {client.vendor} or by another "
+            f"user of the bridge: {', '.join(candidates.values)}{refused}",
+        )
+    return None
+
+
+def _free_at_vendor(state: _Choosing, holder: str | None) -> bool:
+    """No vendor account holds the candidate, or the user's own does."""
+    own = state.entry.vendor_id
+    return holder is None or (own is not None and holder.lower() == own.lower())
+
+
+@dataclass(frozen=True)
+class Wish:
+    """A value of a field one user would take."""
+
+    link_id: str
+    name: str
+    value: str
 
 
 def reserve(database: Database, target: Target, link_id: str, name: str, value: str) -> bool:
     """Make ``value`` of field ``name`` this user's for good; False if another user holds it
     (a worker that inserts it between this check and this insert included)."""
+    wish = Wish(link_id, name, value)
+    return wish in reserve_all(database, target, [wish])
+
+
+def reserve_all(database: Database, target: Target, wishes: list[Wish]) -> set[Wish]:
+    """Make each wished value its user's for good, in one transaction; the wishes granted.
+    A value another user holds is refused; of two wishes for one value, the first is
+    granted. When another worker inserts one of the values meanwhile (the unique key
+    refuses the transaction), each wish is tried again on its own."""
+    if not wishes:
+        return set()
     try:
         with database.transaction() as session:
-            holder = session.execute(
-                select(chosen_values.c.link_id).where(
+            return _reserved(session, target, wishes)
+    except IntegrityError:
+        if len(wishes) == 1:
+            return set()
+    return {wish for wish in wishes if reserve_all(database, target, [wish])}
+
+
+def _reserved(session: Session, target: Target, wishes: list[Wish]) -> set[Wish]:
+    """The wishes granted within ``session``: the values no other user holds are inserted."""
+    held = _holders(session, target, {(wish.name, wish.value.lower()) for wish in wishes})
+    granted: set[Wish] = set()
+    inserted: list[dict[str, str]] = []
+    for wish in wishes:
+        key = (wish.name, wish.value.lower())
+        if key not in held:
+            held[key] = wish.link_id
+            inserted.append(
+                {
+                    "target": target.name,
+                    "field": wish.name,
+                    "value_key": key[1],
+                    "value": wish.value,
+                    "link_id": wish.link_id,
+                }
+            )
+        if held[key] == wish.link_id:
+            granted.add(wish)
+    if inserted:
+        session.execute(chosen_values.insert(), inserted)
+    return granted
+
+
+def _holders(
+    session: Session, target: Target, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """Who holds each (field, lower-case value) already, for those some user holds."""
+    holders: dict[tuple[str, str], str] = {}
+    for name in sorted({name for name, _ in keys}):
+        values = sorted(value for field_name, value in keys if field_name == name)
+        for start in range(0, len(values), IN_CHUNK):
+            rows = session.execute(
+                select(chosen_values.c.value_key, chosen_values.c.link_id).where(
                     chosen_values.c.target == target.name,
                     chosen_values.c.field == name,
-                    chosen_values.c.value_key == value.lower(),
-                )
-            ).scalar_one_or_none()
-            if holder is not None:
-                return bool(holder == link_id)
-            session.execute(
-                chosen_values.insert().values(
-                    target=target.name,
-                    field=name,
-                    value_key=value.lower(),
-                    value=value,
-                    link_id=link_id,
+                    chosen_values.c.value_key.in_(values[start : start + IN_CHUNK]),
                 )
             )
-            return True
-    except IntegrityError:
-        return False
+            holders.update({(name, row.value_key): row.link_id for row in rows})
+    return holders

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from scimbridge.config import Target
 from scimbridge.delivery.ordering import BEHIND, CLAIMED_SEQ, raise_claimed_seq, supersede
-from scimbridge.store import Database
+from scimbridge.store import Database, utc
 from scimbridge.store.delivery_tables import chosen_values, links, outbox
 from scimbridge.vendors.base import Interrupted
 
@@ -75,6 +75,34 @@ class Batch:
 
     token: str
     entries: list[Claimed]
+
+
+def gathering(database: Database, target: Target, limit: int, now: datetime) -> bool:
+    """Whether a serving worker should let the target's next batch gather a little longer
+    (``delivery.gather_seconds``): fewer than ``limit`` entries are due, the newest of them
+    was written less than ``gather_seconds`` ago (the IdP is still writing, as during a
+    SCIM Bulk load), and none has waited ``gather_limit_seconds``. An entry due again after
+    a failure waits only while new writes keep coming, and never past the limit."""
+    delivery = target.delivery
+    if delivery.gather_seconds <= 0:
+        return False
+    free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
+    with database.transaction() as session:
+        due, newest, oldest = session.execute(
+            select(
+                func.count(), func.max(outbox.c.created_at), func.min(outbox.c.next_attempt_at)
+            ).where(
+                outbox.c.target == target.name,
+                outbox.c.state == "pending",
+                outbox.c.next_attempt_at <= now,
+                free,
+            )
+        ).one()
+    if not due or due >= limit:
+        return False
+    quiet = now - utc(newest) >= timedelta(seconds=delivery.gather_seconds)
+    waited = now - utc(oldest) >= timedelta(seconds=delivery.gather_limit_seconds)
+    return not (quiet or waited)
 
 
 def claim_due(

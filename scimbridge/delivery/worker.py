@@ -41,6 +41,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -51,7 +52,7 @@ from sqlalchemy.exc import OperationalError
 
 from scimbridge.config import BridgeConfig, Target
 from scimbridge.delivery.choosing import NEVER_SENT, choose, never_sent
-from scimbridge.delivery.claiming import Batch, Claimed, Lease, claim_due
+from scimbridge.delivery.claiming import Batch, Claimed, Lease, claim_due, gathering
 from scimbridge.delivery.claims import LinkUsers
 from scimbridge.delivery.identity import Reservations, Resolution, backfill, resolve
 from scimbridge.delivery.loops import TargetLoops
@@ -74,13 +75,20 @@ from scimbridge.vendors.base import (
     VendorClient,
     VendorUnavailable,
 )
-from scimbridge.vendors.http import failed, postponed
+from scimbridge.vendors.http import chunked, failed, postponed
 
 log = logging.getLogger("scimbridge.delivery")
 
 Clock = Callable[[], datetime]
 PURGE_INTERVAL_SECONDS = 3600.0
 """How often a worker drops the user snapshots past their retention (``delivery.retention_seconds``)."""
+SETTLE_CHUNK = 500
+"""Entries settled in one transaction: a batch of 10,000 settled in one would hold SQLite's
+write lock for seconds, past ``busy_timeout``, and the IdP's writes meanwhile would fail.
+Each entry's settle stands on its own (its claim is checked as it is written)."""
+BUSY_PURGE_RETRY_SECONDS = 60.0
+"""When the purge found the database locked by another writer (SQLite, beside a long SCIM
+Bulk request): how soon it is tried again."""
 
 
 def stop_bound_seconds(config: BridgeConfig) -> float:
@@ -194,7 +202,7 @@ class Worker:
         the whole ``busy_timeout`` (SQLite, beside a long Bulk request) is an idle round:
         the loop looks again after its pause, and neither dies nor logs a traceback."""
         try:
-            return self.deliver_due(target, slot)
+            return self.deliver_due(target, slot, gather=True)
         except OperationalError as error:
             if not self.database.busy(error):
                 raise
@@ -220,25 +228,41 @@ class Worker:
             try:
                 with self.database.transaction() as session:
                     purge(session, target, self.clock())
+            except OperationalError as error:
+                if not self.database.busy(error):
+                    log.exception("%s: purging old outbox snapshots failed", target.name)
+                    continue
+                log.warning(
+                    "%s: the database is locked by another writer; purging later", target.name
+                )
+                self._next_purge = time.monotonic() + BUSY_PURGE_RETRY_SECONDS
             except Exception:
                 log.exception("%s: purging old outbox snapshots failed", target.name)
 
     # -- One batch --------------------------------------------------------
 
-    def deliver_due(self, target: Target, slot: int = 0) -> int:
+    def deliver_due(self, target: Target, slot: int = 0, gather: bool = False) -> int:
         """Deliver one batch of the target's due entries, with the client of loop ``slot``;
-        return how many entries were settled or rescheduled (0: nothing was due)."""
+        return how many entries were settled or rescheduled (0: nothing was due).
+
+        :param gather: let a partial batch gather while the IdP is still writing
+            (``delivery.gather_seconds``, :func:`~scimbridge.delivery.claiming.gathering`),
+            as the serving loops do; a direct call claims what is due at once."""
         client = self.client(target, slot)
         if target.name not in self._backfilled:
             backfill(self.database, target, client)
             self._backfilled.add(target.name)
-        batch = self._claim(target, client.max_batch, client.one_batch_at_a_time)
+        limit = self._claim_limit(target, client)
+        if gather and gathering(self.database, target, limit, self.clock()):
+            return 0
+        batch = self._claim(target, limit, client.one_batch_at_a_time)
         if not batch.entries:
+            client.run_ended()
             if slot == 0:
                 self._idle_round(target, client)
             return 0
         lease = Lease(self.database, target, batch, self.clock, self.stopping)
-        with client.holding(lease), client.one_batch():
+        with client.holding(lease):
             self._deliver(target, batch, client)
         return len(batch.entries)
 
@@ -337,8 +361,14 @@ class Worker:
         by_key = {outcome.key: outcome for outcome in self._send(client, old_accounts)}
         return [(old, by_key[old.key]) for old in old_accounts]
 
+    @staticmethod
+    def _claim_limit(target: Target, client: VendorClient) -> int:
+        """The most entries one batch takes: what the client takes in one delivery, at most
+        the target's ``delivery.batch_size``."""
+        limit = client.claim_size or client.max_batch
+        return min(limit, target.delivery.batch_size or limit)
+
     def _claim(self, target: Target, limit: int, exclusive: bool = False) -> Batch:
-        limit = min(limit, target.delivery.batch_size or limit)
         token = f"{self.name}/{next(self._batches)}"
         return claim_due(self.database, target, limit, exclusive, token, self.clock())
 
@@ -466,46 +496,49 @@ class Worker:
         now = self.clock()
         actions = {item.key: item.action for item in resolution.sending}
         fingerprint = self.mappings[target.name].fingerprint
-        with self.database.transaction() as session:
-            settle = Settlement(session, target, batch, now, fingerprint)
-            reservations = Reservations(session, target)
-            for entry in batch.entries:
-                outcome = by_key.get(entry.link_id) or Outcome(
-                    key=entry.link_id, ok=False, error="the vendor client reported nothing"
-                )
-                record = sent.get(entry.link_id)
-                with self._working_on(entry):
-                    if entry.link_id in retired:
-                        entry = self._retired(
-                            settle, reservations, entry, retired[entry.link_id], resolution
-                        )
-                    waiting = self._import_unconfirmed(target, entry, outcome, now)
-                    if waiting:
-                        settle.failed(entry, waiting, UNAVAILABLE)
-                    elif outcome.ok:
-                        found = "skipped" not in outcome.details
-                        action = actions.get(entry.link_id)
-                        gone = not found or action is Action.REMOVE
-                        if settle.delivered(entry, outcome, record, gone=gone) and action:
-                            reservations.settled(
-                                entry.link_id,
-                                action,
-                                resolution.keys[entry.link_id],
-                                resolution.previous_keys[entry.link_id],
-                                found=found,
+        counted: Counter[str] = Counter()
+        for entries in chunked(batch.entries, SETTLE_CHUNK):
+            with self.database.transaction() as session:
+                settle = Settlement(session, target, batch, now, fingerprint)
+                reservations = Reservations(session, target)
+                for entry in entries:
+                    outcome = by_key.get(entry.link_id) or Outcome(
+                        key=entry.link_id, ok=False, error="the vendor client reported nothing"
+                    )
+                    record = sent.get(entry.link_id)
+                    with self._working_on(entry):
+                        if entry.link_id in retired:
+                            entry = self._retired(
+                                settle, reservations, entry, retired[entry.link_id], resolution
                             )
-                    elif outcome.retryable:
-                        settle.failed(
-                            entry,
-                            outcome.error or "failed",
-                            UNAVAILABLE,
-                            outcome.retry_after,
-                            record,
-                        )
-                    else:
-                        settle.failed(entry, outcome.error or "failed", FAILED)
+                        waiting = self._import_unconfirmed(target, entry, outcome, now)
+                        if waiting:
+                            settle.failed(entry, waiting, UNAVAILABLE)
+                        elif outcome.ok:
+                            found = "skipped" not in outcome.details
+                            action = actions.get(entry.link_id)
+                            gone = not found or action is Action.REMOVE
+                            if settle.delivered(entry, outcome, record, gone=gone) and action:
+                                reservations.settled(
+                                    entry.link_id,
+                                    action,
+                                    resolution.keys[entry.link_id],
+                                    resolution.previous_keys[entry.link_id],
+                                    found=found,
+                                )
+                        elif outcome.retryable:
+                            settle.failed(
+                                entry,
+                                outcome.error or "failed",
+                                UNAVAILABLE,
+                                outcome.retry_after,
+                                record,
+                            )
+                        else:
+                            settle.failed(entry, outcome.error or "failed", FAILED)
+            counted += settle.outcomes
         retries = sum(1 for entry in batch.entries if entry.attempts)
-        self.metrics.settled(target, settle.outcomes, retries)
+        self.metrics.settled(target, counted, retries)
 
     @staticmethod
     def _retired(

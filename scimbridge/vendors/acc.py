@@ -9,20 +9,27 @@ the v1 project-user GET/PATCH/DELETE and listing) and ``authentication/authentic
 - Token: APS 2-legged client credentials at ``/authentication/v2/token`` (HTTP
   Basic client_id:client_secret, scope ``account:write account:read``). Writes
   impersonate an admin with ``User-Id``; ``Region`` is sent when configured.
-- Who is a project member is read from ``GET
-  /construction/admin/v1/projects/{projectId}/users`` (the documented listing,
-  ``limit`` ≤ 200 with ``offset``), for every import and every deprovision without
-  a stored id: the whole listing when it takes fewer pages than there are emails to
-  look up, else one ``filter[email]`` GET per email. Reads are limited to 600 a
-  minute, writes to 100 (Autodesk's admin rate-limits page), so lookups are batched.
+- Who is a project member (every import, every deprovision without a stored id) is known
+  from the directory: ``GET /construction/admin/v1/projects/{projectId}/users`` (the
+  documented listing, ``limit`` ≤ 200 with ``offset``) read once a delivery run, kept
+  current with what the client writes and confirms, read again when older than
+  ``options.directory_max_age_seconds`` (300), after a write whose answer could not be
+  read or an import left unconfirmed, and dropped when the run ends (:meth:`run_ended`).
+  Where the listing takes more pages than there are emails to look up, one
+  ``filter[email]`` GET per email serves instead, and no directory is kept. Reads are
+  limited to 600 a minute, writes to 100 (Autodesk's admin rate-limits page).
 - New users: ``POST /construction/admin/v2/projects/{projectId}/users:import``, at
   most 200 a request, answered 202 "not yet acted upon", with a ``jobId`` that may
   be absent and has no status endpoint. The import never updates a member (the
-  emulator's reading; the documents are silent), so only emails the listing does
+  emulator's reading; the documents are silent), so only emails the directory does
   not show are imported; the others are PATCHed, with only what they lack (a
-  member that holds the record costs no write). An import is confirmed by the
-  listing, polled; one still unconfirmed after the polls is retried later (the
-  next round finds the member), never failed for good.
+  member that holds the record costs no write). A delivery takes up to ten imports
+  (:attr:`AccClient.claim_size`), submitted back to back, then confirmed together from
+  the newest members (``sort=addedOn desc``), polled, until every email is found or a
+  page reaches members added before the imports. A member found gets the PATCH of what
+  it lacks: nothing after its import, the record when ACC ignored the import for a
+  member an admin added since the directory was read. One still unconfirmed after the
+  polls is retried later, never failed for good.
 - Members: ``PATCH …/users/{userId}`` changes only ``companyId``, ``roleIds`` and
   ``products`` (201); names and email belong to the Autodesk account. ``roleIds``
   keep the roles set in ACC that the mapping does not manage (docs/architecture.md).
@@ -52,6 +59,12 @@ the v1 project-user GET/PATCH/DELETE and listing) and ``authentication/authentic
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -61,12 +74,14 @@ from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
     AccountPage,
     DeliveryItem,
+    Interrupted,
     Outcome,
     VendorAccount,
     VendorUnavailable,
     merge_managed,
 )
 from scimbridge.vendors.http import (
+    chunked,
     compact,
     failed,
     json_object,
@@ -84,6 +99,12 @@ PATCHABLE = ("companyId", "roleIds", "products")
 PAGE = 200
 """The largest ``limit`` of the project-user listing (accountadmin.yaml)."""
 ADMIN = "/construction/admin/"
+NEWEST_FIRST = "addedOn desc"
+"""The listing's ``sort`` that shows the members an import added first (accountadmin.yaml ``userSortBy``)."""
+DIRECTORY_MAX_AGE_SECONDS = 300.0
+"""How long the directory serves a run by default (``options.directory_max_age_seconds``)."""
+CLOCK_ALLOWANCE = timedelta(minutes=1)
+"""How far the local clock is taken to be from ACC's, where an answer carries no ``Date``."""
 
 Members = dict[str, dict[str, Any]]
 """Project members by lower-case email."""
@@ -181,6 +202,9 @@ class AccClient(OAuthClientCredentialsClient):
     read_back = "list"
     token_endpoint_auth_method = "client_secret_basic"
     default_scope = "account:write account:read"
+    claim_size = 10 * max_batch
+    """Ten imports a delivery, submitted back to back and confirmed together: a tenth of the
+    writes ACC allows a minute, so a delivery never waits on the write limit for its imports."""
     default_max_polls = 5
     """Confirmation rounds of a 202: imported users usually show on the first."""
     rate_limits = (
@@ -197,6 +221,15 @@ class AccClient(OAuthClientCredentialsClient):
             raise ValueError(f"target {target.name}: options.project_id is required for acc")
         self.project_id = project_id.removeprefix("b.")
         """The Data Management ``b.`` prefix is not part of the ACC project id (Autodesk's "POST projects/:projectId/users:import", ``projectId``)."""
+        self.directory: Members | None = None
+        """The project's members as the listing showed them, kept current with what this
+        client writes and confirms; None until read (:meth:`members`)."""
+        self.directory_read_at = 0.0
+        """When the listing the directory holds was read (:func:`time.monotonic`)."""
+        self.directory_max_age = self._number_option(
+            "directory_max_age_seconds", DIRECTORY_MAX_AGE_SECONDS
+        )
+        """How long the directory serves (``options.directory_max_age_seconds``)."""
         self.service_members: set[str] = set()
         """The ACC ids of listed members whose ``autodeskId`` is the ``User-Id``: the
         header names the admin by either id (accountadmin.yaml, ``User-Id``)."""
@@ -218,7 +251,9 @@ class AccClient(OAuthClientCredentialsClient):
 
     # -- delivery --------------------------------------------------------------------------------
 
-    def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
+    def deliver(self, items: list[DeliveryItem]) -> list[Outcome]:
+        """Deliver a claim (:attr:`claim_size`): updates and deprovisions one by one, then
+        every import the claim needs submitted back to back and confirmed together."""
         members = self.members({email_of(item) for item in items if looked_up(item)} - {""})
         outcomes, to_import = self.settle_or_defer(items, lambda item: self.apply(item, members))
         outcomes.update(
@@ -226,21 +261,40 @@ class AccClient(OAuthClientCredentialsClient):
         )
         return [outcomes[item.key] for item in items]
 
+    def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
+        """A batch is delivered as a claim is: :meth:`deliver` splits the imports itself."""
+        return self.deliver(items)
+
     def apply(self, item: DeliveryItem, members: Members) -> Outcome | None:
         """Update, disable or remove the member; None when the user must be imported."""
         if item.action is not Action.IMPORT:
             return self.deprovision(item, members)
         member = members.get(email_of(item))
+        if member is not None and item.record.get("roleIds") is not None:
+            member = self.read_again(item, member)
         if member is None:
             return None
         return self.update_member(item, member)
+
+    def read_again(self, item: DeliveryItem, member: dict[str, Any]) -> dict[str, Any] | None:
+        """The member as ACC holds it now (one GET), None when it left the project. A PATCH
+        of ``roleIds`` replaces the member's list, so it is computed from this read, not from
+        the run's listing: a role an admin set in ACC meanwhile stays (docs/architecture.md,
+        "What the vendor holds is what the IdP says")."""
+        answer = self.call_unless_gone("GET", f"{self.users_path}/{member['id']}")
+        if answer is None:
+            self.forget(email_of(item), str(member["id"]))
+            return None
+        member.update(json_object(answer))
+        return member
 
     def deprovision(self, item: DeliveryItem, members: Members) -> Outcome:
         """DISABLE strips every product of the record (``access: none``, Autodesk's PATCH project-user reference), REMOVE
         deletes the project user; a member already gone (404) is as deprovisioned as it gets.
         Without a stored id the member is found by email; only the listing's "no such member"
         means nothing to deprovision."""
-        member = members.get(email_of(item))
+        email = email_of(item)
+        member = members.get(email)
         member_id = item.vendor_id or (str(member["id"]) if member else None)
         if member_id is None:
             return nothing_to_deprovision(item)
@@ -253,18 +307,25 @@ class AccClient(OAuthClientCredentialsClient):
                 bare,
                 expect=(200, 201),
             )
+            self.disabled(email, member_id, bare)
         else:
             self.call_unless_gone("DELETE", f"{self.users_path}/{member_id}", expect=(200, 204))
+            self.forget(email, member_id)
         return succeeded(item, member_id)
 
-    def update_member(self, item: DeliveryItem, member: dict[str, Any]) -> Outcome | None:
+    def update_member(
+        self, item: DeliveryItem, member: dict[str, Any], **details: Any
+    ) -> Outcome | None:
         """PATCH what the member does not hold yet (nothing when it holds the record, as
-        after an import confirmed late); None when the member left the project meanwhile
-        (404): it is imported again."""
+        after its import); None when the member left the project meanwhile (404): it is
+        imported again."""
         changes = missing_changes(item, member)
-        if changes and self.patch(str(member["id"]), changes) is None:
-            return None
-        return succeeded(item, str(member["id"]))
+        if changes:
+            if self.patch(str(member["id"]), changes) is None:
+                self.forget(email_of(item), str(member["id"]))
+                return None
+            applied(member, changes)
+        return succeeded(item, str(member["id"]), **details)
 
     def patch(self, member_id: str, changes: dict[str, Any]) -> requests.Response | None:
         """The v1 PATCH (201); None when the member is not in the project (404)."""
@@ -272,34 +333,91 @@ class AccClient(OAuthClientCredentialsClient):
             "PATCH", f"{self.users_path}/{member_id}", json=changes, expect=(200, 201)
         )
 
+    def call(
+        self, method: str, path: str, *, expect: Collection[int] = (200,), **kwargs: Any
+    ) -> requests.Response:
+        """The call; a write without an answer to read (:meth:`unsure_unless_answered`)
+        leaves the directory to be read again before it serves."""
+        if method == "GET":
+            return super().call(method, path, expect=expect, **kwargs)
+        with self.unsure_unless_answered():
+            return super().call(method, path, expect=expect, **kwargs)
+
     # -- who is a member -------------------------------------------------------------------------
 
     def members(self, emails: set[str]) -> Members:
-        """The project members among these emails: the whole listing in pages when that
-        takes fewer calls than one filtered GET per email, else the filtered GETs."""
+        """The project members among these emails, from the directory while it is fresh
+        (:meth:`fresh_directory`). Else from the listing: the whole of it, in pages, kept as
+        the directory, when that takes no more calls than one filtered GET per email; else
+        the filtered GETs, which make no directory."""
         if not emails:
             return {}
+        directory = self.fresh_directory()
+        if directory is not None:
+            return {email: directory[email] for email in emails if email in directory}
+        started = time.monotonic()
         first = self.page(0)
         total = int((first.get("pagination") or {}).get("totalResults") or 0)
-        pages = math.ceil(total / PAGE)
-        if pages > len(emails):
-            found = [member for email in sorted(emails) for member in self.filtered(email)]
-        else:
-            found = list(first.get("results") or [])
-            for offset in range(PAGE, total, PAGE):
-                found += self.page(offset).get("results") or []
-        return {
-            str(member.get("email", "")).lower(): member
-            for member in found
-            if isinstance(member, dict)
-            and member.get("id")
-            and str(member.get("email", "")).lower() in emails
-        }
+        if math.ceil(total / PAGE) > len(emails):
+            found = by_email(member for email in sorted(emails) for member in self.filtered(email))
+            return {email: member for email, member in found.items() if email in emails}
+        listed = list(first.get("results") or [])
+        for offset in range(PAGE, total, PAGE):
+            listed += self.page(offset).get("results") or []
+        self.directory, self.directory_read_at = by_email(listed), started
+        return {email: self.directory[email] for email in emails if email in self.directory}
+
+    def fresh_directory(self) -> Members | None:
+        """The directory, unless it is older than ``options.directory_max_age_seconds``."""
+        if time.monotonic() - self.directory_read_at > self.directory_max_age:
+            self.directory = None
+        return self.directory
+
+    def run_ended(self) -> None:
+        """The next run reads the listing afresh: members an admin changed in ACC meanwhile
+        are seen as they are."""
+        self.directory = None
+
+    @contextmanager
+    def unsure_unless_answered(self) -> Iterator[None]:
+        """Drop the directory when the block raises :class:`VendorUnavailable` (a timeout,
+        a 5xx, a 429, an answer that is no JSON; also a write the rate limit postponed, which
+        the client does not tell apart) or :class:`Interrupted` (the lease was lost while the
+        write was in flight): ACC may have acted on a write whose answer was not read."""
+        try:
+            yield
+        except (VendorUnavailable, Interrupted):
+            self.directory = None
+            raise
+
+    def remember(self, member: dict[str, Any]) -> None:
+        """A member ACC showed, for the directory's next lookups."""
+        if self.directory is not None:
+            self.directory[str(member.get("email", "")).lower()] = member
+
+    def forget(self, email: str, member_id: str) -> None:
+        """The member ``member_id`` is not in the project (any more)."""
+        if self.directory is not None and str(self.directory.get(email, {}).get("id")) == member_id:
+            del self.directory[email]
+
+    def disabled(self, email: str, member_id: str, bare: dict[str, Any]) -> None:
+        """The member ``member_id`` holds no access to the record's products now. Which of the
+        DISABLE's two bodies ACC took is not known, so the directory no longer claims a
+        company for it: a later PATCH sends the record's company again."""
+        member = self.directory.get(email) if self.directory is not None else None
+        if member is not None and str(member.get("id")) == member_id:
+            applied(member, bare)
+            member.pop("companyId", None)
 
     def page(self, offset: int) -> dict[str, Any]:
-        return json_object(
-            self.call("GET", self.users_path, params={"limit": PAGE, "offset": offset})
-        )
+        return json_object(self.listing(offset))
+
+    def listing(self, offset: int, sort: str | None = None) -> requests.Response:
+        """One page of 200 members, the most ``limit`` allows (accountadmin.yaml, ``getProjectUsers``)."""
+        params: dict[str, Any] = {"limit": PAGE, "offset": offset}
+        if sort:
+            params["sort"] = sort
+        return self.call("GET", self.users_path, params=params)
 
     def filtered(self, email: str) -> list[Any]:
         answer = json_object(
@@ -361,35 +479,120 @@ class AccClient(OAuthClientCredentialsClient):
     # -- import ----------------------------------------------------------------------------------
 
     def import_members(self, items: list[DeliveryItem]) -> dict[str, Outcome]:
-        if not items:
-            return {}
-        sent = send_isolating(items, self.post_import)
-        outcomes = {item.key: failed(item, str(rejection)) for item, rejection in sent.rejected}
-        unconfirmed = {
-            email_of(item): (item, job_id) for batch, job_id in sent.accepted for item in batch
+        """Submit the imports (200 users each) back to back, then confirm them together. When
+        ACC becomes unavailable before every import is submitted, the accepted ones are still
+        confirmed and the rest postponed; with none accepted nor refused, the claim waits."""
+        outcomes: dict[str, Outcome] = {}
+        accepted: list[tuple[list[DeliveryItem], Receipt]] = []
+        chunks = list(chunked(items, self.max_batch))
+        for position, chunk in enumerate(chunks):
+            try:
+                sent = send_isolating(chunk, self.post_import)
+            except VendorUnavailable as unavailable:
+                if not (accepted or outcomes):
+                    raise
+                for item in (item for left in chunks[position:] for item in left):
+                    outcomes[item.key] = postponed(item, unavailable)
+                break
+            outcomes.update({item.key: failed(item, str(why)) for item, why in sent.rejected})
+            accepted += sent.accepted
+        if accepted:
+            outcomes.update(self.confirm(accepted))
+        return outcomes
+
+    def confirm(self, accepted: list[tuple[list[DeliveryItem], Receipt]]) -> dict[str, Outcome]:
+        """Find the imported users among the newest members (:meth:`newest`), polled, the
+        first read after ``poll_interval`` / 4 (a 202 is "not yet acted upon"). Each member
+        found gets the PATCH of what it lacks of its record: nothing when the import made it,
+        the record's fields when ACC ignored the import because the email was a member
+        already (added in ACC since the directory was read). A user still not found is
+        checked again later, with the directory read afresh, never failed for good."""
+        waiting = {
+            email_of(item): (item, receipt.job_id) for batch, receipt in accepted for item in batch
         }
+        since = min(receipt.at for _, receipt in accepted)
+        found: list[tuple[DeliveryItem, dict[str, Any], str | None]] = []
 
         def confirm_round() -> dict[str, tuple[DeliveryItem, str | None]]:
-            for email, member in self.members(set(unconfirmed)).items():
-                item, job_id = unconfirmed.pop(email)
-                outcomes[item.key] = succeeded(item, str(member["id"]), **job(job_id))
-            return unconfirmed
+            nonlocal since
+            members, read_at = self.newest(set(waiting), since)
+            for email, member in members.items():
+                item, job_id = waiting.pop(email)
+                self.remember(member)
+                found.append((item, member, job_id))
+            since = max(since, read_at)
+            return waiting
 
         try:
+            self.wait(self.poll_interval / 4)
             self.poll(confirm_round, lambda left: not left)
         except VendorUnavailable as unavailable:
-            for item, _ in unconfirmed.values():
-                outcomes[item.key] = postponed(item, unavailable)
-            return outcomes
-        for item, job_id in unconfirmed.values():
+            outcomes = {item.key: postponed(item, unavailable) for item, _ in waiting.values()}
+        else:
+            outcomes = {
+                item.key: failed(
+                    item,
+                    f"acc: the import was accepted but {email_of(item)} is not a project member "
+                    f"after {self.max_polls} checks; checking again later",
+                    retryable=True,
+                    **job(job_id),
+                )
+                for item, job_id in waiting.values()
+            }
+        finally:
+            if waiting:
+                self.directory = None
+        outcomes.update(self.settle_found(found))
+        return outcomes
+
+    def settle_found(
+        self, found: list[tuple[DeliveryItem, dict[str, Any], str | None]]
+    ) -> dict[str, Outcome]:
+        """The members the imports' confirmation found, each PATCHed with what it lacks."""
+        by_key = {item.key: (member, job(job_id)) for item, member, job_id in found}
+        outcomes, gone = self.settle_or_defer(
+            [item for item, _, _ in found],
+            lambda item: self.update_member(item, by_key[item.key][0], **by_key[item.key][1]),
+        )
+        for item in gone:
             outcomes[item.key] = failed(
                 item,
-                f"acc: the import was accepted but {email_of(item)} is not a project member "
-                f"after {self.max_polls} checks; checking again later",
+                f"acc: {email_of(item)} left the project as its import was confirmed; "
+                "importing again later",
                 retryable=True,
-                **job(job_id),
             )
         return outcomes
+
+    def newest(self, emails: set[str], since: datetime) -> tuple[Members, datetime]:
+        """The members among these emails, read newest first (``sort=addedOn desc``,
+        accountadmin.yaml ``userSortBy``) page by page, until every email is found or a page
+        reaches a member added before ``since``: the users an import adds are added after
+        its 202, and are not on a later page. Also when the first page was read, on ACC's
+        clock: a member added after this read is added after that moment."""
+        found: Members = {}
+        offset = 0
+        first_read: datetime | None = None
+        while True:
+            response = self.listing(offset, NEWEST_FIRST)
+            first_read = first_read or answered_at(response)
+            answer = json_object(response)
+            listed = [
+                member
+                for member in answer.get("results") or []
+                if isinstance(member, dict) and member.get("id")
+            ]
+            found.update(
+                (email, member) for email, member in by_email(listed).items() if email in emails
+            )
+            offset += PAGE
+            total = int((answer.get("pagination") or {}).get("totalResults") or 0)
+            if (
+                found.keys() >= emails
+                or offset >= total
+                or not listed
+                or any(added_before(member, since) for member in listed)
+            ):
+                return found, first_read
 
     @staticmethod
     def import_record(item: DeliveryItem) -> dict[str, Any]:
@@ -397,16 +600,69 @@ class AccClient(OAuthClientCredentialsClient):
         so any id there is stale."""
         return compact({**item.record, "userId": None})
 
-    def post_import(self, items: list[DeliveryItem]) -> str | None:
-        """The import call; its ``jobId``, which ACC does not support yet (Autodesk's "POST projects/:projectId/users:import"), may be None."""
-        response = self.call(
-            "POST",
-            f"/construction/admin/v2/projects/{self.project_id}/users:import",
-            json={"users": [self.import_record(item) for item in items]},
-            expect=(202,),
-        )
-        job_id = json_object(response).get("jobId") if response.content else None
-        return str(job_id) if job_id else None
+    def post_import(self, items: list[DeliveryItem]) -> Receipt:
+        """The import call; its ``jobId``, which ACC does not support yet (Autodesk's "POST
+        projects/:projectId/users:import"), may be None."""
+        with self.unsure_unless_answered():
+            response = self.call(
+                "POST",
+                f"/construction/admin/v2/projects/{self.project_id}/users:import",
+                json={"users": [self.import_record(item) for item in items]},
+                expect=(202,),
+            )
+            job_id = json_object(response).get("jobId") if response.content else None
+        return Receipt(str(job_id) if job_id else None, answered_at(response))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """ACC's 202 to an import."""
+
+    job_id: str | None
+    at: datetime
+    """When ACC answered (:func:`answered_at`): the users it adds are added later."""
+
+
+def answered_at(response: requests.Response) -> datetime:
+    """When ACC answered, on its own clock: the answer's ``Date`` (RFC 9110 §6.6.1), whole
+    seconds, so never later than the moment itself. Without one, the local clock
+    :data:`CLOCK_ALLOWANCE` back, for the two clocks may differ."""
+    try:
+        moment = parsedate_to_datetime(response.headers.get("Date", ""))
+    except (TypeError, ValueError):
+        return datetime.now(UTC) - CLOCK_ALLOWANCE
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def added_before(member: dict[str, Any], moment: datetime) -> bool:
+    """Whether the member's ``addedOn`` (ISO 8601, ``ProjectUser``) is before ``moment``;
+    a member without a readable one is not known to be."""
+    try:
+        added = datetime.fromisoformat(str(member.get("addedOn")))
+    except ValueError:
+        return False
+    return (added if added.tzinfo else added.replace(tzinfo=UTC)) < moment
+
+
+def by_email(members: Iterable[Any]) -> Members:
+    """Listed members by lower-case email."""
+    return {
+        str(member.get("email", "")).lower(): member
+        for member in members
+        if isinstance(member, dict) and member.get("id")
+    }
+
+
+def applied(member: dict[str, Any], changes: dict[str, Any]) -> None:
+    """The member as a PATCH of ``changes`` leaves it: the products it names replaced by
+    key, the others kept (Autodesk's PATCH project-user reference), the other fields set."""
+    for key, value in changes.items():
+        if key == "products":
+            merged = {product.get("key"): product for product in member.get("products") or []}
+            merged.update({product["key"]: dict(product) for product in value})
+            member["products"] = list(merged.values())
+        else:
+            member[key] = value
 
 
 def job(job_id: str | None) -> dict[str, Any]:

@@ -15,14 +15,14 @@ Broadcom's VMware Aria Operations API documentation (developer.broadcom.com).
   them (the vendor id; matched back by username). "When a user is being
   re-imported, make sure to populate the id field" ("Import Users Using POST"): a user with a stored
   id is re-imported with it.
-- Re-import of a known user: one ``GET {base}/api/auth/users?id=…&id=…`` per
-  batch reads the users as Aria holds them, so that each managed list
+- Re-import of a known user: ``GET {base}/api/auth/users?id=…&id=…`` reads the users
+  as Aria holds them (one call per :data:`QUERY_BUDGET` of ids), so that each managed list
   (``roleNames``, ``role-permissions`` by ``roleName``, ``groupIds``) keeps the
   values granted in Aria outside the mapping (docs/architecture.md, "What the vendor holds
   is what the IdP says"). A stored id Aria no longer has is imported afresh.
 - Idempotency: a new user is imported without an id; Aria refuses a username it
   has already (ASSUMPTION, undocumented: a 400). A user refused alone is then looked
-  up (``GET {base}/api/auth/users?username=…``, one call for the batch; the
+  up (``GET {base}/api/auth/users?username=…``, one call per :data:`QUERY_BUDGET` of names; the
   parameter matches substrings, so the exact case-insensitive username is
   picked) and re-imported with its id: the worker reserved the username for the user
   before the call (:mod:`scimbridge.delivery.identity`), so the account is its. A first
@@ -40,17 +40,21 @@ Broadcom's VMware Aria Operations API documentation (developer.broadcom.com).
 - Read-back (reconcile): one unfiltered ``GET {base}/api/auth/users`` lists every
   user (``getUsers`` documents no paging); an account is inactive once ``enabled`` is
   false. The bridge's own account and Aria's built-in ``admin`` are excluded.
-- Batch size: not documented; 100. Aria refuses a whole import for one bad user
-  (ASSUMPTION, undocumented), so a refused batch is bisected to isolate it.
+- Batch size: Broadcom documents no limit on the users of one import (nor a
+  ``maxItems`` on ``user-list``), so a request carries up to 10,000: a claim of new users
+  is one call. Aria refuses a whole import for one bad user (ASSUMPTION, undocumented),
+  so a refused batch is bisected to isolate it: about 2·log2(n) more calls for each bad
+  user (docs/vendors/aria.md, "Limits").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import replace
 from operator import itemgetter
 from typing import Any
+from urllib.parse import quote_plus
 
 import requests
 
@@ -106,9 +110,28 @@ which are also the fields of the import record (``records/aria.json``)."""
 PERMISSION_FIELDS = ("roleName", "allowAllObjects", "scopeId")
 """The keys of a ``role-permission`` the record holds (not the deprecated
 ``traversal-spec-instances``)."""
+QUERY_BUDGET = 6_000
+"""The most characters of repeated ``id`` or ``username`` parameters one ``GET
+/api/auth/users`` carries: Broadcom documents no limit, but web servers commonly refuse a
+request line over 8 KB (ASSUMPTION), and 10,000 ids would take some 400 KB."""
 SYSTEM_ACCOUNTS = frozenset({"admin"})
 """Aria's built-in local administrator, the one account the OpenAPI names (``admin`` with
 ``authSource: LOCAL`` in its examples, e.g. an action task's ``submittedBy``)."""
+
+
+def query_chunks(parameter: str, values: list[str]) -> Iterator[list[str]]:
+    """``values`` cut into runs whose ``parameter=value&…`` query fits :data:`QUERY_BUDGET`."""
+    chunk: list[str] = []
+    size = 0
+    for value in values:
+        length = len(parameter) + len(quote_plus(value)) + 2
+        if chunk and size + length > QUERY_BUDGET:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(value)
+        size += length
+    if chunk:
+        yield chunk
 
 
 def username(item: DeliveryItem) -> str:
@@ -173,7 +196,8 @@ def as_account(user: dict[str, Any]) -> VendorAccount:
 
 class AriaClient(TokenLoginClient):
     vendor = "aria"
-    max_batch = 100
+    max_batch = 10_000
+    """No limit documented; a bound on one request's size (module docstring)."""
     read_back = "list"
     rate_limits = ()
     """None documented (the vRealize Operations API 8.10 "Getting Started": a 429 "Rate Limit Exceeded", no numbers);
@@ -235,11 +259,14 @@ class AriaClient(TokenLoginClient):
         return [user for user in answer.get("users") or [] if isinstance(user, dict)]
 
     def users_where(self, parameter: str, values: list[str]) -> list[dict[str, Any]]:
-        """``GET /api/auth/users`` filtered by a repeated ``id`` or ``username`` parameter.
-        Never sent without values: the unfiltered call lists every user."""
-        if not values:
-            return []
-        return self.listed([(parameter, value) for value in values])
+        """``GET /api/auth/users`` filtered by a repeated ``id`` or ``username`` parameter,
+        as many calls as :data:`QUERY_BUDGET` needs. Never sent without values: the
+        unfiltered call lists every user."""
+        return [
+            user
+            for chunk in query_chunks(parameter, values)
+            for user in self.listed([(parameter, value) for value in chunk])
+        ]
 
     def users_named(self, names: list[str]) -> dict[str, dict[str, Any]]:
         """The users of these usernames, by lower-case username: ``username`` matches

@@ -226,6 +226,11 @@ class VendorClient(ABC):
     read_back: ClassVar[ReadBack] = "none"
     """Which of :meth:`accounts` (``list``) or :meth:`look_up` (``lookup``) the client
     implements; ``none`` for a vendor that documents no way to read its accounts."""
+    claim_size: ClassVar[int | None] = None
+    """How many users the worker claims and hands one :meth:`deliver` call; None: :attr:`max_batch`.
+    Larger where the vendor takes one user a request (CloudShell) or where a client overlaps
+    its requests (several ACC imports submitted back to back, then confirmed together):
+    claiming, mapping and settling then cost one database transaction for many requests."""
     one_batch_at_a_time: ClassVar[bool] = False
     """True where the vendor runs one import at a time per tenant (Rocket.Chat's
     ``import.new`` aborts a running one): workers then never overlap on the target."""
@@ -377,13 +382,11 @@ class VendorClient(ABC):
         excluded and never reports it as an orphan."""
         return None
 
-    @contextmanager
-    def one_batch(self) -> Iterator[None]:
-        """The worker chooses (:meth:`holders`) and delivers (:meth:`deliver`) one batch
-        within it: what the client learned of the vendor meanwhile (Rocket.Chat's listing of
-        every user) may serve the rest of the batch, and never a later one, which another
-        worker's delivery could have made out of date. Nothing is kept here."""
-        yield
+    def run_ended(self) -> None:
+        """The worker's loop found nothing due for the target: a delivery run ended. A client
+        that keeps what it knows of the vendor's directory across the run's batches drops it
+        here, so the next run reads the vendor afresh. Nothing is kept here."""
+        return None
 
     def share(self, clients: int) -> None:
         """This client is one of ``clients`` that call the tenant side by side (the target's

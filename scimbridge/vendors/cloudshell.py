@@ -22,6 +22,11 @@ and the other CloudShell Admin REST API pages (source: QualiSystems/cloudshell-h
   (:mod:`scimbridge.delivery.identity`). ``UserName`` is a directory account's name,
   which CloudShell cannot change: a new name is a new account
   (``on_identity_change: replace``).
+- A claim holds :attr:`CloudShellClient.claim_size` users, sent one call after another in
+  one :meth:`~CloudShellClient.deliver`: the worker claims, maps and settles them in one
+  database transaction each rather than one per user. Each user keeps its own outcome;
+  when CloudShell becomes unavailable in mid-claim (a 429, an outage), the users
+  delivered keep their outcomes and the rest wait.
 - An imported user found inactive is re-activated (an IMPORT includes
   re-activation): ``PUT {base}/api/v1/users/{id}`` with the imported user and
   ``IsActive: true``.
@@ -41,7 +46,12 @@ from functools import partial
 from typing import Any
 
 from scimbridge.mapping.context import Action
-from scimbridge.vendors.base import AccountPage, DeliveryItem, Outcome, VendorAccount
+from scimbridge.vendors.base import (
+    AccountPage,
+    DeliveryItem,
+    Outcome,
+    VendorAccount,
+)
 from scimbridge.vendors.http import (
     TokenLoginClient,
     failed,
@@ -125,6 +135,10 @@ def refused(item: DeliveryItem, errors: Any) -> Outcome:
 class CloudShellClient(TokenLoginClient):
     vendor = "cloudshell"
     max_batch = 1
+    claim_size = 100
+    """Users one :meth:`deliver` takes, each its own call: enough that the worker's
+    bookkeeping per claim no longer costs more than the calls, few enough that a claim
+    finishes well within the worker's lease."""
     rate_limits = ()
     """None documented (Quali's CloudShell Admin REST API pages); a 429 is retried like any unavailability."""
     default_token_scheme = "Basic"

@@ -26,9 +26,14 @@ GetConfideImportUsersStatus, UpdateConfideSharingUser, register-app).
   states); the user stays listed in Confide. A task that reports it failed
   means Confide has no such user: nothing to deprovision (ASSUMPTION: the only
   per-user failures of an update are an unknown or malformed address).
-- Batch size: Confide documents no limit; 100 users a request follows the
-  ASSUMPTION of docs/vendors/confide.md ("Limits"), small enough that a
-  whole-request 400 costs little to bisect.
+- Batch size: Confide documents no limit on the users of one request, so a request
+  carries up to 10,000 (docs/vendors/confide.md, "Limits"): one task for a whole claim
+  rather than one a hundred users, each polled. The price is the bisection of a
+  whole-request 400: about 2·log2(n) more calls for each bad user.
+- Tasks run side by side: every task of a round (the import-users and update-users tasks,
+  each chunk of a list longer than :attr:`ConfideClient.max_batch`) is submitted before
+  any is polled, and their polls share one schedule (:meth:`HttpVendorClient.poll`), so
+  a round waits for its slowest task, not for the sum of them.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from typing import Any
 from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import DeliveryItem, Outcome, VendorUnavailable
 from scimbridge.vendors.http import (
+    chunked,
     compact,
     failed,
     json_object,
@@ -105,6 +111,15 @@ class Send:
 
 
 @dataclass(frozen=True)
+class Started:
+    """A task Confide accepted, and the sends it carries."""
+
+    kind: str
+    task_id: str
+    sends: list[Send]
+
+
+@dataclass(frozen=True)
 class Result:
     """What Confide made of one :class:`Send`."""
 
@@ -122,7 +137,8 @@ class Result:
 
 class ConfideClient(OAuthClientCredentialsClient):
     vendor = "confide"
-    max_batch = 100
+    max_batch = 10_000
+    """No limit documented; a bound on one request's size (module docstring)."""
     rate_limits = ()
     """None documented (AvePoint's Graph API documentation: a 429 shows only in the Elements API
     docs); a 429 is retried after its ``Retry-After`` like any unavailability."""
@@ -135,9 +151,14 @@ class ConfideClient(OAuthClientCredentialsClient):
         """docs/vendors/confide.md **assumption**: the commercial AvePoint identity service."""
         return "https://identity.avepointonlineservices.com/connect/token"
 
+    def deliver(self, items: list[DeliveryItem]) -> list[Outcome]:
+        """Every item in :meth:`deliver_batch` at once, however many: its rounds split their
+        sends into tasks of :attr:`max_batch` users and submit all of them before polling."""
+        return self.deliver_batch(items)
+
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
-        """At most two rounds of (at most) two tasks: every item's first call, then the other
-        call for the users the first one reported failed."""
+        """Two rounds at most: every item's first call, then the other call for the users
+        the first one reported failed; each round's tasks run side by side (:meth:`run`)."""
         first = self.run([self.first_call(item) for item in items])
         second = self.run(
             [other for result in first.values() if (other := self.other_call(result))]
@@ -186,18 +207,20 @@ class ConfideClient(OAuthClientCredentialsClient):
     # -- tasks -----------------------------------------------------------------------------------
 
     def run(self, sends: list[Send]) -> dict[str, Result]:
-        """Each send's result by item key: one task a kind, bisected on a 400."""
-        results: dict[str, Result] = {}
+        """Each send's result by item key. Every task is submitted first (one a kind and
+        :attr:`max_batch` users, bisected on a 400), then all of them are polled together."""
+        rejected: list[Result] = []
+        started: list[Started] = []
         for kind in (IMPORT_USERS, UPDATE_USERS):
-            batch = [send for send in sends if send.kind == kind]
-            if not batch:
-                continue
-            sent = send_isolating(batch, partial(self.start_task, kind))
-            found = [Result(send, error=str(rejection)) for send, rejection in sent.rejected]
-            for accepted, task_id in sent.accepted:
-                found += self.task_results(kind, task_id, accepted)
-            results.update({result.send.item.key: result for result in found})
-        return results
+            for chunk in chunked([send for send in sends if send.kind == kind], self.max_batch):
+                sent = send_isolating(chunk, partial(self.start_task, kind))
+                rejected += [Result(send, error=str(refusal)) for send, refusal in sent.rejected]
+                started += [Started(kind, task_id, batch) for batch, task_id in sent.accepted]
+        states = self.wait_for(started)
+        found = rejected + [
+            result for task in started for result in self.task_results(task, states[task.task_id])
+        ]
+        return {result.send.item.key: result for result in found}
 
     def start_task(self, kind: str, sends: list[Send]) -> str:
         answer = json_object(
@@ -208,36 +231,51 @@ class ConfideClient(OAuthClientCredentialsClient):
             raise VendorUnavailable(f"confide: {kind} answered 200 without a taskId")
         return str(task_id)
 
-    def task_results(self, kind: str, task_id: str, sends: list[Send]) -> list[Result]:
-        task = self.wait_for(kind, task_id)
-        failures = failed_emails(task)
-        if task.get("status") == "Failed" and not failures:
-            reason = task.get("message") or "the task failed"
-            error = f"confide: {kind} task failed: {reason}"
-            return [Result(send, error, retryable=True, task_id=task_id) for send in sends]
+    @staticmethod
+    def task_results(task: Started, state: dict[str, Any]) -> list[Result]:
+        failures = failed_emails(state)
+        if state.get("status") == "Failed" and not failures:
+            reason = state.get("message") or "the task failed"
+            error = f"confide: {task.kind} task failed: {reason}"
+            return [
+                Result(send, error, retryable=True, task_id=task.task_id) for send in task.sends
+            ]
         return [
             Result(
                 send,
-                error=f"confide: {kind} refused {send.email}: {failures[send.email.lower()]}",
+                error=f"confide: {task.kind} refused {send.email}: {failures[send.email.lower()]}",
                 reported=True,
-                task_id=task_id,
+                task_id=task.task_id,
             )
             if send.email.lower() in failures
-            else Result(send, task_id=task_id)
-            for send in sends
+            else Result(send, task_id=task.task_id)
+            for send in task.sends
         ]
 
-    def wait_for(self, kind: str, task_id: str) -> dict[str, Any]:
-        def fetch() -> dict[str, Any]:
-            task = json_object(self.call("GET", f"{SHARE_SETTING}/{kind}/{task_id}")).get("data")
-            return task if isinstance(task, dict) else {}
+    def wait_for(self, started: list[Started]) -> dict[str, dict[str, Any]]:
+        """Each task's finished state by task id. A round of polls reads every task still
+        running; a task read before it finished is read again at the next round.
 
-        task = self.poll(fetch, task_finished)
-        if task is None:
+        :raises VendorUnavailable: when a task is still running after :attr:`max_polls` rounds.
+        """
+        states: dict[str, dict[str, Any]] = {}
+
+        def running() -> list[Started]:
+            return [task for task in started if not task_finished(states.get(task.task_id, {}))]
+
+        def fetch() -> list[Started]:
+            for task in running():
+                path = f"{SHARE_SETTING}/{task.kind}/{task.task_id}"
+                state = json_object(self.call("GET", path)).get("data")
+                states[task.task_id] = state if isinstance(state, dict) else {}
+            return running()
+
+        if started and self.poll(fetch, lambda left: not left) is None:
+            still = ", ".join(f"{task.kind} {task.task_id}" for task in running())
             raise VendorUnavailable(
-                f"confide: {kind} task {task_id} still running after {self.max_polls} polls"
+                f"confide: task(s) {still} still running after {self.max_polls} polls"
             )
-        return task
+        return states
 
 
 PLUGIN = VendorPlugin.packaged(

@@ -151,6 +151,20 @@ def json_object(response: requests.Response) -> dict[str, Any]:
     return document
 
 
+POLL_STEPS = 3
+"""How many times a poll's wait doubles before it reaches the interval: 1/8, 1/4, 1/2, 1."""
+
+
+def poll_waits(interval: float) -> Iterator[float]:
+    """The waits between an asynchronous job's polls: ``interval`` / 8, / 4, / 2, then
+    ``interval`` for good. A poll costs the vendor one read, well within every documented
+    limit, where a whole interval sat out per job costs the batch its time."""
+    for step in range(POLL_STEPS, 0, -1):
+        yield interval / 2**step
+    while True:
+        yield interval
+
+
 def chunked(items: Sequence[T], size: int) -> Iterator[list[T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -299,10 +313,22 @@ class HttpVendorClient(VendorClient):
     # -- shared behaviour ------------------------------------------------------------------------
 
     def deliver(self, items: list[DeliveryItem]) -> list[Outcome]:
-        """Deliver the items, :attr:`max_batch` at a time (a larger list is split, not refused)."""
+        """Deliver the items, :attr:`max_batch` at a time (a larger list, up to
+        :attr:`claim_size`, is split, not refused). When the vendor becomes unavailable in
+        mid-list, the requests answered keep their outcomes and the items left are postponed
+        with the wait it asked for (docs/architecture.md, "a 429 in mid-batch keeps what was
+        applied").
+
+        :raises VendorUnavailable: when the vendor is unavailable for the first request.
+        """
         outcomes: list[Outcome] = []
         for batch in chunked(items, self.max_batch):
-            outcomes += self.deliver_batch(batch)
+            try:
+                outcomes += self.deliver_batch(batch)
+            except VendorUnavailable as unavailable:
+                if not outcomes:
+                    raise
+                return outcomes + [postponed(item, unavailable) for item in items[len(outcomes) :]]
         return outcomes
 
     def share(self, clients: int) -> None:
@@ -458,12 +484,15 @@ class HttpVendorClient(VendorClient):
 
     def poll(self, fetch: Callable[[], T], finished: Callable[[T], bool]) -> T | None:
         """Fetch an asynchronous job's state until ``finished`` holds, :attr:`max_polls` times
-        at most, :attr:`poll_interval` apart; None when it never did. The waits keep the
+        at most; None when it never did. The waits start short and double up to
+        :attr:`poll_interval` (:func:`poll_waits`): most jobs finish in well under the
+        interval, and a batch should not sit out a whole one for each. The waits keep the
         worker's lease alive (:meth:`wait`), and so do a rate limit's (:meth:`waiting_in_place`)."""
+        waits = poll_waits(self.poll_interval)
         with self.waiting_in_place():
             for attempt in range(self.max_polls):
                 if attempt:
-                    self.wait(self.poll_interval)
+                    self.wait(next(waits))
                 answer = fetch()
                 if finished(answer):
                     return answer

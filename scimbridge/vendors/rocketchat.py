@@ -9,16 +9,18 @@ Rocket.Chat's source (``RocketChat/Rocket.Chat``: ``import.ts``, ``services/impo
   of a user with ``run-import``, ``view-full-other-user-info``,
   ``edit-other-user-info``, ``edit-other-user-active-status``, ``delete-user``).
 - Every user is first looked up by import id (``users.info?importId=``, one call
-  each: no listing shows import ids), except users the bridge never delivered that a
-  listing of every user (``users.list``, 100 a page; :mod:`.rocketchat_directory`) shows
-  nobody's user name or email matches: they have no account, and are imported. The
-  listing is used when it costs fewer calls than the lookups it saves and fits in the
-  route's rate limit now, or when choosing the batch's user names listed the users
-  already (:meth:`RocketChatClient.one_batch`); the bridge's account then needs
-  ``view-d-room`` too (a role ``user`` permission). The import never updates an existing user, so
-  a user Rocket.Chat has is updated with ``users.update`` (only what it does not
-  hold yet), re-activated with ``users.setActiveStatus``, deactivated with
-  ``users.setActiveStatus`` (its roles untouched) and removed with ``users.delete``.
+  each: no listing shows import ids), except users the bridge never delivered whom the
+  run's directory (:mod:`.rocketchat_directory`) shows nobody's user name or email matches:
+  they have no account, and are imported. The directory is one listing of every user
+  (``users.list?count=0``, paged on at 100 where the deployment answers fewer), read once
+  for a delivery run, not per batch, and kept current with what the client writes (users
+  it creates, updates, renames, deactivates or deletes); it is read again when older than
+  ``options.directory_max_age_seconds`` (300), after an import reporting errors, after a
+  write whose answer was not read, and in the next run (:meth:`RocketChatClient.run_ended`).
+  The bridge's account needs ``view-d-room`` too (a role ``user`` permission). The import
+  never updates an existing user, so a user Rocket.Chat has is updated with ``users.update``
+  (only what it does not hold yet), re-activated with ``users.setActiveStatus``, deactivated
+  with ``users.setActiveStatus`` (its roles untouched) and removed with ``users.delete``.
 - Idempotent: the lookup comes before any write, so a first import repeated after a
   crash, a timeout or a dropped connection (the run had created the user) finds the
   user by its import id and ends as an update, with nothing to send when the user
@@ -28,14 +30,16 @@ Rocket.Chat's source (``RocketChat/Rocket.Chat``: ``import.ts``, ``services/impo
   roles granted inside Rocket.Chat (moderator, livechat-agent) and the default
   roles every user got ("Add Users" note 4) are the user's own and stay; ``admin`` goes
   when no longer granted.
-- The others are imported: ``import.new`` → ``import.addUsers`` → ``import.run``
-  → ``import.status`` until done. One bad user fails a whole ``addUsers`` ("Add Users"
-  note 1 and 3): a refused batch is bisected so the others still go in. New users
-  carry the granted roles; the import adds the default ones ("Add Users" note 4).
-- The run returns no per-user errors and creates nobody whose email or user name is
-  taken (run note 2), so each user is checked after the run: a second listing shows the
-  users it created (new since the first, with the record's email and user name), and
-  the others are looked up by import id. One still missing failed for good, and
+- The others are imported, all of a delivery in one operation: ``import.new`` →
+  ``import.addUsers`` → ``import.run`` → ``import.status`` until done. One bad user fails a
+  whole ``addUsers`` ("Add Users" note 1 and 3): a refused batch is bisected so the others
+  still go in. New users carry the granted roles; the import adds the default ones ("Add
+  Users" note 4).
+- The run returns no per-user errors and creates nobody whose email or user name is taken
+  (run note 2), but its status counts them (``count.error``). When it counts none, the run
+  created every staged user, and one listing after it names each by its record's email and
+  user name (:meth:`RocketChatClient.confirmed`); otherwise, and for a user the listing
+  does not name, each is looked up by import id. One still missing failed for good, and
   ``users.info?username=`` names the holder of its user name: the user of the bridge
   one of the holder's import ids belongs to, else the Rocket.Chat ``_id`` of a user the
   bridge does not manage.
@@ -72,23 +76,24 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from functools import partial
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import requests
 
+from scimbridge.config import Target
 from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
     AccountPage,
     DeliveryItem,
+    Interrupted,
     Outcome,
     VendorAccount,
     VendorUnavailable,
     merge_managed,
 )
 from scimbridge.vendors.http import (
+    PAYLOAD_REJECTIONS,
     HttpVendorClient,
     VendorRejected,
     compact,
@@ -108,11 +113,15 @@ log = logging.getLogger(__name__)
 
 API = "/api/v1"
 USERS_LIST = f"{API}/users.list"
+EVERYONE = 0
+"""``users.list``'s ``count`` for every user in one answer (``API_Allow_Infinite_Count``, on
+by default; with it off, Rocket.Chat answers ``API_Default_Count`` users:
+``getPaginationItems.ts``)."""
 PAGE = 100
-"""``users.list``'s ``count``: capped at ``API_Upper_Count_Limit``, 100 by default
-(``getPaginationItems.ts``). ``count=0`` (everyone at once) depends on another deployment
-setting, ``API_Allow_Infinite_Count``, and a whole workspace in one answer can outlast
-the call's timeout."""
+"""``users.list``'s largest ``count``: capped at ``API_Upper_Count_Limit``, 100 by default
+(``getPaginationItems.ts``)."""
+TOO_LARGE = 413
+"""Content Too Large (RFC 9110 §15.5.14): a body over the server's limit, halved like a refused one."""
 FINISHED_STATES = frozenset({"done", "error", "canceled"})
 NOT_FOUND = "User not found."
 """The end of ``users.info``'s 400 when no user matches (Rocket.Chat's source)."""
@@ -194,9 +203,15 @@ def changes(item: DeliveryItem, user: User) -> dict[str, Any]:
 
 class RocketChatClient(HttpVendorClient):
     vendor = "rocketchat"
-    max_batch = 100
+    max_batch = 10_000
+    """Users per import operation, sent in one ``import.addUsers``. The documents name no
+    limit (the "Add Users" notes; ``rest-typings``' ``ImportAddUsersParamsPOST.ts``: an
+    array without ``maxItems``), and every operation costs ``import.new``, ``import.run`` and
+    status polls on routes of 10 calls a minute: 10,000 users in one operation is one call
+    of each where 100 at a time took a hundred (docs/vendors/rocketchat.md, "Limits"). A
+    body Rocket.Chat finds too large (413) is halved like a refused one."""
     one_batch_at_a_time = True
-    """Not documented; the run inserts users 50 at a time (UserConverter.ts), so 100 is two rounds."""
+    """``import.new`` aborts a running import: one operation at a time per workspace."""
     unique_fields = frozenset({"username"})
     """Rocket.Chat refuses a second user of a user name (case-insensitively)."""
     account_keys = frozenset({"username", "emails"})
@@ -206,12 +221,21 @@ class RocketChatClient(HttpVendorClient):
     read_back = "list"
     """``users.list`` pages every user (:meth:`accounts`)."""
     default_poll_interval_seconds = 1.0
-    listed: Directory | None = None
-    """The listing of every user taken for this batch (:meth:`one_batch`), if one was."""
+    default_directory_max_age_seconds = 300.0
     rate_limits = (RateLimit("per_route", 10, 60.0, path_prefix=f"{API}/", per_route=True),)
     """Every REST route (method and path) per client: ``API_Enable_Rate_Limiter_Limit_Calls_Default``
     (10) calls per ``…_Limit_Time_Default`` (60,000 ms), a deployment's setting
     (Rocket.Chat's source: ``settings/rate.ts``, ``ApiClass.ts``)."""
+
+    def __init__(self, target: Target, http: requests.Session | None = None):
+        super().__init__(target, http)
+        self.directory_max_age = self._number_option(
+            "directory_max_age_seconds", self.default_directory_max_age_seconds
+        )
+        """How long a listing serves the run before it is read again (``options.directory_max_age_seconds``)."""
+        self.known: Directory | None = None
+        """The run's directory (:meth:`current`): the last listing read, with the client's
+        own writes since; None when it must be read again."""
 
     def authenticate(self) -> None:
         """A personal access token needs no login; a 401 means it was revoked or lacks rights."""
@@ -236,21 +260,23 @@ class RocketChatClient(HttpVendorClient):
     # -- read-back -------------------------------------------------------------------------------
 
     def accounts(self, cursor: str | None = None) -> AccountPage:
-        """One page of ``users.list`` (:meth:`users_page`) from the offset ``cursor`` (None:
-        0), by user name.
+        """One page of ``users.list`` (:meth:`users_page`, 100 users) from the offset
+        ``cursor`` (None: 0), by user name.
 
-        The next offset counts the users the page held, not the ``count`` asked for: a
-        deployment may set ``API_Upper_Count_Limit`` below it. A page waits out the route's
-        limit in place (:meth:`waiting_in_place`), so that reading 1,000 users, ten pages on a
-        route of 10 calls a minute, is paced rather than broken off; a wait longer than that
-        raises :class:`VendorUnavailable`, and the read resumes at ``cursor``. Offsets shift
-        when users come or go meanwhile: such a user may be missed or listed twice, as any
-        offset paging allows. An empty page ends the read, whatever its ``total`` says.
+        Reconcile reads in pages, each resumable where it stopped (a cursor), which one
+        answer of every user (as :meth:`read_directory` asks first) could not be. The next
+        offset counts the users the page held, not the ``count`` asked for: a deployment may
+        set ``API_Upper_Count_Limit`` below it. A page waits out the route's limit in place
+        (:meth:`waiting_in_place`), so that reading 1,000 users, ten pages on a route of 10
+        calls a minute, is paced rather than broken off; a wait longer than that raises
+        :class:`VendorUnavailable`, and the read resumes at ``cursor``. Offsets shift when
+        users come or go meanwhile: such a user may be missed or listed twice, as any offset
+        paging allows. An empty page ends the read, whatever its ``total`` says.
         """
         offset = int(cursor) if cursor else 0
         with self.waiting_in_place():
-            page = self.users_page(offset)
-        listed = [user for user in page.get("users") or [] if isinstance(user, dict)]
+            page = self.users_page(offset, PAGE)
+        listed = listed_users(page)
         following = offset + len(listed)
         more = bool(listed) and following < total(page)
         return AccountPage(
@@ -271,6 +297,87 @@ class RocketChatClient(HttpVendorClient):
             return f"a Rocket.Chat {account.record['type']} user, not a person's account"
         return None
 
+    # -- the run's directory ---------------------------------------------------------------------
+
+    def run_ended(self) -> None:
+        """The delivery run ended: the next one reads the directory again."""
+        self.forget()
+
+    def forget(self) -> None:
+        """The directory may no longer be what Rocket.Chat holds: read it again when needed."""
+        self.known = None
+
+    def current(self) -> Directory | None:
+        """The run's directory, unless it is older than :attr:`directory_max_age`: others
+        (an admin, another worker's client) may have written since."""
+        if self.known is not None and self.known.age() > self.directory_max_age:
+            self.known = None
+        return self.known
+
+    def remember(self, user: User) -> None:
+        """The user as the client just wrote or found it, in the run's directory."""
+        if self.known is not None:
+            self.known.put(user)
+
+    def read_directory(self, worth: Callable[[int], bool]) -> Directory | None:
+        """Every user, which becomes the run's directory; None when the listing is not worth
+        its calls, does not fit the route's limit, is refused (a 403: the account lacks
+        ``view-d-room``), or users came or went while it was paged.
+
+        ``users.list?count=0`` first: everyone in one answer where the deployment allows it
+        (``API_Allow_Infinite_Count``, on by default); with the setting off Rocket.Chat
+        answers ``API_Default_Count`` users (``getPaginationItems.ts``). An answer holding
+        fewer users than its ``total`` is paged on, 100 (``API_Upper_Count_Limit``) a call,
+        from where it stopped, when ``worth`` says the calls of the whole listing are worth
+        it and the pages left fit in the route's limit with the waits allowed now (a listing
+        postponed half-way would start over, every time).
+        """
+        read_at = time.monotonic()
+        try:
+            first = self.users_page(0, EVERYONE)
+        except VendorRejected as refusal:
+            log.warning("%s; looking users up one by one", refusal)
+            return None
+        expected = total(first)
+        users = listed_users(first)
+        if len(users) < expected:
+            left = pages(expected - len(users))
+            if not worth(1 + left) or not self.pacer.fits(
+                "GET", USERS_LIST, left, self.longest_wait
+            ):
+                return None
+            for offset in range(len(users), expected, PAGE):
+                page = self.users_page(offset, PAGE)
+                if total(page) != expected:
+                    return None
+                users += listed_users(page)
+        directory = Directory(users, read_at)
+        if directory.total != expected:
+            return None
+        self.known = directory
+        return directory
+
+    def users_page(self, offset: int, count: int) -> dict[str, Any]:
+        """One answer of ``users.list``, by user name (its default order)."""
+        return json_object(self.call("GET", USERS_LIST, params={"count": count, "offset": offset}))
+
+    def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
+        """The ``_id`` of the user of each user name (not the import id the bridge knows its
+        users by, which the listing never shows: see ``VendorClient.holders``), from the run's
+        directory (by lower-case user name, as Rocket.Chat keeps them unique), read when
+        needed if its calls are no more than a ``users.info?username=`` per name, else one by
+        one. Either waits out the route's limit in place: the batch's choosing would start
+        over if postponed, and the lookups would never fit where the listing did not. A name
+        taken since the directory was read looks free; the import then refuses it, and the
+        user fails naming the holder (:meth:`why_not_created`)."""
+        with self.waiting_in_place():
+            known = self.current() or self.read_directory(lambda calls: calls <= len(values))
+            if known is None:
+                found = {value: self.user_where(field, value) for value in values}
+            else:
+                found = {value: known.by_username.get(value.lower()) for value in values}
+        return {value: str(user["_id"]) if user else None for value, user in found.items()}
+
     # -- delivery --------------------------------------------------------------------------------
 
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
@@ -285,16 +392,23 @@ class RocketChatClient(HttpVendorClient):
         )
         outcomes.update(settled)
         outcomes.update(
-            self.import_or_postpone(
-                to_import, partial(self.import_users, before=before), settled_before=bool(outcomes)
-            )
+            self.import_or_postpone(to_import, self.import_users, settled_before=bool(outcomes))
         )
         return [outcomes[item.key] for item in items]
+
+    def directory(self, candidates: list[DeliveryItem]) -> Directory | None:
+        """The run's directory, for the users a listing may prove new; read when the run holds
+        none (or an old one) and the listing costs no more calls than the lookups it spares
+        (one before the import and one after, per candidate). None: look each up."""
+        if not candidates:
+            return None
+        count = len(candidates)
+        return self.current() or self.read_directory(lambda calls: calls <= 2 * count)
 
     def users_of(
         self, items: list[DeliveryItem], before: Directory | None
     ) -> tuple[dict[str, User | None], dict[str, Outcome]]:
-        """Each item's user by import id (None: Rocket.Chat has none, as the listing
+        """Each item's user by import id (None: Rocket.Chat has none, as the directory
         ``before`` may prove without a call), as far as the ``users.info`` limit allows;
         the items left are postponed, and an item whose lookup is refused (a 403: the token
         lacks ``view-full-other-user-info``) fails with the vendor's words. When not even
@@ -323,82 +437,6 @@ class RocketChatClient(HttpVendorClient):
                 return user
         return self.per_item(item, lambda: self.user_where("importId", import_id(item)))
 
-    def directory(self, candidates: list[DeliveryItem]) -> Directory | None:
-        """Every user, listed in pages, when the listing can spare the candidates their
-        lookups: the listings before and after the import cost fewer calls than looking
-        each up before and after. None: look each up."""
-        if not candidates:
-            return None
-        if self.listed is not None:
-            listed, self.listed = self.listed, None
-            return listed
-        count = len(candidates)
-        return self.listing_if(lambda users: pages(users) + pages(users + count) <= 2 * count)
-
-    def listing_if(self, worth: Callable[[int], bool]) -> Directory | None:
-        """Every user, when ``worth`` says a listing of that many users is worth its calls
-        (the first page tells how many pages there are, as ACC's listing does) and the pages
-        left fit in the route's rate limit with short waits (a listing postponed half-way
-        would start over, every time); else None. A listing refused (a 403) is None too."""
-        try:
-            first = self.users_page(0)
-        except VendorRejected as refusal:
-            log.warning("%s; looking users up one by one", refusal)
-            return None
-        if not worth(total(first)) or not self.pacer.fits(
-            "GET", USERS_LIST, pages(total(first)) - 1, self.longest_wait
-        ):
-            return None
-        return self.listing(first)
-
-    def listing(self, first: dict[str, Any]) -> Directory | None:
-        """The listing that starts with ``first``; None when users came or went while it was
-        paged (a page's ``total`` differs, or the users do not add up to it), since a user
-        missed could be one the listing is asked about."""
-        users = list(first.get("users") or [])
-        for offset in range(PAGE, total(first), PAGE):
-            page = self.users_page(offset)
-            if total(page) != total(first):
-                return None
-            users += page.get("users") or []
-        directory = Directory.of(users)
-        return directory if directory.total == total(first) else None
-
-    def users_page(self, offset: int) -> dict[str, Any]:
-        """One page of ``users.list``, by user name (its default order)."""
-        return json_object(self.call("GET", USERS_LIST, params={"count": PAGE, "offset": offset}))
-
-    @contextmanager
-    def one_batch(self) -> Iterator[None]:
-        """A listing :meth:`holders` took serves the batch's later rounds of choosing and
-        its :meth:`directory`: the same users a moment before, as no call of the bridge
-        wrote in between. A later batch lists again."""
-        self.listed = None
-        try:
-            yield
-        finally:
-            self.listed = None
-
-    def holders(self, field: str, values: list[str]) -> dict[str, str | None]:
-        """The ``_id`` of the user of each user name (not the import id the bridge knows its
-        users by, which the listing never shows: see ``VendorClient.holders``), from one
-        listing (``users.list``, by lower-case user name, as Rocket.Chat keeps them unique)
-        when its pages cost fewer calls than a ``users.info?username=`` per name, else one
-        by one. Either waits out the route's limit in place: the batch's choosing would
-        start over if postponed, and the lookups would never fit where the listing did not."""
-        with self.waiting_in_place():
-            listing = self.listed or self.listing_for(len(values))
-            if listing is None:
-                found = {value: self.user_where(field, value) for value in values}
-            else:
-                self.listed = listing
-                found = {value: listing.by_username.get(value.lower()) for value in values}
-        return {value: str(user["_id"]) if user else None for value, user in found.items()}
-
-    def listing_for(self, lookups: int) -> Directory | None:
-        """The users, listed, when that takes no more calls than ``lookups`` ``users.info``."""
-        return self.listing_if(lambda users: pages(users) <= lookups) if lookups > 1 else None
-
     def user_where(self, parameter: str, value: str) -> User | None:
         """``users.info`` by ``importId`` or ``username``; None only on Rocket.Chat's own
         "User not found." (ASSUMPTION from Rocket.Chat's source): any other refusal,
@@ -416,7 +454,7 @@ class RocketChatClient(HttpVendorClient):
     def apply(self, item: DeliveryItem, user: User | None) -> Outcome | None:
         """Update, deactivate or delete the user Rocket.Chat has; None when it must be
         imported. Only Rocket.Chat's "User not found." means there is nothing to
-        deprovision."""
+        deprovision. The run's directory follows what each write did."""
         if user is None:
             return None if item.action is Action.IMPORT else nothing_to_deprovision(item)
         user_id = str(user["_id"])
@@ -424,9 +462,11 @@ class RocketChatClient(HttpVendorClient):
             self.update(item, user)
         elif item.action is Action.DISABLE:
             if user.get("active") is not False:
-                self.set_active(user_id, False)
+                self.set_active(user, False)
         else:
             self.post("users.delete", {"userId": user_id})
+            if self.known is not None:
+                self.known.remove(user_id)
         return succeeded(item, user_id, importId=import_id(item))
 
     def update(self, item: DeliveryItem, user: User) -> None:
@@ -434,41 +474,69 @@ class RocketChatClient(HttpVendorClient):
         data = changes(item, user)
         if data:
             self.post("users.update", {"userId": str(user["_id"]), "data": data})
+            user = updated(user, data)
+            self.remember(user)
         if user.get("active") is False:
-            self.set_active(str(user["_id"]), True)
+            self.set_active(user, True)
 
-    def set_active(self, user_id: str, active: bool) -> None:
-        self.post("users.setActiveStatus", {"userId": user_id, "activeStatus": active})
+    def set_active(self, user: User, active: bool) -> None:
+        self.post("users.setActiveStatus", {"userId": str(user["_id"]), "activeStatus": active})
+        self.remember({**user, "active": active})
 
     def post(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        return json_object(self.call("POST", f"{API}/{method}", json=body))
+        """A write. One whose answer the client did not read (a timeout, a dropped connection,
+        a 5xx, an answer that is no JSON, a lease lost in flight) may have been applied, or
+        not: the run's directory is read again when next needed."""
+        try:
+            return json_object(self.call("POST", f"{API}/{method}", json=body))
+        except (VendorUnavailable, Interrupted):
+            self.forget()
+            raise
 
     # -- import ----------------------------------------------------------------------------------
 
-    def import_users(
-        self, items: list[DeliveryItem], before: Directory | None
-    ) -> dict[str, Outcome]:
-        """Import the items; ``before`` is the listing taken before, if any."""
+    def import_users(self, items: list[DeliveryItem]) -> dict[str, Outcome]:
+        """Import the items in one operation. Staging waits out ``addUsers``' limit in place
+        (:meth:`waiting_in_place`): a refused batch is halved until the bad users stand alone,
+        and a bisection postponed half-way would start over every time."""
         if not items:
             return {}
-        self.post("import.new")
-        sent = send_isolating(
-            items,
-            lambda batch: self.post(
-                "import.addUsers", {"users": [compact(item.record) for item in batch]}
-            ),
-        )
+        operation = self.post("import.new").get("operation")
+        with self.waiting_in_place():
+            sent = send_isolating(
+                items,
+                lambda batch: self.post(
+                    "import.addUsers", {"users": [compact(item.record) for item in batch]}
+                ),
+                PAYLOAD_REJECTIONS | {TOO_LARGE},
+            )
         outcomes = {item.key: failed(item, str(rejection)) for item, rejection in sent.rejected}
         staged = [item for batch, _ in sent.accepted for item in batch]
         if staged:
-            self.run_import()
-            outcomes.update(self.confirmed(staged, before))
+            final = self.run_import()
+            outcomes.update(self.confirmed(staged, every_one_created(final, operation)))
         return outcomes
 
-    def confirmed(self, staged: list[DeliveryItem], before: Directory | None) -> dict[str, Outcome]:
-        """Each staged user's outcome: created, as a listing after the run shows, else as
-        its lookup by import id says; those the rate limit leaves unchecked are postponed."""
-        created = self.created(staged, before)
+    def confirmed(self, staged: list[DeliveryItem], clean: bool) -> dict[str, Outcome]:
+        """Each staged user's outcome.
+
+        ``clean``: the run was this operation and reports no error, so it created every
+        staged user; as Rocket.Chat keeps emails and user names unique, the user holding a
+        record's email and user name after the run is the one the run created for it, and
+        one listing (the run's directory from then on) names them all. Otherwise an account
+        holding them may be one somebody else created meanwhile, which only the import id
+        tells apart: each is looked up by import id, and the directory is read again when
+        next needed. Users the listing does not name are looked up too; those the rate limit
+        leaves unchecked are postponed (the next round finds them by import id)."""
+        created: dict[str, User] = {}
+        if clean:
+            after = self.listing_after(len(staged))
+            if after is None:
+                self.forget()
+            else:
+                created = {item.key: user for item in staged if (user := after.named(item))}
+        else:
+            self.forget()
         outcomes = {
             item.key: succeeded(item, str(created[item.key]["_id"]), importId=import_id(item))
             for item in staged
@@ -480,30 +548,20 @@ class RocketChatClient(HttpVendorClient):
         )
         return {**outcomes, **verified, **unverified}
 
-    def created(self, staged: list[DeliveryItem], before: Directory | None) -> dict[str, User]:
-        """The users the run created, by item key, from a listing after it, when there is
-        one from before to compare with and listing costs fewer calls than the lookups.
-        The listing finishes the import (:meth:`waiting_in_place`): it waits out the route's
-        limit in place when it must, as far as the polls would have. A listing the vendor
-        will not give now leaves the lookups."""
-        if before is None:
-            return {}
-        pages = math.ceil((before.total + len(staged)) / PAGE)
+    def listing_after(self, staged: int) -> Directory | None:
+        """The directory after a clean run, when it costs no more calls than looking each
+        staged user up. It finishes the import (:meth:`waiting_in_place`): it waits out the
+        route's limit in place when it must, as far as the polls would have. A listing the
+        vendor will not give now leaves the lookups."""
         with self.waiting_in_place():
-            if pages > len(staged) or not self.pacer.fits(
-                "GET", USERS_LIST, pages, self.longest_wait
-            ):
-                return {}
             try:
-                after = self.listing(self.users_page(0))
+                return self.read_directory(lambda calls: calls <= staged)
             except (VendorUnavailable, VendorRejected) as failure:
                 log.warning("%s; checking the imported users one by one", failure)
-                return {}
-        if after is None:
-            return {}
-        return {item.key: user for item in staged if (user := after.created(item, before))}
+                return None
 
-    def run_import(self) -> None:
+    def run_import(self) -> dict[str, Any]:
+        """Run the staged operation; its final status, done."""
         self.post("import.run")
         final = self.poll(
             lambda: json_object(self.call("GET", f"{API}/import.status")),
@@ -515,11 +573,13 @@ class RocketChatClient(HttpVendorClient):
             )
         if final["state"] != "done":
             raise VendorUnavailable(f"rocketchat: the import operation ended {final['state']}")
+        return final
 
     def verified(self, item: DeliveryItem) -> Outcome:
         """The run returns no per-user errors (Rocket.Chat's source): a user it did not create failed."""
         user = self.user_where("importId", import_id(item))
         if user is not None:
+            self.remember(user)
             return succeeded(item, str(user["_id"]), importId=import_id(item))
         return failed(item, self.why_not_created(item))
 
@@ -542,16 +602,17 @@ class RocketChatClient(HttpVendorClient):
         )
 
     def email_holder(self, item: DeliveryItem) -> User | None:
-        """The user holding the item's first email, read in full: a listing finds it (no
-        ``users.info`` takes an email), when the listing fits the rate limit; else None."""
+        """The user holding the item's first email, read in full: the run's directory finds
+        it (no ``users.info`` takes an email), read again when needed if it fits the rate
+        limit; else None."""
         emails = [str(email).lower() for email in item.record.get("emails") or [] if email]
         if not emails:
             return None
         try:
-            listing = self.listing_if(lambda users: True)
+            known = self.current() or self.read_directory(lambda calls: True)
         except (VendorUnavailable, VendorRejected):
             return None
-        found = listing.by_email.get(emails[0]) if listing is not None else None
+        found = known.by_email.get(emails[0]) if known is not None else None
         return self.user_where("userId", str(found["_id"])) if found else None
 
     def described(self, item: DeliveryItem, holder: User) -> str:
@@ -567,6 +628,32 @@ class RocketChatClient(HttpVendorClient):
         if bridge_user:
             return f"another user of the bridge ({bridge_user})"
         return f"a Rocket.Chat user the bridge does not manage (_id {holder['_id']})"
+
+
+def every_one_created(final: dict[str, Any], operation: Any) -> bool:
+    """Whether the run that ended as ``final`` is the operation ``import.new`` answered
+    (``import.status`` reports the workspace's last one, which another importer may have
+    started since) and counts no per-user error: a taken email or user name is an error
+    (``count.error``) and the record stays staged, so every staged user was created."""
+    ran = final.get("operation")
+    if not isinstance(ran, dict) or not isinstance(operation, dict) or not operation.get("_id"):
+        return False
+    count = ran.get("count")
+    errors = count.get("error") if isinstance(count, dict) else None
+    return ran.get("_id") == operation["_id"] and type(errors) is int and errors == 0
+
+
+def updated(user: User, data: dict[str, Any]) -> User:
+    """The user as ``users.update`` leaves it with ``data``: a new email replaces the
+    user's emails (Rocket.Chat's ``setEmail``)."""
+    held = {**user, **{name: data[name] for name in (*PROFILE, "roles") if name in data}}
+    if "email" in data:
+        held["emails"] = [{"address": data["email"], "verified": False}]
+    return held
+
+
+def listed_users(page: dict[str, Any]) -> list[User]:
+    return [user for user in page.get("users") or [] if isinstance(user, dict)]
 
 
 def total(page: dict[str, Any]) -> int:

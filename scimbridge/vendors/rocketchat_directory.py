@@ -1,9 +1,10 @@
-"""Who Rocket.Chat has, from one listing of its users (``GET /api/v1/users.list``).
+"""What the client knows of Rocket.Chat's users for a delivery run: one listing of every user
+(``GET /api/v1/users.list``), kept current with what the client itself writes.
 
 Rocket.Chat allows 10 calls a minute per route by default (Rocket.Chat's source,
-``apps/meteor/server/settings/rate.ts``):
-one ``users.info?importId=`` per user before the import and one after it cannot take
-1,000 users through in reasonable time, while ``users.list`` pages 100 users a call.
+``apps/meteor/server/settings/rate.ts``): one ``users.info?importId=`` per user before the
+import and one after it cannot take thousands of users through in reasonable time, while one
+``users.list?count=0`` names every user (``API_Allow_Infinite_Count``, on by default).
 
 What the listing shows, from Rocket.Chat's source (``apps/meteor/app/api/server/v1/
 users.ts``, route ``users.list``; ``lib/users.ts`` ``getNonEmptyFields``;
@@ -26,14 +27,20 @@ and its import creates a user with the record's:
   names and emails nobody holds, has no account to find: it is imported without a lookup.
   The one case this misses is an account such an import created that an admin renamed,
   user name and email both, before the bridge retried; the others are looked up.
-- :meth:`Directory.created`: after the import, a user the listing before did not show,
-  holding the record's email and user name, is the one the import created.
+- :meth:`Directory.named`: after an import whose every staged user was created (no
+  ``count.error``), the user holding a staged record's email and user name is the one the
+  import created for it (see :meth:`~scimbridge.vendors.rocketchat.RocketChatClient.confirmed`).
+
+A directory may be out of date: somebody else may have taken a user name or an email since
+it was read. That never hands an account to the wrong person: a user it rules out is
+imported, and an import never takes over a user whose email or user name is taken (it
+reports an error, and the user is looked up by import id, and fails naming the holder).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from scimbridge.vendors.base import DeliveryItem
@@ -66,44 +73,66 @@ def may_rule_out(item: DeliveryItem) -> bool:
     return item.vendor_id is None and item.first_import and bool(usernames or emails)
 
 
-@dataclass(frozen=True)
 class Directory:
-    """Every user one listing showed, by ``_id``, lower-case user name and email."""
+    """Every user one listing showed, by ``_id``, lower-case user name and email, with the
+    client's own writes since applied (:meth:`put`, :meth:`remove`)."""
 
-    by_id: dict[str, User]
-    by_username: dict[str, User]
-    by_email: dict[str, User]
-
-    @classmethod
-    def of(cls, users: Iterable[User]) -> Directory:
-        listed = [user for user in users if isinstance(user, dict) and user.get("_id")]
-        return cls(
-            by_id={str(user["_id"]): user for user in listed},
-            by_username={
-                str(user["username"]).lower(): user for user in listed if user.get("username")
-            },
-            by_email={address: user for user in listed for address in addresses(user)},
-        )
+    def __init__(self, users: Iterable[User], read_at: float | None = None):
+        self.by_id: dict[str, User] = {}
+        self.by_username: dict[str, User] = {}
+        self.by_email: dict[str, User] = {}
+        self.read_at = time.monotonic() if read_at is None else read_at
+        """When the listing was read (``time.monotonic()``)."""
+        for user in users:
+            if isinstance(user, dict) and user.get("_id"):
+                self.put(user)
 
     @property
     def total(self) -> int:
         return len(self.by_id)
+
+    def age(self) -> float:
+        """Seconds since the listing was read."""
+        return time.monotonic() - self.read_at
+
+    def put(self, user: User) -> None:
+        """The user as Rocket.Chat now holds it (the client created, updated or found it):
+        what it held before under its ``_id`` no longer counts."""
+        user_id = str(user["_id"])
+        self.remove(user_id)
+        self.by_id[user_id] = user
+        if user.get("username"):
+            self.by_username[str(user["username"]).lower()] = user
+        for address in addresses(user):
+            self.by_email[address] = user
+
+    def remove(self, user_id: str) -> None:
+        """The user is gone (the client deleted it): its user name and emails are free."""
+        user = self.by_id.pop(user_id, None)
+        if user is None:
+            return
+        username = str(user.get("username") or "").lower()
+        if self.by_username.get(username) is user:
+            del self.by_username[username]
+        for address in addresses(user):
+            if self.by_email.get(address) is user:
+                del self.by_email[address]
 
     def rules_out(self, item: DeliveryItem) -> bool:
         """Whether the listing proves the item has no account (see the module docstring)."""
         usernames, emails = names_of(item)
         return (
             may_rule_out(item)
-            and not usernames & set(self.by_username)
-            and not emails & set(self.by_email)
+            and not any(name in self.by_username for name in usernames)
+            and not any(address in self.by_email for address in emails)
         )
 
-    def created(self, item: DeliveryItem, before: Directory) -> User | None:
-        """The user the import created for the item: new since ``before``, holding the
-        record's first email and, when the record names one, its user name."""
+    def named(self, item: DeliveryItem) -> User | None:
+        """The user holding the record's first email and, when the record names one, its
+        user name (both unique in Rocket.Chat)."""
         emails = [str(email).lower() for email in item.record.get("emails") or [] if email]
         user = self.by_email.get(emails[0]) if emails else None
-        if user is None or str(user["_id"]) in before.by_id:
+        if user is None:
             return None
         username = str(item.record.get("username") or "").lower()
         if username and str(user.get("username") or "").lower() != username:

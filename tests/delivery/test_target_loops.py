@@ -50,11 +50,11 @@ def test_a_loop_that_raises_is_restarted_and_delivers(bridge, create, fast_watch
     deliver_due = worker.deliver_due
     calls = []
 
-    def dies_once(target, slot=0):
+    def dies_once(target, slot=0, gather=False):
         calls.append(target.name)
         if len(calls) == 1:
             raise RuntimeError("the database went away")
-        return deliver_due(target, slot)
+        return deliver_due(target, slot, gather)
 
     worker.deliver_due = dies_once
     create("ada")

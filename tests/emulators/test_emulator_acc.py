@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from emulator_harness import ACC, ACC_PROJECT, Emulated, acc_token, basic, emulated, signed_in
@@ -259,6 +260,82 @@ def test_list_filters_by_the_start_of_the_email(acc: Emulated) -> None:
         "GET", USERS, query_string={"filter[email]": "bo", "filterTextMatch": "startsWith"}
     )
     assert [member["email"] for member in response.get_json()["results"]] == ["bob@example.com"]
+
+
+def sorted_emails(acc: Emulated, *sort: str) -> list[str]:
+    response = acc.call("GET", USERS, query_string=[("sort", value) for value in sort])
+    assert response.status_code == 200, response.get_json()
+    return [member["email"] for member in response.get_json()["results"]]
+
+
+def added_one_by_one(acc: Emulated, *emails: str) -> None:
+    """Members imported apart, so that each has an ``addedOn`` of its own (milliseconds)."""
+    for email in emails:
+        imported(acc, email)
+        time.sleep(0.005)
+
+
+def test_acc_list_sorts_by_added_on_newest_first(acc: Emulated) -> None:
+    added_one_by_one(acc, "bob@example.com", "ann@example.com", "cid@example.com")
+    assert sorted_emails(acc, "addedOn desc") == [
+        "cid@example.com",
+        "ann@example.com",
+        "bob@example.com",
+    ]
+
+
+def test_acc_list_sorts_by_added_on_oldest_first(acc: Emulated) -> None:
+    added_one_by_one(acc, "bob@example.com", "ann@example.com", "cid@example.com")
+    assert sorted_emails(acc, "addedOn asc") == [
+        "bob@example.com",
+        "ann@example.com",
+        "cid@example.com",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("email asc", ["ann@example.com", "bob@example.com", "cid@example.com"]),
+        ("email desc", ["cid@example.com", "bob@example.com", "ann@example.com"]),
+    ],
+)
+def test_acc_list_sorts_by_email(acc: Emulated, sort: str, expected: list[str]) -> None:
+    added_one_by_one(acc, "bob@example.com", "cid@example.com", "ann@example.com")
+    assert sorted_emails(acc, sort) == expected
+
+
+def test_acc_list_applies_each_sort_within_the_groups_of_the_one_before(acc: Emulated) -> None:
+    for email, status in [
+        ("bob@x.com", "pending"),
+        ("ann@x.com", "active"),
+        ("cid@x.com", "active"),
+    ]:
+        acc.emulator.admin_create({"email": email, "products": DOCS, "status": status})
+    assert sorted_emails(acc, "status asc,email desc") == ["cid@x.com", "ann@x.com", "bob@x.com"]
+
+
+def test_acc_list_sort_pages_follow_the_order(acc: Emulated) -> None:
+    added_one_by_one(acc, *(f"u{n}@example.com" for n in range(5)))
+    page = acc.call("GET", USERS, query_string={"sort": "addedOn desc", "limit": 2, "offset": 2})
+    assert [member["email"] for member in page.get_json()["results"]] == [
+        "u2@example.com",
+        "u1@example.com",
+    ]
+
+
+@pytest.mark.parametrize("sort", ["addedOn", "id desc", "addedOn descending", "updatedAt asc"])
+def test_acc_list_refuses_an_undocumented_sort(acc: Emulated, sort: str) -> None:
+    imported(acc, "ann@example.com")
+    response = acc.call("GET", USERS, query_string={"sort": sort})
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "ERR_BAD_INPUT"
+
+
+def test_acc_members_carry_the_moment_they_were_added(acc: Emulated) -> None:
+    before = datetime.now(UTC) - timedelta(milliseconds=1)  # addedOn is in milliseconds
+    [member] = imported(acc, "ann@example.com")
+    assert before <= datetime.fromisoformat(member["addedOn"]) <= datetime.now(UTC)
 
 
 # -- the asynchronous import ------------------------------------------------------------------

@@ -235,3 +235,15 @@ def test_lookup_answers_the_same_user_objects(aria: Emulated) -> None:
 def test_lookup_of_an_unknown_id_finds_nobody(aria: Emulated) -> None:
     imported(aria, {"username": "ann"})
     assert found_usernames(aria, [("id", "0b7f0c9e-0000-0000-0000-000000000000")]) == []
+
+
+def test_aria_import_takes_ten_thousand_users_in_one_request(aria: Emulated) -> None:
+    """Broadcom documents no limit on the users of one import (``user-list`` has no
+    ``maxItems``): the emulator sets none."""
+    users = [{"username": f"user{n}", "enabled": True} for n in range(10_000)]
+
+    response = aria.call("POST", IMPORT, json={"users": users})
+
+    assert response.status_code == 201
+    assert len({user["id"] for user in response.get_json()["users"]}) == 10_000
+    assert len(aria.emulator.users()) == 10_000

@@ -221,3 +221,15 @@ def test_confide_update_keeps_the_permissions_it_does_not_name(confide: Emulated
     confide.call("POST", UPDATE, json=[{"email": "a@example.com", "canShareLink": False}])
     [user] = confide.emulator.users()
     assert (user["canShareLink"], user["canConfigureScan"]) == (False, True)
+
+
+def test_confide_import_takes_ten_thousand_users_in_one_request(confide: Emulated) -> None:
+    """AvePoint documents no limit on the users of one import: the emulator sets none."""
+    body = [{"email": f"user{n}@example.com", "canShareLink": True} for n in range(10_000)]
+
+    response = confide.call("POST", IMPORT, json=body)
+
+    assert response.status_code == 200
+    status = finished_task(confide, IMPORT, response.get_json()["data"]["taskId"])
+    assert (status["totalCount"], status["failedCount"]) == (10_000, 0)
+    assert len(confide.emulator.users()) == 10_000

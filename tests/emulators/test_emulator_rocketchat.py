@@ -339,6 +339,30 @@ def test_users_list_counts_50_by_default_and_at_most_100() -> None:
     assert listed(rc, count=0)["count"] == 120  # API_Allow_Infinite_Count, on by default
 
 
+def test_users_list_without_infinite_count_answers_the_default_count_for_0() -> None:
+    """``API_Allow_Infinite_Count`` off: ``getPaginationItems`` turns 0 into the default count."""
+    rc = signed_in("rocketchat", rate_limit_calls=100, allow_infinite_count=False)
+    run_import(rc, *(rc_user(f"user{n:03d}") for n in range(120)))
+    page = listed(rc, count=0)
+    assert (page["count"], page["total"]) == (50, 120)
+    assert page["users"][0]["username"] == "user000"
+
+
+def test_ten_thousand_users_in_one_add_users_are_all_imported() -> None:
+    """The documents and the ajv schema name no most users per ``addUsers``."""
+    rc = signed_in("rocketchat")
+    status = run_import(rc, *(rc_user(f"user{n:05d}") for n in range(10_000)))
+    assert status["state"] == "done"
+    assert status["operation"]["count"] == {
+        "total": 10_000,
+        "users": 10_000,
+        "completed": 10_000,
+        "error": 0,
+    }
+    assert len(rc.emulator.users()) == 10_000
+    assert rc.emulator.request_counts()["POST /api/v1/import.addUsers"] == 1
+
+
 def test_users_list_refuses_a_negative_offset(rocketchat: Emulated) -> None:
     assert rocketchat.call("GET", LIST, query_string={"offset": "-1"}).status_code == 400
 

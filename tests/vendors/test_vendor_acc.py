@@ -206,7 +206,7 @@ def product(key: str, access: str) -> dict[str, str]:
 
 def member(harness, n: int, products: list[dict[str, str]]) -> dict[str, Any]:
     """A project member added in ACC, outside the bridge."""
-    harness.emu.emulator.add_member(PROJECT, {"email": harness.kit.name(n), "products": products})
+    harness.emu.admin_create(email=harness.kit.name(n), products=products)
     return harness.user(n)
 
 

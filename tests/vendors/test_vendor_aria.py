@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 from scimbridge.vendors.base import Action
@@ -153,3 +154,31 @@ def test_aria_a_deactivation_whose_profile_aria_refuses_still_disables_the_user(
 
     assert outcome.ok
     assert harness.user(1)["enabled"] is False
+
+
+def test_aria_two_thousand_new_users_go_out_in_one_import(harness):
+    items = [harness.item(n) for n in range(2_000)]
+
+    outcomes = harness.client().deliver(items)
+
+    assert all(outcome.ok for outcome in outcomes)
+    assert len(imports_sent(harness)) == 1
+    held = Counter(user["username"] for user in harness.emu.users())
+    assert held == Counter(item.record["username"] for item in items)
+
+
+def test_aria_two_thousand_known_users_are_read_and_reimported_in_full(harness):
+    """Their ids would make one lookup's request line longer than a server takes (the
+    emulator's, like http.server's, refuses one over 64 KB): the lookup is split."""
+    client = harness.client()
+    known = harness.imported(client, *range(2_000))
+
+    outcomes = client.deliver(
+        [replace(item, record={**item.record, "firstName": "Renamed"}) for item in known]
+    )
+
+    assert all(outcome.ok for outcome in outcomes)
+    assert [outcome.vendor_id for outcome in outcomes] == [item.vendor_id for item in known]
+    assert len(imports_sent(harness)) == 2
+    assert {user["firstName"] for user in harness.emu.users()} == {"Renamed"}
+    assert len(harness.emu.users()) == 2_000

@@ -99,3 +99,51 @@ def test_cloudshell_the_name_lookup_follows_the_cursor_to_the_exact_name(harness
 
     assert again.vendor_id == str(harness.user(1)["Id"])
     assert harness.calls("/api/v1/users", method="GET") == 3
+
+
+def test_cloudshell_a_claim_of_a_hundred_users_sends_each_its_own_import(harness):
+    client = harness.client()
+    items = [harness.item(n) for n in range(client.claim_size)]
+
+    outcomes = client.deliver(items)
+
+    assert [outcome.vendor_id for outcome in outcomes] == [
+        str(harness.user(n)["Id"]) for n in range(client.claim_size)
+    ]
+    assert harness.calls("IdentityManagement/users") == client.claim_size
+    assert harness.calls("/Api/Auth/Login", method="PUT") == 1
+
+
+def test_cloudshell_each_user_of_a_claim_gets_its_own_outcome(harness):
+    """A new user, one CloudShell refuses, a repeated first import, and a known user found
+    inactive, in one claim."""
+    client = harness.client()
+    [repeated, inactive] = harness.imported(client, 3, 4)
+    client.deliver([replace(inactive, action=Action.DISABLE)])
+    harness.emu.reject_users(["user2"])
+
+    new, refused, adopted, reactivated = client.deliver(
+        [harness.item(1), harness.item(2), harness.item(3), inactive]
+    )
+
+    assert new.ok and new.vendor_id == str(harness.user(1)["Id"])
+    assert not refused.ok and not refused.retryable and harness.user(2) is None
+    assert adopted.ok and adopted.vendor_id == repeated.vendor_id
+    assert reactivated.ok and harness.user(4)["IsActive"] is True
+    assert len(harness.emu.users()) == 3
+
+
+def test_cloudshell_a_429_in_mid_claim_keeps_the_users_delivered_and_postpones_the_rest(harness):
+    client = harness.client()
+    [known] = harness.imported(client, 3)
+    harness.emu.fault(status=429, retry_after=7, path="/api/v1/users/")
+
+    outcomes = client.deliver(
+        [harness.item(1), harness.item(2), replace(known, action=Action.DISABLE), harness.item(4)]
+    )
+
+    assert [outcome.ok for outcome in outcomes] == [True, True, False, False]
+    assert all(outcome.retryable and 0 < outcome.retry_after <= 7 for outcome in outcomes[2:])
+    assert harness.user(1) and harness.user(2)
+    assert harness.user(3)["IsActive"] is True
+    assert harness.user(4) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -111,4 +112,62 @@ def test_confide_a_known_address_confide_does_not_have_is_imported(harness):
     )
 
     assert outcome.ok
+    assert harness.user(1)["isShareCoordinator"] is True
+
+
+def test_confide_two_thousand_new_users_go_out_in_one_import_task(harness):
+    items = [harness.item(n) for n in range(2_000)]
+
+    outcomes = harness.client().deliver(items)
+
+    assert all(outcome.ok for outcome in outcomes)
+    assert harness.calls("/import-users") == 1
+    held = Counter(user["email"] for user in harness.emu.users())
+    assert held == Counter(item.record["email"] for item in items)
+
+
+def shared_setting_methods(harness, after: int = 0) -> list[str]:
+    """The methods of the import, update and task calls, in the order Confide got them."""
+    return [logged["method"] for logged in harness.emu.requests("/admin/shareSetting/")][after:]
+
+
+def test_confide_an_import_task_and_an_update_task_are_both_submitted_before_either_is_polled(
+    harness,
+):
+    client = harness.client()
+    [known] = harness.imported(client, 1)
+    before = len(shared_setting_methods(harness))
+
+    outcomes = client.deliver(
+        [replace(known, record={**known.record, "canShareLink": False}), harness.item(2)]
+    )
+
+    assert all(outcome.ok for outcome in outcomes)
+    assert shared_setting_methods(harness, before) == ["POST", "POST", "GET", "GET", "GET", "GET"]
+    assert harness.user(1)["canShareLink"] is False
+    assert harness.user(2)["canShareLink"] is True
+
+
+def test_confide_the_tasks_of_a_list_longer_than_max_batch_are_all_submitted_before_polling(
+    harness,
+):
+    client = harness.client()
+    client.max_batch = 2
+
+    outcomes = client.deliver([harness.item(n) for n in range(5)])
+
+    assert all(outcome.ok for outcome in outcomes)
+    methods = shared_setting_methods(harness)
+    assert methods[:3] == ["POST"] * 3
+    assert set(methods[3:]) == {"GET"}
+    assert len(harness.emu.users()) == 5
+
+
+def test_confide_a_task_polled_before_it_finished_is_polled_again(own_emulator):
+    harness = own_emulator(VENDOR, async_polls=3)
+
+    [outcome] = harness.client().deliver([harness.item(1)])
+
+    assert outcome.ok
+    assert harness.calls("/import-users/", method="GET") == 4
     assert harness.user(1)["isShareCoordinator"] is True

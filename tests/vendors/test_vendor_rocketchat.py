@@ -202,3 +202,16 @@ def test_rocketchat_a_refused_lookup_fails_the_users_with_the_vendors_words(harn
 
     assert not outcome.ok and "403" in outcome.error
     assert harness.user(1)["active"] is True
+
+
+def test_two_thousand_new_users_go_in_one_import_operation(harness):
+    """One ``addUsers`` of every user (``max_batch``), one run, one listing on each side."""
+    outcomes = harness.client().deliver([harness.item(n) for n in range(1, 2001)])
+
+    assert all(outcome.ok for outcome in outcomes)
+    assert len(harness.emu.users()) == 2000
+    [staged] = harness.sent("import.addUsers")
+    assert len(staged["json"]["users"]) == 2000
+    assert (harness.calls("import.new"), harness.calls("import.run")) == (1, 1)
+    assert harness.calls("users.list", "GET") == 2
+    assert harness.calls("users.info", "GET") == 0

@@ -122,7 +122,7 @@ def test_the_limit_reached_while_verifying_an_import_postpones_the_unverified_us
     """Without the listing (refused: the account lacks ``view-d-room``), six lookups before
     the import and four after it fill ``users.info``'s 10 calls a minute."""
     limited = own_emulator("rocketchat", rate_limit_calls=10, rate_limit_seconds=60)
-    limited.emu.fault(status=403, path="users.list")
+    limited.emu.fault(status=403, path="users.list", times=10)
 
     outcomes = limited.client().deliver([limited.item(n) for n in range(1, 7)])
 
