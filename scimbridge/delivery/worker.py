@@ -505,40 +505,56 @@ class Worker:
                     outcome = by_key.get(entry.link_id) or Outcome(
                         key=entry.link_id, ok=False, error="the vendor client reported nothing"
                     )
-                    record = sent.get(entry.link_id)
                     with self._working_on(entry):
                         if entry.link_id in retired:
                             entry = self._retired(
                                 settle, reservations, entry, retired[entry.link_id], resolution
                             )
-                        waiting = self._import_unconfirmed(target, entry, outcome, now)
-                        if waiting:
-                            settle.failed(entry, waiting, UNAVAILABLE)
-                        elif outcome.ok:
-                            found = "skipped" not in outcome.details
-                            action = actions.get(entry.link_id)
-                            gone = not found or action is Action.REMOVE
-                            if settle.delivered(entry, outcome, record, gone=gone) and action:
-                                reservations.settled(
-                                    entry.link_id,
-                                    action,
-                                    resolution.keys[entry.link_id],
-                                    resolution.previous_keys[entry.link_id],
-                                    found=found,
-                                )
-                        elif outcome.retryable:
-                            settle.failed(
-                                entry,
-                                outcome.error or "failed",
-                                UNAVAILABLE,
-                                outcome.retry_after,
-                                record,
-                            )
-                        else:
-                            settle.failed(entry, outcome.error or "failed", FAILED)
+                        self._settle(
+                            settle,
+                            reservations,
+                            entry,
+                            outcome,
+                            sent.get(entry.link_id),
+                            resolution,
+                            actions.get(entry.link_id),
+                        )
             counted += settle.outcomes
         retries = sum(1 for entry in batch.entries if entry.attempts)
         self.metrics.settled(target, counted, retries)
+
+    def _settle(
+        self,
+        settle: Settlement,
+        reservations: Reservations,
+        entry: Claimed,
+        outcome: Outcome,
+        record: dict[str, Any] | None,
+        resolution: Resolution,
+        action: Action | None,
+    ) -> None:
+        """Record one entry's outcome: delivered (its account keys settled), rescheduled, or
+        failed; a deprovision that found no user waits for an import still unconfirmed."""
+        waiting = self._import_unconfirmed(settle.target, entry, outcome, settle.now)
+        if waiting:
+            settle.failed(entry, waiting, UNAVAILABLE)
+        elif outcome.ok:
+            found = "skipped" not in outcome.details
+            gone = not found or action is Action.REMOVE
+            if settle.delivered(entry, outcome, record, gone=gone) and action:
+                reservations.settled(
+                    entry.link_id,
+                    action,
+                    resolution.keys[entry.link_id],
+                    resolution.previous_keys[entry.link_id],
+                    found=found,
+                )
+        elif outcome.retryable:
+            settle.failed(
+                entry, outcome.error or "failed", UNAVAILABLE, outcome.retry_after, record
+            )
+        else:
+            settle.failed(entry, outcome.error or "failed", FAILED)
 
     @staticmethod
     def _retired(
