@@ -60,8 +60,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -74,13 +73,13 @@ from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
     AccountPage,
     DeliveryItem,
-    Interrupted,
     Outcome,
     VendorAccount,
     VendorUnavailable,
     merge_managed,
 )
 from scimbridge.vendors.http import (
+    RunDirectory,
     chunked,
     compact,
     failed,
@@ -101,8 +100,6 @@ PAGE = 200
 ADMIN = "/construction/admin/"
 NEWEST_FIRST = "addedOn desc"
 """The listing's ``sort`` that shows the members an import added first (accountadmin.yaml ``userSortBy``)."""
-DIRECTORY_MAX_AGE_SECONDS = 300.0
-"""How long the directory serves a run by default (``options.directory_max_age_seconds``)."""
 CLOCK_ALLOWANCE = timedelta(minutes=1)
 """How far the local clock is taken to be from ACC's, where an answer carries no ``Date``."""
 
@@ -205,6 +202,9 @@ class AccClient(OAuthClientCredentialsClient):
     claim_size = 10 * max_batch
     """Ten imports a delivery, submitted back to back and confirmed together: a tenth of the
     writes ACC allows a minute, so a delivery never waits on the write limit for its imports."""
+    known: RunDirectory[Members]
+    """The project's members as the listing showed them (:meth:`members`), kept current with
+    what this client writes and confirms."""
     default_max_polls = 5
     """Confirmation rounds of a 202: imported users usually show on the first."""
     rate_limits = (
@@ -221,15 +221,6 @@ class AccClient(OAuthClientCredentialsClient):
             raise ValueError(f"target {target.name}: options.project_id is required for acc")
         self.project_id = project_id.removeprefix("b.")
         """The Data Management ``b.`` prefix is not part of the ACC project id (Autodesk's "POST projects/:projectId/users:import", ``projectId``)."""
-        self.directory: Members | None = None
-        """The project's members as the listing showed them, kept current with what this
-        client writes and confirms; None until read (:meth:`members`)."""
-        self.directory_read_at = 0.0
-        """When the listing the directory holds was read (:func:`time.monotonic`)."""
-        self.directory_max_age = self._number_option(
-            "directory_max_age_seconds", DIRECTORY_MAX_AGE_SECONDS
-        )
-        """How long the directory serves (``options.directory_max_age_seconds``)."""
         self.service_members: set[str] = set()
         """The ACC ids of listed members whose ``autodeskId`` is the ``User-Id``: the
         header names the admin by either id (accountadmin.yaml, ``User-Id``)."""
@@ -333,16 +324,6 @@ class AccClient(OAuthClientCredentialsClient):
             "PATCH", f"{self.users_path}/{member_id}", json=changes, expect=(200, 201)
         )
 
-    def call(
-        self, method: str, path: str, *, expect: Collection[int] = (200,), **kwargs: Any
-    ) -> requests.Response:
-        """The call; a write without an answer to read (:meth:`unsure_unless_answered`)
-        leaves the directory to be read again before it serves."""
-        if method == "GET":
-            return super().call(method, path, expect=expect, **kwargs)
-        with self.unsure_unless_answered():
-            return super().call(method, path, expect=expect, **kwargs)
-
     # -- who is a member -------------------------------------------------------------------------
 
     def members(self, emails: set[str]) -> Members:
@@ -352,7 +333,7 @@ class AccClient(OAuthClientCredentialsClient):
         the filtered GETs, which make no directory."""
         if not emails:
             return {}
-        directory = self.fresh_directory()
+        directory = self.known.fresh()
         if directory is not None:
             return {email: directory[email] for email in emails if email in directory}
         started = time.monotonic()
@@ -364,47 +345,27 @@ class AccClient(OAuthClientCredentialsClient):
         listed = list(first.get("results") or [])
         for offset in range(PAGE, total, PAGE):
             listed += self.page(offset).get("results") or []
-        self.directory, self.directory_read_at = by_email(listed), started
-        return {email: self.directory[email] for email in emails if email in self.directory}
-
-    def fresh_directory(self) -> Members | None:
-        """The directory, unless it is older than ``options.directory_max_age_seconds``."""
-        if time.monotonic() - self.directory_read_at > self.directory_max_age:
-            self.directory = None
-        return self.directory
-
-    def run_ended(self) -> None:
-        """The next run reads the listing afresh: members an admin changed in ACC meanwhile
-        are seen as they are."""
-        self.directory = None
-
-    @contextmanager
-    def unsure_unless_answered(self) -> Iterator[None]:
-        """Drop the directory when the block raises :class:`VendorUnavailable` (a timeout,
-        a 5xx, a 429, an answer that is no JSON; also a write the rate limit postponed, which
-        the client does not tell apart) or :class:`Interrupted` (the lease was lost while the
-        write was in flight): ACC may have acted on a write whose answer was not read."""
-        try:
-            yield
-        except (VendorUnavailable, Interrupted):
-            self.directory = None
-            raise
+        directory = self.known.keep(by_email(listed), started)
+        return {email: directory[email] for email in emails if email in directory}
 
     def remember(self, member: dict[str, Any]) -> None:
         """A member ACC showed, for the directory's next lookups."""
-        if self.directory is not None:
-            self.directory[str(member.get("email", "")).lower()] = member
+        directory = self.known.fresh()
+        if directory is not None:
+            directory[str(member.get("email", "")).lower()] = member
 
     def forget(self, email: str, member_id: str) -> None:
         """The member ``member_id`` is not in the project (any more)."""
-        if self.directory is not None and str(self.directory.get(email, {}).get("id")) == member_id:
-            del self.directory[email]
+        directory = self.known.fresh()
+        if directory is not None and str(directory.get(email, {}).get("id")) == member_id:
+            del directory[email]
 
     def disabled(self, email: str, member_id: str, bare: dict[str, Any]) -> None:
         """The member ``member_id`` holds no access to the record's products now. Which of the
         DISABLE's two bodies ACC took is not known, so the directory no longer claims a
         company for it: a later PATCH sends the record's company again."""
-        member = self.directory.get(email) if self.directory is not None else None
+        directory = self.known.fresh()
+        member = directory.get(email) if directory is not None else None
         if member is not None and str(member.get("id")) == member_id:
             applied(member, bare)
             member.pop("companyId", None)
@@ -541,7 +502,7 @@ class AccClient(OAuthClientCredentialsClient):
             }
         finally:
             if waiting:
-                self.directory = None
+                self.known.forget()
         outcomes.update(self.settle_found(found))
         return outcomes
 
@@ -603,14 +564,13 @@ class AccClient(OAuthClientCredentialsClient):
     def post_import(self, items: list[DeliveryItem]) -> Receipt:
         """The import call; its ``jobId``, which ACC does not support yet (Autodesk's "POST
         projects/:projectId/users:import"), may be None."""
-        with self.unsure_unless_answered():
-            response = self.call(
-                "POST",
-                f"/construction/admin/v2/projects/{self.project_id}/users:import",
-                json={"users": [self.import_record(item) for item in items]},
-                expect=(202,),
-            )
-            job_id = json_object(response).get("jobId") if response.content else None
+        response = self.call(
+            "POST",
+            f"/construction/admin/v2/projects/{self.project_id}/users:import",
+            json={"users": [self.import_record(item) for item in items]},
+            expect=(202,),
+        )
+        job_id = self.written(response).get("jobId") if response.content else None
         return Receipt(str(job_id) if job_id else None, answered_at(response))
 
 

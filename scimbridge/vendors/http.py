@@ -40,6 +40,7 @@ import requests
 from scimbridge.config import Target
 from scimbridge.vendors.base import (
     DeliveryItem,
+    Interrupted,
     Outcome,
     VendorClient,
     VendorError,
@@ -209,6 +210,41 @@ def compact(record: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in record.items() if value is not None}
 
 
+DIRECTORY_MAX_AGE_SECONDS = 300.0
+"""How long what a client read of the vendor's accounts serves a run by default
+(``options.directory_max_age_seconds``)."""
+
+
+class RunDirectory(Generic[T]):
+    """What a client knows of the vendor's accounts for one delivery run (ACC's members,
+    Rocket.Chat's users): read once, kept current by the client with what it writes and
+    confirms, and forgotten when it may be stale. :class:`HttpVendorClient` forgets it
+    when it is older than ``options.directory_max_age_seconds`` (others may have written
+    since), when a write's answer was not read (:meth:`HttpVendorClient.call`: the vendor
+    may have applied it), and when the run ends (:meth:`HttpVendorClient.run_ended`); a
+    client forgets it where it learns more (an import reporting conflicts)."""
+
+    def __init__(self, max_age: float):
+        self.max_age = max_age
+        self._value: T | None = None
+        self._read_at = 0.0
+
+    def fresh(self) -> T | None:
+        """The directory, unless none was read or it is older than :attr:`max_age`."""
+        if self._value is not None and time.monotonic() - self._read_at > self.max_age:
+            self._value = None
+        return self._value
+
+    def keep(self, value: T, read_at: float) -> T:
+        """``value``, read from the vendor at ``read_at`` (:func:`time.monotonic`, taken
+        before the read), serves the run from now on."""
+        self._value, self._read_at = value, read_at
+        return value
+
+    def forget(self) -> None:
+        self._value = None
+
+
 @dataclass
 class Isolated(Generic[T, R]):
     """The sub-batches a vendor accepted (with its answers) and the items it refused alone."""
@@ -268,6 +304,10 @@ class HttpVendorClient(VendorClient):
         """Seconds between two status polls of an asynchronous job (``options.poll_interval_seconds``)."""
         self.max_polls = int(self._number_option("max_polls", self.default_max_polls))
         """How many status polls before giving the job up for now (``options.max_polls``)."""
+        self.known: RunDirectory[Any] = RunDirectory(
+            self._number_option("directory_max_age_seconds", DIRECTORY_MAX_AGE_SECONDS)
+        )
+        """What the client knows of the vendor's accounts for the run, where it keeps any."""
 
     def _number_option(self, name: str, default: float) -> float:
         value = self.target.options.get(name, default)
@@ -331,6 +371,10 @@ class HttpVendorClient(VendorClient):
                 return outcomes + [postponed(item, unavailable) for item in items[len(outcomes) :]]
         return outcomes
 
+    def run_ended(self) -> None:
+        """The next run reads the vendor's accounts afresh (:class:`RunDirectory`)."""
+        self.known.forget()
+
     def share(self, clients: int) -> None:
         """Keep to ``1/clients`` of each rate limit, so that the target's clients together
         keep to the whole (:meth:`.pacing.Pacer.divided`)."""
@@ -357,7 +401,38 @@ class HttpVendorClient(VendorClient):
         :raises VendorUnavailable: 429, 5xx, timeout, refused connection, or a 401 that
             survives a fresh token.
         :raises VendorRejected: any other status outside ``expect``.
+
+        A write that raises :class:`VendorUnavailable` or :class:`Interrupted` may have been
+        applied (a timeout, a 5xx, a lease lost in flight; also a write the pacer postponed,
+        which is not told apart): what the client :attr:`known` of the vendor for the run is forgotten.
         """
+        try:
+            return self._answered(method, path, expect, public, kwargs)
+        except (VendorUnavailable, Interrupted):
+            if method != "GET":
+                self.known.forget()
+            raise
+
+    def written(self, response: requests.Response) -> dict[str, Any]:
+        """The JSON object a write was answered with. An answer that is none hides whether
+        the vendor applied the write: what the client :attr:`known` of the vendor for the run is forgotten too.
+
+        :raises VendorUnavailable: the answer is no JSON object.
+        """
+        try:
+            return json_object(response)
+        except VendorUnavailable:
+            self.known.forget()
+            raise
+
+    def _answered(
+        self,
+        method: str,
+        path: str,
+        expect: Collection[int],
+        public: bool,
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
         if not public and not self.is_authenticated():
             self.authenticate()
         response = self._send(method, path, public, kwargs)

@@ -81,12 +81,10 @@ from typing import Any, TypeVar
 
 import requests
 
-from scimbridge.config import Target
 from scimbridge.mapping.context import Action
 from scimbridge.vendors.base import (
     AccountPage,
     DeliveryItem,
-    Interrupted,
     Outcome,
     VendorAccount,
     VendorUnavailable,
@@ -95,6 +93,7 @@ from scimbridge.vendors.base import (
 from scimbridge.vendors.http import (
     PAYLOAD_REJECTIONS,
     HttpVendorClient,
+    RunDirectory,
     VendorRejected,
     compact,
     failed,
@@ -221,21 +220,12 @@ class RocketChatClient(HttpVendorClient):
     read_back = "list"
     """``users.list`` pages every user (:meth:`accounts`)."""
     default_poll_interval_seconds = 1.0
-    default_directory_max_age_seconds = 300.0
+    known: RunDirectory[Directory]
+    """The run's directory: the last listing read, with the client's own writes since."""
     rate_limits = (RateLimit("per_route", 10, 60.0, path_prefix=f"{API}/", per_route=True),)
     """Every REST route (method and path) per client: ``API_Enable_Rate_Limiter_Limit_Calls_Default``
     (10) calls per ``…_Limit_Time_Default`` (60,000 ms), a deployment's setting
     (Rocket.Chat's source: ``settings/rate.ts``, ``ApiClass.ts``)."""
-
-    def __init__(self, target: Target, http: requests.Session | None = None):
-        super().__init__(target, http)
-        self.directory_max_age = self._number_option(
-            "directory_max_age_seconds", self.default_directory_max_age_seconds
-        )
-        """How long a listing serves the run before it is read again (``options.directory_max_age_seconds``)."""
-        self.known: Directory | None = None
-        """The run's directory (:meth:`current`): the last listing read, with the client's
-        own writes since; None when it must be read again."""
 
     def authenticate(self) -> None:
         """A personal access token needs no login; a 401 means it was revoked or lacks rights."""
@@ -299,25 +289,11 @@ class RocketChatClient(HttpVendorClient):
 
     # -- the run's directory ---------------------------------------------------------------------
 
-    def run_ended(self) -> None:
-        """The delivery run ended: the next one reads the directory again."""
-        self.forget()
-
-    def forget(self) -> None:
-        """The directory may no longer be what Rocket.Chat holds: read it again when needed."""
-        self.known = None
-
-    def current(self) -> Directory | None:
-        """The run's directory, unless it is older than :attr:`directory_max_age`: others
-        (an admin, another worker's client) may have written since."""
-        if self.known is not None and self.known.age() > self.directory_max_age:
-            self.known = None
-        return self.known
-
     def remember(self, user: User) -> None:
         """The user as the client just wrote or found it, in the run's directory."""
-        if self.known is not None:
-            self.known.put(user)
+        known = self.known.fresh()
+        if known is not None:
+            known.put(user)
 
     def read_directory(self, worth: Callable[[int], bool]) -> Directory | None:
         """Every user, which becomes the run's directory; None when the listing is not worth
@@ -351,11 +327,10 @@ class RocketChatClient(HttpVendorClient):
                 if total(page) != expected:
                     return None
                 users += listed_users(page)
-        directory = Directory(users, read_at)
+        directory = Directory(users)
         if directory.total != expected:
             return None
-        self.known = directory
-        return directory
+        return self.known.keep(directory, read_at)
 
     def users_page(self, offset: int, count: int) -> dict[str, Any]:
         """One answer of ``users.list``, by user name (its default order)."""
@@ -371,7 +346,7 @@ class RocketChatClient(HttpVendorClient):
         taken since the directory was read looks free; the import then refuses it, and the
         user fails naming the holder (:meth:`why_not_created`)."""
         with self.waiting_in_place():
-            known = self.current() or self.read_directory(lambda calls: calls <= len(values))
+            known = self.known.fresh() or self.read_directory(lambda calls: calls <= len(values))
             if known is None:
                 found = {value: self.user_where(field, value) for value in values}
             else:
@@ -403,7 +378,7 @@ class RocketChatClient(HttpVendorClient):
         if not candidates:
             return None
         count = len(candidates)
-        return self.current() or self.read_directory(lambda calls: calls <= 2 * count)
+        return self.known.fresh() or self.read_directory(lambda calls: calls <= 2 * count)
 
     def users_of(
         self, items: list[DeliveryItem], before: Directory | None
@@ -465,8 +440,8 @@ class RocketChatClient(HttpVendorClient):
                 self.set_active(user, False)
         else:
             self.post("users.delete", {"userId": user_id})
-            if self.known is not None:
-                self.known.remove(user_id)
+            if (known := self.known.fresh()) is not None:
+                known.remove(user_id)
         return succeeded(item, user_id, importId=import_id(item))
 
     def update(self, item: DeliveryItem, user: User) -> None:
@@ -484,14 +459,9 @@ class RocketChatClient(HttpVendorClient):
         self.remember({**user, "active": active})
 
     def post(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A write. One whose answer the client did not read (a timeout, a dropped connection,
-        a 5xx, an answer that is no JSON, a lease lost in flight) may have been applied, or
-        not: the run's directory is read again when next needed."""
-        try:
-            return json_object(self.call("POST", f"{API}/{method}", json=body))
-        except (VendorUnavailable, Interrupted):
-            self.forget()
-            raise
+        """A write; one whose answer was not read forgets the run's directory
+        (:meth:`~scimbridge.vendors.http.HttpVendorClient.call`, ``written``)."""
+        return self.written(self.call("POST", f"{API}/{method}", json=body))
 
     # -- import ----------------------------------------------------------------------------------
 
@@ -532,11 +502,11 @@ class RocketChatClient(HttpVendorClient):
         if clean:
             after = self.listing_after(len(staged))
             if after is None:
-                self.forget()
+                self.known.forget()
             else:
                 created = {item.key: user for item in staged if (user := after.named(item))}
         else:
-            self.forget()
+            self.known.forget()
         outcomes = {
             item.key: succeeded(item, str(created[item.key]["_id"]), importId=import_id(item))
             for item in staged
@@ -609,7 +579,7 @@ class RocketChatClient(HttpVendorClient):
         if not emails:
             return None
         try:
-            known = self.current() or self.read_directory(lambda calls: True)
+            known = self.known.fresh() or self.read_directory(lambda calls: True)
         except (VendorUnavailable, VendorRejected):
             return None
         found = known.by_email.get(emails[0]) if known is not None else None

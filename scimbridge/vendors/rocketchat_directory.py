@@ -39,7 +39,6 @@ reports an error, and the user is looked up by import id, and fails naming the h
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -77,12 +76,10 @@ class Directory:
     """Every user one listing showed, by ``_id``, lower-case user name and email, with the
     client's own writes since applied (:meth:`put`, :meth:`remove`)."""
 
-    def __init__(self, users: Iterable[User], read_at: float | None = None):
+    def __init__(self, users: Iterable[User]):
         self.by_id: dict[str, User] = {}
         self.by_username: dict[str, User] = {}
         self.by_email: dict[str, User] = {}
-        self.read_at = time.monotonic() if read_at is None else read_at
-        """When the listing was read (``time.monotonic()``)."""
         for user in users:
             if isinstance(user, dict) and user.get("_id"):
                 self.put(user)
@@ -90,10 +87,6 @@ class Directory:
     @property
     def total(self) -> int:
         return len(self.by_id)
-
-    def age(self) -> float:
-        """Seconds since the listing was read."""
-        return time.monotonic() - self.read_at
 
     def put(self, user: User) -> None:
         """The user as Rocket.Chat now holds it (the client created, updated or found it):
