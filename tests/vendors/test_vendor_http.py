@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import requests
@@ -15,6 +17,7 @@ from scimbridge.vendors.http import (
     VendorRejected,
     error_text,
     json_object,
+    poll_waits,
     retry_after_seconds,
     send_isolating,
 )
@@ -131,3 +134,70 @@ def test_a_bad_poll_option_is_refused_when_the_client_is_built(value):
 
     with pytest.raises(ValueError, match=r"options\.poll_interval_seconds"):
         client_for(target)
+
+
+def chat_client(**options: object) -> Any:
+    """A Rocket.Chat client of a vendor nobody listens for (port 9: every call fails)."""
+    target = Target.model_validate(
+        {
+            "name": "chat",
+            "vendor": "rocketchat",
+            "base_url": "http://127.0.0.1:9",
+            "credentials": {"user_id": "u", "auth_token": "t"},
+            "options": options,
+            "inbound": {"bearer_tokens": ["inbound-token-0123456789"]},
+        }
+    )
+    return client_for(target)
+
+
+def test_polls_wait_an_eighth_a_quarter_a_half_then_the_whole_interval():
+    waits = poll_waits(2.0)
+
+    assert [next(waits) for _ in range(6)] == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]
+
+
+def test_a_job_done_at_the_third_poll_has_waited_an_eighth_and_a_quarter_of_the_interval():
+    client = chat_client(poll_interval_seconds=8)
+    waited: list[float] = []
+    client.wait = waited.append
+    answers = iter(["running", "running", "done"])
+
+    assert client.poll(lambda: next(answers), lambda state: state == "done") == "done"
+    assert waited == [1.0, 2.0]
+
+
+def test_a_write_whose_answer_was_not_read_forgets_the_runs_directory():
+    client = chat_client()
+    client.known.keep({"held": "directory"}, time.monotonic())
+
+    with pytest.raises(VendorUnavailable):
+        client.call("POST", "/api/v1/users.update", json={})
+
+    assert client.known.fresh() is None
+
+
+def test_a_read_that_failed_keeps_the_runs_directory():
+    client = chat_client()
+    client.known.keep({"held": "directory"}, time.monotonic())
+
+    with pytest.raises(VendorUnavailable):
+        client.call("GET", "/api/v1/users.list")
+
+    assert client.known.fresh() == {"held": "directory"}
+
+
+def test_a_directory_older_than_its_max_age_is_forgotten():
+    client = chat_client(directory_max_age_seconds=60)
+    client.known.keep({"held": "directory"}, time.monotonic() - 61)
+
+    assert client.known.fresh() is None
+
+
+def test_the_end_of_a_run_forgets_the_runs_directory():
+    client = chat_client()
+    client.known.keep({"held": "directory"}, time.monotonic())
+
+    client.run_ended()
+
+    assert client.known.fresh() is None
