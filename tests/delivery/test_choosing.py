@@ -17,7 +17,7 @@ from outbox_doubles import AUTH, delivery_state, patch
 from sqlalchemy import delete, select
 
 from scimbridge.config import default_mapping
-from scimbridge.delivery.choosing import reserve
+from scimbridge.delivery.choosing import Wish, reserve, reserve_all
 from scimbridge.mapping import load_mapping
 from scimbridge.mapping.shapes import RecordShape
 from scimbridge.store.delivery_tables import chosen_values, links
@@ -175,6 +175,32 @@ def test_workers_racing_for_one_value_give_it_to_one_user(bridge, create):
             if reserve(bridge.database, target, link_id, "username", value):
                 won.append(value)
         return won
+
+    with ThreadPoolExecutor(len(link_ids)) as pool:
+        won = dict(zip(link_ids, pool.map(race, link_ids), strict=True))
+
+    assert sorted(value for wins in won.values() for value in wins) == sorted(values)
+    with bridge.database.transaction() as session:
+        held = dict(session.execute(select(chosen_values.c.value, chosen_values.c.link_id)).all())
+    assert held == {value: link for link, wins in won.items() for value in wins}
+
+
+def test_workers_racing_for_a_batch_of_values_give_each_to_one_user(bridge, create):
+    """Four workers reserve the same twenty values at the same moment, each for its user and
+    all in one transaction (``reserve_all``, a round of a batch): when the key refuses a
+    worker's insert, its wishes are tried one by one, and each value is one user's."""
+    for n in range(4):
+        create(f"user{n}@example.com")
+    with bridge.database.transaction() as session:
+        link_ids = session.execute(select(links.c.id)).scalars().all()
+    target = bridge.config.target("chat")
+    values = [f"name{n}" for n in range(20)]
+    start = threading.Barrier(len(link_ids))
+
+    def race(link_id: str) -> list[str]:
+        start.wait()
+        wishes = [Wish(link_id, "username", value) for value in values]
+        return [wish.value for wish in reserve_all(bridge.database, target, wishes)]
 
     with ThreadPoolExecutor(len(link_ids)) as pool:
         won = dict(zip(link_ids, pool.map(race, link_ids), strict=True))
