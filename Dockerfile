@@ -21,7 +21,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# .dockerignore lets in only pyproject.toml, README.md, LICENSE and the scimbridge package.
+# .dockerignore lets in only pyproject.toml, README.md, LICENSE, the scimbridge package and
+# the default mappings (mappings/, packaged into the wheel).
 COPY . .
 RUN python3 -m venv /opt/pip \
     && /opt/pip/bin/pip wheel --no-deps --wheel-dir /wheels . \

@@ -25,10 +25,14 @@ run: install
 test: install
 	bash scripts/with-postgres.sh $(BIN)/python -m pytest
 
-## lint: ruff's lint rules and its formatting, checked (CI fails on either)
+## lint: ruff's lint rules and its formatting, checked, and deptry: every library each
+## distribution (scimbridge, the emulators, the example plugin) imports is one it declares
 lint: install
 	$(BIN)/ruff check scimbridge emulators tests bench examples
 	$(BIN)/ruff format --check scimbridge emulators tests bench examples
+	$(BIN)/deptry .
+	cd emulators && $(abspath $(BIN))/deptry .
+	cd examples/scimbridge-bulkimport && $(abspath $(BIN))/deptry .
 
 ## typecheck: mypy --strict on scimbridge/ and the emulators ([tool.mypy] in pyproject.toml)
 typecheck: install
@@ -37,11 +41,17 @@ typecheck: install
 bench: install
 	$(BIN)/python bench/bench_mapping.py
 
-## docs: the documentation site in site/ (mkdocs.yml); the configuration reference is generated from the schema
+## docs: the documentation site in site/ (mkdocs.yml); it stops while the configuration reference is stale
 .PHONY: docs
 docs: install
 	$(BIN)/python -m pip install --quiet -e '.[test,docs]'
 	$(BIN)/mkdocs build --strict --site-dir site
+
+## config-reference: write docs/configuration.md and docs/reference/bridge-config.schema.json
+## from the configuration's schema (commit them; tests/docs/test_config_reference.py fails when stale)
+.PHONY: config-reference
+config-reference: install
+	$(BIN)/python docs/hooks/config_reference.py
 
 ## bench-scim: scimbridge beside a bare Flask app and scim2-server, under gunicorn (docs/performance.md)
 ## Arguments through BENCH_SCIM_ARGS, e.g. make bench-scim BENCH_SCIM_ARGS=--quick

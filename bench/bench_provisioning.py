@@ -124,7 +124,7 @@ ACCOUNTS = {
     "rocketchat": Account("username", "_id", local_part),
     "cloudshell": Account("Username", "Id", local_part),
 }
-"""The five vendors' accounts, as their mappings (scimbridge/vendors/mappings) key them:
+"""The five vendors' accounts, as their mappings (mappings/) key them:
 Rocket.Chat's first user name candidate and CloudShell's UserName are the userName's part
 before the @."""
 

@@ -78,7 +78,10 @@ def load_mappings(config: BridgeConfig) -> dict[str, Mapping]:
 
 
 def check_vendor_options(config: BridgeConfig) -> None:
-    """Build each target's vendor client once, so that a missing option stops start-up.
+    """Build each target's vendor client once, so that an option its declaration cannot
+    judge (a rate limit's name, a value out of a vendor's list) stops start-up; the
+    declared keys and types were checked when the configuration was read
+    (:mod:`scimbridge.vendors.settings`).
 
     Building a client reads the target's credentials and options but does not
     call the vendor: an unreachable vendor never stops the bridge.
@@ -129,10 +132,20 @@ def warn_of_reusable_external_ids(config: BridgeConfig) -> None:
 class Bridge:
     """The running bridge: configuration, database, mappings and one SCIM endpoint per target."""
 
-    def __init__(self, config: BridgeConfig, database: Database | None = None):
+    def __init__(
+        self, config: BridgeConfig, database: Database | None = None, *, vendors: bool = True
+    ):
+        """The bridge of ``config``, its mappings loaded and its database upgraded.
+
+        :param vendors: False for the commands that only read the database (``status``,
+            ``outbox list``): no vendor client is built, so that a configuration read
+            without its secrets (``require_env=False``) serves them; such a bridge must
+            deliver nothing.
+        """
         self.config = config
         self.mappings = load_mappings(config)
-        check_vendor_options(config)
+        if vendors:
+            check_vendor_options(config)
         self.database = database or Database(config.database)
         self.database.upgrade()
         self.service = BridgeService(

@@ -7,11 +7,12 @@ import logging
 import signal
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
 from scimbridge.app import Bridge, create_app
-from scimbridge.commands.common import config_option, open_bridge, read_config
+from scimbridge.commands.common import config_option, open_bridge, open_reading, read_config
 from scimbridge.commands.config import config
 from scimbridge.commands.emulate import emulate, require_emulators
 from scimbridge.commands.mapping import mapping
@@ -20,7 +21,7 @@ from scimbridge.commands.reconcile import reconcile
 from scimbridge.commands.vendors import vendors
 from scimbridge.config import BridgeConfig, ConfigError
 from scimbridge.delivery.redelivery import would_change
-from scimbridge.observability.health import delivery_status
+from scimbridge.observability.health import TargetStatus, delivery_status
 from scimbridge.observability.logs import configure_logging, configured_secrets
 from scimbridge.reconcile.checks import DriftState
 
@@ -28,6 +29,13 @@ from scimbridge.reconcile.checks import DriftState
 def log_as_configured(config: BridgeConfig) -> None:
     """Log in the configured format and level, the configuration's secrets redacted."""
     configure_logging(config.log_level, config.log_format, configured_secrets(config))
+
+
+WAITRESS_OPTIONS: dict[str, Any] = {"ident": "scimbridge", "clear_untrusted_proxy_headers": False}
+"""waitress removes ``Forwarded`` and ``X-Forwarded-*`` from every request unless told
+otherwise (``clear_untrusted_proxy_headers``, true since waitress 2): the bridge reads
+them itself, from the peers in ``trusted_proxies`` only (:mod:`scimbridge.scim.locations`,
+:mod:`scimbridge.scim.throttle`), and ignores them from any other."""
 
 
 def serve_app(config: BridgeConfig, host: str, port: int, threads: int, worker: bool) -> None:
@@ -45,7 +53,7 @@ def serve_app(config: BridgeConfig, host: str, port: int, threads: int, worker: 
     signal.signal(signal.SIGTERM, raise_system_exit)
     click.echo(f"scimbridge: SCIM endpoints at http://{host}:{port}/scim/v2/<target>", err=True)
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="scimbridge")
+        waitress_serve(app, host=host, port=port, threads=threads, **WAITRESS_OPTIONS)
     finally:
         bridge.stop_worker()
 
@@ -165,12 +173,12 @@ def demo(port: int, name: str) -> None:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per target, one a line.")
 def status(config_path: str | None, as_json: bool) -> None:
-    """Each target's delivery: outbox counts, the oldest pending entry's age, degraded or not,
-    and, on a line of its own when there are any, how many delivered users the current
+    """Each target's delivery: outbox counts, the oldest pending entry's age, its state (ok,
+    degraded, or credentials refused, with the vendor's refusal on a line of its own), and,
+    on a line of its own when there are any, how many delivered users the current
     mapping would change (``--json``: ``mapping_changes``, 0 when none) and what the last
-    scheduled drift check found (``drift``)."""
-    config = read_config(config_path)
-    bridge = open_bridge(config)
+    scheduled drift check found (``drift``). Vendor secrets need not be set."""
+    config, bridge = open_reading(config_path)
     changes = {target.name: bridge.changes_of(target) for target in config.targets}
     for target in delivery_status(bridge.database, config.targets, changes):
         if as_json:
@@ -178,13 +186,24 @@ def status(config_path: str | None, as_json: bool) -> None:
             continue
         counts = " ".join(f"{state}={count}" for state, count in target.outbox.items())
         click.echo(
-            f"{target.target:<16} {target.vendor:<11} {'degraded' if target.degraded else 'ok':<9}"
+            f"{target.target:<16} {target.vendor:<11} {target.state + ' ':<9}"
             f"{counts}  oldest pending {target.oldest_pending_seconds:.0f} s"
         )
+        if target.credentials_refused is not None:
+            click.echo(f"{'':<16} {refusal_line(target)}")
         if target.mapping_changes:
             click.echo(f"{'':<16} {would_change(target.mapping_changes)}")
         if target.drift is not None:
             click.echo(f"{'':<16} {drift_line(target.drift)}")
+
+
+def refusal_line(target: TargetStatus) -> str:
+    """What ``status`` says of a target whose vendor refuses the bridge's credentials."""
+    since = target.refused_since.strftime("%Y-%m-%d %H:%M:%SZ") if target.refused_since else "?"
+    return (
+        f"credentials refused since {since}: {target.credentials_refused} "
+        "(entries wait, uncounted; delivered once a login succeeds)"
+    )
 
 
 def drift_line(drift: DriftState) -> str:

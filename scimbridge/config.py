@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,8 +24,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from scimbridge.config_document import DocumentError, key_name, read_document
+
+if TYPE_CHECKING:
+    from scimbridge.vendors.settings import Section, Settings
 
 DATABASE_VARIABLE = "SCIMBRIDGE_DATABASE"
 """The environment variable that gives the database of a configuration without a
@@ -72,6 +76,51 @@ def installed_vendor(vendor: str) -> str:
         installed = ", ".join(vendor_names()) or "none"
         raise ValueError(f"no installed vendor plugin is called {vendor!r}; installed: {installed}")
     return vendor
+
+
+def vendor_settings(vendor: str) -> Settings:
+    """The credentials and options the client of an installed ``vendor`` declares it reads
+    (:mod:`scimbridge.vendors.settings`)."""
+    from scimbridge.vendors.plugin import vendor_plugin
+
+    return vendor_plugin(vendor).client.settings
+
+
+def declared_settings(section: Section, values: dict[str, Any], info: ValidationInfo) -> None:
+    """Refuse what the target's vendor does not declare in ``section``: each problem an error
+    of its own key (so a message names its line), with the nearest declared name for an
+    unknown key. The error's input is the key, never the value.
+
+    :raises ValidationError: every problem of the section.
+    """
+    from scimbridge.vendors.plugin import PluginError
+
+    vendor = info.data.get("vendor")
+    if vendor is None:  # the vendor itself was refused: its settings are unknown
+        return
+    try:
+        settings = vendor_settings(vendor)
+    except PluginError:  # start-up stops on the broken plugin, naming the target (load_mappings)
+        return
+    plain = {
+        key: value.get_secret_value() if isinstance(value, SecretStr) else value
+        for key, value in values.items()
+    }
+    problems = settings.problems(section, plain)
+    if problems:
+        raise ValidationError.from_exception_data(
+            "Target",
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "vendor_setting", "{message}", {"message": problem.message}
+                    ),
+                    loc=(problem.key,),
+                    input=problem.key,
+                )
+                for problem in problems
+            ],
+        )
 
 
 MIN_SECRET_LENGTH = 16
@@ -440,11 +489,13 @@ class Target(_Strict):
     shipped with the bridge (``scimbridge mapping show <vendor>`` prints it)."""
     base_url: str = Field(pattern=r"^https?://")
     """The vendor tenant's API root, e.g. ``https://chat.example.com``."""
-    credentials: dict[str, SecretStr] = Field(default_factory=dict)
-    """What the vendor client signs in with (keys per vendor: docs, "Vendors"); write
-    each as ``${ENV_VAR}``. Never logged nor shown."""
-    options: dict[str, Any] = Field(default_factory=dict)
-    """Vendor settings that are not secret, e.g. ACC's ``project_id`` (docs, "Vendors")."""
+    credentials: dict[str, SecretStr] = Field(default_factory=dict, validate_default=True)
+    """What the vendor client signs in with: the keys its plugin declares (docs,
+    "Vendors"; ``scimbridge config schema``), any other refused; write each as
+    ``${ENV_VAR}``. Those the plugin declares secret are never logged nor shown."""
+    options: dict[str, Any] = Field(default_factory=dict, validate_default=True)
+    """Vendor settings, e.g. ACC's ``project_id``: the keys the vendor's plugin declares
+    (docs, "Vendors"; ``scimbridge config schema``), any other refused."""
     inbound: Inbound
     """How the identity provider authenticates to this target."""
     delivery: Delivery = Field(default_factory=Delivery)
@@ -468,6 +519,20 @@ class Target(_Strict):
     def _installed_vendor(cls, vendor: str) -> str:
         return installed_vendor(vendor)
 
+    @field_validator("credentials")
+    @classmethod
+    def _declared_credentials(
+        cls, credentials: dict[str, SecretStr], info: ValidationInfo
+    ) -> dict[str, SecretStr]:
+        declared_settings("credentials", credentials, info)
+        return credentials
+
+    @field_validator("options")
+    @classmethod
+    def _declared_options(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        declared_settings("options", options, info)
+        return options
+
     @field_validator("mapping")
     @classmethod
     def _mapping_beside_config(cls, mapping: str | None, info: ValidationInfo) -> str | None:
@@ -484,8 +549,21 @@ class Target(_Strict):
         return Path(self.mapping_file).name
 
     def secret(self, key: str, default: str | None = None) -> str | None:
+        """The credential ``key`` as the vendor is sent it, or ``default`` when it is not set."""
         value = self.credentials.get(key)
         return value.get_secret_value() if value is not None else default
+
+    def secrets(self) -> list[str]:
+        """The values of the credentials and options the vendor's client declares secret:
+        what no message, log line or error shows (the one rule, :mod:`scimbridge.vendors.settings`)."""
+        from scimbridge.vendors.plugin import PluginError
+
+        credentials = {key: value.get_secret_value() for key, value in self.credentials.items()}
+        try:
+            settings = vendor_settings(self.vendor)
+        except PluginError:  # a plugin that cannot be loaded declares nothing: withhold all
+            return [value for value in credentials.values() if value]
+        return settings.secret_values(credentials, self.options)
 
 
 class BridgeConfig(_Strict):
@@ -519,11 +597,13 @@ class BridgeConfig(_Strict):
     forwarding proxy in ``trusted_proxies``) locations follow each request's ``Host``
     header, which a client chooses; start-up warns about that."""
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
-    """The reverse proxies (addresses or CIDR networks) whose ``X-Forwarded-Proto``,
-    ``X-Forwarded-Host`` and ``X-Forwarded-Prefix`` headers set the locations of a request
-    they forward, before ``public_base_url``. Only the direct peer is checked, and only the
-    right-most value of each header is read: the one that peer appended. The same headers
-    from any other peer are ignored."""
+    """The reverse proxies (addresses or CIDR networks) whose ``Forwarded`` header (RFC 7239:
+    ``proto``, ``host``, ``for``) or, without one, ``X-Forwarded-Proto``,
+    ``X-Forwarded-Host`` and ``X-Forwarded-For`` set the locations and the client address
+    of a request they forward (``X-Forwarded-Prefix`` adds a path prefix), before
+    ``public_base_url``. Only the direct peer is checked, and only the right-most element
+    or value of each header is read: the one that peer appended. The same headers from any
+    other peer are ignored."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """The least severe log lines written; ``DEBUG`` adds a traceback to each error."""
     log_format: Literal["json", "text"] = "json"
@@ -561,7 +641,7 @@ class BridgeConfig(_Strict):
         """Every secret value of the configuration, so that tests and log filters can look for them."""
         found: list[str] = []
         for target in self.targets:
-            found += [value.get_secret_value() for value in target.credentials.values()]
+            found += target.secrets()
             found += target.inbound.secrets()
         return [value for value in found if value]
 
@@ -580,9 +660,21 @@ class BridgeConfig(_Strict):
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the configuration file, from the model itself, so
     that it can never disagree with what start-up accepts: ``scimbridge config schema``
-    prints it and the documentation publishes it with the reference built from it."""
+    prints it and the documentation publishes it with the reference built from it. Each
+    installed vendor's ``credentials`` and ``options`` are a condition on ``vendor``
+    (``if``/``then``), so that an editor completes and checks them."""
+    from scimbridge.vendors.plugin import vendor_names
+
+    schema = BridgeConfig.model_json_schema()
+    schema["$defs"]["Target"]["allOf"] = [
+        {
+            "if": {"properties": {"vendor": {"const": vendor}}, "required": ["vendor"]},
+            "then": {"properties": vendor_settings(vendor).json_schema()},
+        }
+        for vendor in vendor_names()
+    ]
     return {
-        **BridgeConfig.model_json_schema(),
+        **schema,
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "scimbridge configuration (bridge.yaml)",
     }

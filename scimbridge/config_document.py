@@ -10,7 +10,9 @@ again, never typed (``"${PORT}"`` stays a string for the model to read). Comment
 never looked at. ``$${`` writes a literal ``${``.
 
 Every node's line is kept, so that an error names the file, the line and the key, and
-no message built here ever holds a value read from the environment or the file.
+no message built here ever holds a value read from the environment or the file. Every
+unset variable is named in one message, each with the line and key of its references:
+an admin exports them all at once, not one per run.
 """
 
 from __future__ import annotations
@@ -78,10 +80,12 @@ def key_name(path: Path, content: Any) -> str:
 def read_document(text: str, environ: Mapping[str, str], *, require_env: bool = True) -> Document:
     """Parse ``text`` as YAML (JSON is YAML) and substitute the environment in its strings.
 
-    :param require_env: an unset variable is an error; if False (``mapping check`` and
-        ``preview``, which never call a vendor) it reads as ``unset-environment-variable-NAME``.
-    :raises DocumentError: a YAML error (its position, never the text around it), or a
-        reference to an unset variable or a stray ``${`` (its line and key).
+    :param require_env: an unset variable is an error; if False (the commands that never
+        call a vendor: ``mapping check`` and ``preview``, ``status``, ``outbox list``) it
+        reads as ``unset-environment-variable-NAME``.
+    :raises DocumentError: a YAML error (its position, never the text around it), a stray
+        ``${`` (its line and key), or references to unset variables (all of them, each
+        with its lines and keys).
     """
     loader = yaml.SafeLoader(text)
     try:
@@ -89,8 +93,11 @@ def read_document(text: str, environ: Mapping[str, str], *, require_env: bool = 
         if root is None:
             return Document(None)
         document = Document(None)
-        _substitute(root, (), environ, require_env, document, set())
+        missing: list[_Missing] = []
+        _substitute(root, (), environ, missing if require_env else None, document, set())
         document.content = loader.construct_document(root)
+        if missing:
+            raise DocumentError(unset_variables(missing, document.content))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -113,6 +120,29 @@ class _Unset(Exception):
         self.path, self.line, self.reason = path, line, reason
 
 
+@dataclass(frozen=True)
+class _Missing:
+    """A reference to an unset variable: where it is, and the variable's name."""
+
+    path: Path
+    line: int
+    name: str
+
+
+def unset_variables(missing: list[_Missing], content: Any) -> str:
+    """One message for every reference to an unset variable: a lone one as any other error
+    of a line; several as their names, to export at once, then each reference's line and key."""
+    if len(missing) == 1:
+        [unset] = missing
+        where = f"line {unset.line}, key {key_name(unset.path, content)}"
+        return f"{where}: environment variable {unset.name} is not set"
+    names = ", ".join(dict.fromkeys(unset.name for unset in missing))
+    return f"environment variables not set: {names}" + "".join(
+        f"\n  line {unset.line}, key {key_name(unset.path, content)}: {unset.name}"
+        for unset in missing
+    )
+
+
 def _partial(root: Node, loader: yaml.SafeLoader) -> Any:
     """The document as far as it can be built, to name the keys of an error."""
     try:
@@ -125,12 +155,16 @@ def _substitute(
     node: Node,
     path: Path,
     environ: Mapping[str, str],
-    require_env: bool,
+    missing: list[_Missing] | None,
     document: Document,
     seen: set[int],
 ) -> None:
     """Replace the references of every string scalar under ``node``, once per node: an alias
-    (``*name``) shares its anchor's node, whose value must not be substituted twice."""
+    (``*name``) shares its anchor's node, whose value must not be substituted twice.
+
+    :param missing: where each reference to an unset variable is added; None: such a
+        reference reads as ``unset-environment-variable-NAME``.
+    """
     document.lines.setdefault(path, node.start_mark.line + 1)
     if id(node) in seen:
         return
@@ -138,16 +172,16 @@ def _substitute(
     if isinstance(node, MappingNode):
         for key, value in node.value:
             step = key.value if isinstance(key, ScalarNode) else str(key.start_mark.line)
-            _substitute(value, (*path, step), environ, require_env, document, seen)
+            _substitute(value, (*path, step), environ, missing, document, seen)
     elif isinstance(node, SequenceNode):
         for index, item in enumerate(node.value):
-            _substitute(item, (*path, index), environ, require_env, document, seen)
+            _substitute(item, (*path, index), environ, missing, document, seen)
     elif isinstance(node, ScalarNode) and node.tag == STRING_TAG and "$" in node.value:
-        node.value = _replaced(node.value, path, node.start_mark.line + 1, environ, require_env)
+        node.value = _replaced(node.value, path, node.start_mark.line + 1, environ, missing)
 
 
 def _replaced(
-    value: str, path: Path, line: int, environ: Mapping[str, str], require_env: bool
+    value: str, path: Path, line: int, environ: Mapping[str, str], missing: list[_Missing] | None
 ) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group("name")
@@ -159,8 +193,8 @@ def _replaced(
             )
         if name in environ:
             return environ[name]
-        if require_env:
-            raise _Unset(path, line, f"environment variable {name} is not set")
+        if missing is not None:
+            missing.append(_Missing(path, line, name))
         return UNSET + name
 
     return REFERENCE.sub(replace, value)

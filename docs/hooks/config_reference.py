@@ -1,19 +1,22 @@
-"""The configuration reference, generated at build time from the configuration's JSON Schema.
+"""The configuration reference, generated from the configuration's JSON Schema.
 
-A MkDocs hook (``hooks:`` in ``mkdocs.yml``): when the site is built it calls
-``BridgeConfig.model_json_schema()`` and adds two files to the site that are not in
-``docs/``:
+``make config-reference`` (``python docs/hooks/config_reference.py``) writes two files
+into ``docs/``, committed so that the repository's links to them work without building
+the site:
 
-- ``reference/bridge-config.schema.json``, the schema itself, for download and for
-  editors that validate YAML against a JSON Schema;
+- ``reference/bridge-config.schema.json``, the schema itself (``scimbridge config
+  schema``, with the built-in vendors' settings), for download and for editors that
+  validate YAML against a JSON Schema;
 - ``configuration.md``, every key of the file (recursively, ``targets[].delivery.*``
   included) with its type, default, constraints and description, and a complete
   annotated example.
 
 Each field's description is its docstring (pydantic's ``use_attribute_docstrings``),
-so a field added to :mod:`scimbridge.config` shows up here without anybody touching the
-docs; ``tests/docs/test_config_reference.py`` checks that the page names every field of
-the schema. The rendering functions need only the standard library, PyYAML and
+so a field added to :mod:`scimbridge.config` shows up here once the files are written
+again; ``tests/docs/test_config_reference.py`` fails while the committed files differ
+from what this module writes (CI runs it), and checks that the page names every field of
+the schema. As a MkDocs hook (``hooks:`` in ``mkdocs.yml``) it stops ``make docs`` on
+stale files too. The rendering functions need only the standard library, PyYAML and
 scimbridge, so the test runs without MkDocs installed.
 """
 
@@ -21,12 +24,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 PAGE = "configuration.md"
 SCHEMA_FILE = "reference/bridge-config.schema.json"
+DOCS = Path(__file__).resolve().parents[1]
+"""The ``docs/`` directory the two files are written into."""
+REGENERATE = "make config-reference"
 
 EXAMPLE_VALUES: dict[str, Any] = {
     "public_base_url": "https://idm.example.com",
@@ -75,10 +83,33 @@ class Section:
 
 
 def bridge_schema() -> dict[str, Any]:
-    """The JSON Schema of the configuration file, as ``scimbridge config schema`` prints it."""
+    """The JSON Schema of the configuration file, as ``scimbridge config schema`` prints it
+    where only scimbridge's own vendors are installed: a plugin installed beside it (the
+    example plugin, in a checkout) documents its own settings, and the committed reference
+    must not depend on what else is installed."""
     from scimbridge.config import json_schema
 
-    return json_schema()
+    return _built_in_vendors_only(json_schema())
+
+
+def _built_in_vendors_only(node: Any) -> Any:
+    """``node`` without the per-vendor conditions (``if: {vendor: {const: ...}}``) of vendors
+    that a distribution other than scimbridge registers."""
+    from scimbridge.vendors.plugin import distribution_of
+
+    def foreign(condition: Any) -> bool:
+        vendor = condition.get("if", {}).get("properties", {}).get("vendor", {}).get("const")
+        return isinstance(vendor, str) and distribution_of(vendor).split()[0] != "scimbridge"
+
+    if isinstance(node, list):
+        return [
+            _built_in_vendors_only(item)
+            for item in node
+            if not (isinstance(item, dict) and foreign(item))
+        ]
+    if isinstance(node, dict):
+        return {key: _built_in_vendors_only(value) for key, value in node.items()}
+    return node
 
 
 def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -291,17 +322,19 @@ def render_field(field: Field, root: dict[str, Any]) -> str:
     if not description and child is not None:
         description = markdown(child[1].get("description", ""))
     body = description or "*Not described in the schema yet.*"
-    return "\n".join([f"### `{field.path}` {{#{anchor(field.path)}}}", "", *facts, "", body, ""])
+    heading = [f'<a id="{anchor(field.path)}"></a>', "", f"### `{field.path}`"]
+    return "\n".join([*heading, "", *facts, "", body, ""])
 
 
 INTRO = """\
 # Configuration reference
 
 !!! note "Generated"
-    This page is generated when the site is built, from the JSON Schema of the
-    configuration model (`scimbridge.config.BridgeConfig`): every key below is a field
-    of that model, and its description is the field's docstring. The schema itself:
-    [bridge-config.schema.json](reference/bridge-config.schema.json).
+    This page is generated from the JSON Schema of the configuration model
+    (`scimbridge.config.BridgeConfig`) by `make config-reference`: every key below is a
+    field of that model, and its description is the field's docstring. The schema itself:
+    [bridge-config.schema.json](reference/bridge-config.schema.json), which
+    `scimbridge config schema` prints too.
 
 The bridge reads one YAML (or JSON) file, named by `--config FILE` or the
 `SCIMBRIDGE_CONFIG` environment variable, and validates all of it before anything
@@ -337,7 +370,7 @@ def render_page(schema: dict[str, Any] | None = None) -> str:
     ]
     for section in sections(root):
         title = f"`{section.path}`" if section.path else "Top level"
-        parts += [f"## {title} {{#{section_anchor(section.path)}}}", ""]
+        parts += [f'<a id="{section_anchor(section.path)}"></a>', "", f"## {title}", ""]
         intro = markdown(section.description)
         if intro:
             parts += [intro, ""]
@@ -432,14 +465,48 @@ def render_example(schema: dict[str, Any] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- the MkDocs hook ---------------------------------------------------------------------------
+# -- writing the files, and the MkDocs hook ---------------------------------------------------
 
 
-def on_files(files: Any, config: Any, **_: Any) -> Any:
-    """Add the generated page and the schema to the site's files."""
-    from mkdocs.structure.files import File
-
+def generated_files() -> dict[str, str]:
+    """Each generated file's path under ``docs/`` and its content."""
     schema = bridge_schema()
-    files.append(File.generated(config, SCHEMA_FILE, content=json.dumps(schema, indent=2) + "\n"))
-    files.append(File.generated(config, PAGE, content=render_page(schema)))
-    return files
+    return {
+        SCHEMA_FILE: json.dumps(schema, indent=2) + "\n",
+        PAGE: render_page(schema),
+    }
+
+
+def stale_files(docs: Path = DOCS) -> list[str]:
+    """The generated files missing from ``docs`` or differing from what would be written."""
+    return [
+        name
+        for name, content in generated_files().items()
+        if not (docs / name).is_file() or (docs / name).read_text("utf-8") != content
+    ]
+
+
+def write_files(docs: Path = DOCS) -> list[str]:
+    """Write the generated files into ``docs``; the names of those that changed."""
+    changed = stale_files(docs)
+    for name, content in generated_files().items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(content, "utf-8")
+    return changed
+
+
+def on_pre_build(config: Any, **_: Any) -> None:
+    """Stop the site's build while the committed reference is stale."""
+    from mkdocs.exceptions import PluginError
+
+    stale = stale_files(Path(config["docs_dir"]))
+    if stale:
+        raise PluginError(f"{', '.join(stale)} stale: run `{REGENERATE}` and commit the result")
+
+
+if __name__ == "__main__":
+    written = write_files(Path(sys.argv[1]) if len(sys.argv) > 1 else DOCS)
+    for name in written:
+        print(f"wrote docs/{name}")
+    if not written:
+        print(f"docs/{PAGE} and docs/{SCHEMA_FILE} are up to date")

@@ -2,7 +2,9 @@
 
 Each vendor plugin may ship one (:attr:`scimbridge.vendors.VendorPlugin.emulator`);
 this package holds the five built-in vendors' and what every emulator shares
-(:mod:`.base`). Nothing in the bridge's serving path imports it.
+(:mod:`.base`, :mod:`.state`), whose names a plugin's emulator imports from this package
+itself (``from scimbridge_emulators import VendorEmulator, Rejection, ...``). Nothing in
+the bridge's serving path imports it.
 
 Each emulator follows its vendor's documented contract (the vendor's public API
 documentation, named in each module; docs/vendors.md): it refuses what the vendor refuses, with
@@ -11,8 +13,8 @@ misbehave on demand::
 
     emu = run_in_thread("acc")
     emu.fault(status=429, retry_after=2)
-    emu.fault(after="timeout", delay=5, path="users:import")  # applied, answer late
-    emu.fault(after="disconnect", path="users:import")  # applied, no answer at all
+    emu.fault(after="timeout", delay=5, method="POST", path="users:import")  # applied, late
+    emu.fault(after="disconnect", method="POST", path="users:import")  # applied, no answer
     ...  # point a target's base_url at emu.url, credentials at emu.credentials
     assert len(emu.users()) == 1000
 
@@ -44,8 +46,9 @@ from typing import Any
 from flask import Flask
 
 from scimbridge.vendors.plugin import UnknownVendor, vendor_names, vendor_plugin
-from scimbridge_emulators.base import VendorEmulator, build_app
+from scimbridge_emulators.base import Bucket, Rejection, VendorEmulator, build_app
 from scimbridge_emulators.server import RunningEmulator, serve_in_thread
+from scimbridge_emulators.state import Quota, QuotaCheck, TokenStatus, same_secret
 
 
 def emulator_class(vendor: str) -> type[VendorEmulator]:
@@ -93,13 +96,20 @@ def run_in_thread(
 
 
 __all__ = [
+    "Bucket",
+    "Quota",
+    "QuotaCheck",
+    "Rejection",
     "RunningEmulator",
+    "TokenStatus",
     "UnknownVendor",
     "VendorEmulator",
+    "build_app",
     "create_emulator",
     "demo_credentials",
     "demo_options",
     "emulated_vendors",
     "emulator_class",
     "run_in_thread",
+    "same_secret",
 ]

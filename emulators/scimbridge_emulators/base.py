@@ -7,7 +7,7 @@ vendor, in this order for each request:
 
 1. the request is logged (secrets redacted), with when it arrived and, once answered,
    its status and the rate-limit headers of the answer;
-2. a queued fault for its path, if any, plays (delay, then the vendor's error);
+2. a queued fault for its path (and method), if any, plays (delay, then the vendor's error);
 3. the request takes the emulator's lock, so views never race each other or the
    test controls, and time-driven vendor state catches up (:meth:`VendorEmulator.catch_up`);
 4. the vendor authenticates it, unless the route is one of its public routes,
@@ -90,7 +90,9 @@ class VendorEmulator(ABC):
     vendor: ClassVar[str]
     url_prefix: ClassVar[str] = ""
     """Path between the host and the API, part of the base URL a target configures."""
-    token_ttl_seconds: ClassVar[float]
+    token_ttl_seconds: ClassVar[float | None] = None
+    """How long a token the vendor issues lives (the constructor option of that name scales it
+    down for tests); None for a vendor that issues none (a static key on every call)."""
     sliding_tokens: ClassVar[bool] = False
     public_endpoints: ClassVar[frozenset[str]] = frozenset()
     """Views (by method name) that need no token: the token endpoints."""
@@ -213,13 +215,14 @@ class VendorEmulator(ABC):
         path: str | None = None,
         delay: float | None = None,
         after: str | None = None,
+        method: str | None = None,
     ) -> None:
         """Queue a misbehaviour (see :class:`~scimbridge_emulators.state.Fault`).
 
         :raises ValueError: for a fault that cannot be played as asked.
         """
         with self.lock:
-            self.faults.add(Fault(status, retry_after, delay, times, path, after))
+            self.faults.add(Fault(status, retry_after, delay, times, path, after, method))
 
     def expire_tokens(self) -> None:
         with self.lock:
@@ -355,7 +358,7 @@ def _before_request() -> Response | None:
         json=_logged_json(),
     )
     with emulator.lock:
-        fault = emulator.faults.take(request.path)
+        fault = emulator.faults.take(request.method, request.path)
     if fault and fault.after:
         request.environ[AFTER_FAULT_KEY] = fault
     elif fault and fault.delay:

@@ -6,7 +6,7 @@ that ``scimbridge emulate acc`` can be driven with curl::
     curl -X POST localhost:9001/_emulator/faults -H 'Content-Type: application/json' \\
          -d '{"status": 429, "retry_after": 2, "times": 1, "path": "users:import"}'
     curl -X POST localhost:9001/_emulator/faults -H 'Content-Type: application/json' \\
-         -d '{"after": "timeout", "delay": 5, "path": "users:import"}'
+         -d '{"after": "timeout", "delay": 5, "method": "POST", "path": "users:import"}'
     curl -X PATCH localhost:9001/_emulator/admin/accounts/ada@example.com \\
          -H 'Content-Type: application/json' -d '{"firstName": "Augusta"}'
 
@@ -30,6 +30,7 @@ FAULT_FIELDS: dict[str, type | tuple[type, ...]] = {
     "path": str,
     "delay": (int, float),
     "after": str,
+    "method": str,
 }
 
 
@@ -60,7 +61,7 @@ def faults() -> tuple[Response, int]:
     document = _json_object()
     if document is None:
         return _bad_request(
-            "send a JSON object with status, retry_after, times, path, delay or after"
+            "send a JSON object with status, retry_after, times, method, path, delay or after"
         )
     unknown = set(document) - set(FAULT_FIELDS)
     if unknown:

@@ -48,10 +48,21 @@ class TokenStore:
     Operations does ("set to 6 hours from the last call", VCF Operations API).
     """
 
-    def __init__(self, ttl_seconds: float, sliding: bool = False):
-        self.ttl_seconds = ttl_seconds
+    def __init__(self, ttl_seconds: float | None, sliding: bool = False):
+        """:param ttl_seconds: None where the vendor issues no tokens (a static key)."""
+        self._ttl_seconds = ttl_seconds
         self.sliding = sliding
         self._tokens: list[Token] = []
+
+    @property
+    def ttl_seconds(self) -> float:
+        """How long a token lives.
+
+        :raises ValueError: for an emulator whose vendor issues no tokens.
+        """
+        if self._ttl_seconds is None:
+            raise ValueError("this emulator issues no tokens: it sets no token_ttl_seconds")
+        return self._ttl_seconds
 
     def issue(self, scopes: frozenset[str] = frozenset(), value: str | None = None) -> Token:
         token = Token(
@@ -95,7 +106,9 @@ AFTER_MODES = ("timeout", "disconnect")
 
 @dataclass
 class Fault:
-    """A misbehaviour to play on the next ``times`` requests whose path contains ``path``.
+    """A misbehaviour to play on the next ``times`` requests whose path contains ``path``
+    and, when ``method`` is given, whose method is ``method`` (a create and a listing may
+    share a path: ``method="POST"`` aims at the create only).
 
     ``status`` answers with that status in the vendor's error shape (with the
     vendor's rate-limit headers for 429). ``delay`` alone sleeps first; without
@@ -116,8 +129,11 @@ class Fault:
     times: int = 1
     path: str | None = None
     after: str | None = None
+    method: str | None = None
 
-    def matches(self, path: str) -> bool:
+    def matches(self, method: str, path: str) -> bool:
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
         return self.path is None or self.path in path
 
     def check(self) -> None:
@@ -144,10 +160,10 @@ class FaultQueue:
         fault.check()
         self._faults.append(fault)
 
-    def take(self, path: str) -> Fault | None:
-        """The first queued fault for this path, counted as played once."""
+    def take(self, method: str, path: str) -> Fault | None:
+        """The first queued fault for this request, counted as played once."""
         for fault in self._faults:
-            if fault.matches(path):
+            if fault.matches(method, path):
                 fault.times -= 1
                 if fault.times == 0:
                     self._faults.remove(fault)

@@ -6,24 +6,50 @@ production install serves the bridge without them.
 
 from __future__ import annotations
 
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import click
 
+import scimbridge
 from scimbridge.vendors.plugin import PluginError
 
-INSTALL_HINT = (
-    "the vendor emulators are not installed (a production install leaves them out): "
-    "pip install 'scimbridge[emulators]', or ./emulators from the repository"
-)
+PACKAGE_DIRECTORY = Path(scimbridge.__file__).resolve().parent
+
+
+def install_hint(package_directory: Path = PACKAGE_DIRECTORY) -> str:
+    """How to install the emulators beside the scimbridge in ``package_directory``.
+
+    They are the distribution ``scimbridge-emulators`` in the repository's ``emulators/``,
+    not published on PyPI: from a clone (scimbridge installed editable, or run from the
+    checkout) the hint names that directory; from an installed package it says where to
+    get it, since ``pip install 'scimbridge[emulators]'`` finds it on no index.
+    """
+    checkout = package_directory.parent / "emulators"
+    if (checkout / "pyproject.toml").is_file():
+        return f"pip install -e {checkout}"
+    return (
+        "scimbridge-emulators is not published on PyPI: from a clone of scimbridge's "
+        f"repository at version {metadata.version('scimbridge')}, pip install ./emulators"
+    )
+
+
+def emulators_installed() -> bool:
+    try:
+        import scimbridge_emulators  # noqa: F401 - only whether it imports
+    except ImportError:
+        return False
+    return True
 
 
 def require_emulators() -> None:
     """Stop with the way to install them when the emulators are not installed."""
-    try:
-        import scimbridge_emulators  # noqa: F401 - only whether it imports
-    except ImportError:
-        raise click.ClickException(INSTALL_HINT) from None
+    if not emulators_installed():
+        raise click.ClickException(
+            "the vendor emulators are not installed (a production install leaves them out): "
+            + install_hint()
+        )
 
 
 def parse_rate_limit(

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from scimbridge.app import load_target_mapping
-from scimbridge.commands.common import config_option, named_target, open_bridge, read_config
+from scimbridge.commands.common import config_option, named_target, open_reading, read_config
 from scimbridge.comparison import user_name_key
 from scimbridge.config import ConfigError, Target, default_mapping
 from scimbridge.delivery.redelivery import comparison_for
@@ -22,9 +22,10 @@ from scimbridge.mapping.errors import MappingFileError, UnmappableUser
 from scimbridge.mapping.explain import explain as explain_steps
 from scimbridge.mapping.mapping import Mapping, load_mapping
 from scimbridge.mapping.redaction import redacted_view
+from scimbridge.mapping.samples import unusable_keys
 from scimbridge.reconcile.compare import Difference, differences
 from scimbridge.store import Database
-from scimbridge.vendors import UnknownVendor, record_shape, vendor_names
+from scimbridge.vendors import UnknownVendor, record_shape, vendor_names, vendor_plugin
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 SECRET_FIELDS = frozenset({"password", "Password"})
@@ -45,6 +46,14 @@ def check(files: tuple[str, ...], config_path: str | None) -> None:
     Without FILES: the mapping of every target of the configuration (--config or
     $SCIMBRIDGE_CONFIG), checked against the target's vendor; without a configuration,
     the default mapping of every vendor. Vendor secrets need not be set.
+
+    Warns (on stderr; the exit status stays 0) when a mapping can give a user an account
+    key (a field the vendor identifies accounts by, or keeps unique) that is empty or
+    punctuation alone, as cleaning a name in Han, Cyrillic or Arabic script without
+    transliterating it does. Found by sampling, not by reading the transforms: one user
+    per script (Japanese, Chinese, Korean, Cyrillic, Greek, Arabic, Hebrew, Devanagari,
+    Thai) is mapped, every candidate of a ``first_available`` key looked at
+    (:mod:`scimbridge.mapping.samples`).
     """
     checks: dict[str, Callable[[], Mapping]]
     if files:
@@ -71,8 +80,23 @@ def check(files: tuple[str, ...], config_path: str | None) -> None:
             click.echo(f"error: {error}", err=True)
         else:
             click.echo(f"ok: {name} ({loaded.vendor})")
+            _warn_of_unusable_keys(name, loaded)
     if broken:
         raise click.ClickException(f"{broken} of {len(checks)} mapping file(s) broken")
+
+
+def _warn_of_unusable_keys(name: str, loaded: Mapping) -> None:
+    client = vendor_plugin(loaded.vendor).client
+    problems = unusable_keys(loaded, client.account_keys | client.unique_fields)
+    if problems:
+        click.echo(
+            f"warning: {name}: a user named in another script can get an account key that "
+            "is empty or punctuation alone, or none (transliterate before cleaning: "
+            'docs/mapping.md, "Names in other scripts"):',
+            err=True,
+        )
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
 
 
 @mapping.command()
@@ -94,7 +118,10 @@ def show(vendor: str) -> None:
     "resource_json", metavar="[USER_JSON]", required=False, type=click.Path(dir_okay=False)
 )
 @click.option(
-    "--groups", default="", help='Groups the user is a member of, e.g. "Chat Admins,Staff".'
+    "--groups",
+    multiple=True,
+    help="Groups the user is a member of: repeat it, or separate names with commas, e.g. "
+    '--groups "Chat Admins" --groups Staff.',
 )
 @click.option(
     "--explain", is_flag=True, help="Show how each field is built: its source, each transform."
@@ -114,7 +141,7 @@ def show(vendor: str) -> None:
 def preview(
     target: str,
     resource_json: str | None,
-    groups: str,
+    groups: tuple[str, ...],
     explain: bool,
     stored: str | None,
     diff: bool,
@@ -126,8 +153,8 @@ def preview(
     Passwords in the record are masked, and values the mapping redacts (transform: redact)
     show as "<redacted>". A ``first_available`` field shows its first candidate, and its
     candidates under "choices": the delivery takes the first the vendor does not hold.
-    Nothing is sent to the vendor; with USER_JSON its secrets need not be set, with
-    ``--user`` they must be (the bridge's database is opened, as ``status`` does).
+    Nothing is sent to the vendor, and its secrets need not be set (with ``--user``, the
+    bridge's database is opened, as ``status`` does).
     """
     if (resource_json is None) == (stored is None):
         raise click.UsageError("give either USER_JSON or --user, not both nor neither")
@@ -139,7 +166,7 @@ def preview(
     assert resource_json is not None
     loaded = _target_mapping(target, config_path)
     user = _read_user(resource_json)
-    memberships = [name.strip() for name in groups.split(",") if name.strip()]
+    memberships = [name.strip() for given in groups for name in given.split(",") if name.strip()]
     # a stand-in for the bridge's id of the user (32 hex digits, as the real one)
     seed = str(user.get("id") or user.get("userName") or "preview").encode()
     context = MappingContext(stable_id=hashlib.sha256(seed).hexdigest()[:32])
@@ -168,9 +195,8 @@ def _preview_stored(
     """The stored user mapped as the worker maps it (:func:`~scimbridge.delivery.wanted.wanted`),
     or, with ``diff``, compared with the record the vendor was last sent by the one rule
     of drift (:func:`~scimbridge.reconcile.compare.differences`)."""
-    config = read_config(config_path)
+    config, bridge = open_reading(config_path)
     target = named_target(config, target_name)
-    bridge = open_bridge(config)
     loaded = bridge.mappings[target.name]
     user = _stored_user(bridge.database, target, bridge.directories[target.name], stored)
     if explain:

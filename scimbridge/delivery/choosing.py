@@ -36,7 +36,13 @@ from scimbridge.delivery.claiming import Claimed
 from scimbridge.mapping import Action, MappedRecord
 from scimbridge.store import Database
 from scimbridge.store.delivery_tables import chosen_values
-from scimbridge.vendors.base import Outcome, VendorClient, VendorError, VendorUnavailable
+from scimbridge.vendors.base import (
+    CredentialsRefused,
+    Outcome,
+    VendorClient,
+    VendorError,
+    VendorUnavailable,
+)
 
 NEVER_SENT = {"skipped": "the vendor never had this user"}
 IN_CHUNK = 500
@@ -82,6 +88,8 @@ def choose(
             choosing[link_id] = _keeping_what_was_sent(database, target, _Choosing(entry, record))
     try:
         _rounds(database, client, target, choosing, results, working_on)
+    except CredentialsRefused:
+        raise  # the whole batch waits for a login (delivery.recovery)
     except VendorError as error:  # unavailable: retried; refused (a redirect): failed
         unavailable = error if isinstance(error, VendorUnavailable) else None
         for link_id, state in choosing.items():

@@ -67,6 +67,10 @@ class Claimed:
     """The values ``first_available`` fields were given at the user's first delivery."""
     request_id: str | None = None
     """The SCIM request that wrote the entry: the worker's log lines about it carry it."""
+    error_kind: str | None = None
+    """What its last failed try met (``outbox.error_kind``), if one did."""
+    history: list[dict[str, Any]] | None = None
+    """Its last tries (``outbox.history``; :meth:`~scimbridge.delivery.settling.Settlement.tried`)."""
 
 
 @dataclass(frozen=True)

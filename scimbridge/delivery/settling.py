@@ -10,6 +10,13 @@ Two kinds of failure are told apart (config ``Delivery``):
   (``failing_since``): an outage of hours parks nobody.
 - *failed*: the vendor refused the user, or delivering it raised an unexpected
   error. Counted in ``failures``; parked at ``max_attempts``.
+- *credentials refused*: the vendor refused the bridge's own credentials. Not counted
+  at all (neither ``attempts`` nor ``failures``) and never parked: the entry waits
+  for the target's next login (:mod:`~scimbridge.delivery.recovery`).
+
+Each try is also kept in the entry's ``history`` (the last :data:`HISTORY_KEPT`), with
+its error, which a delivery keeps too: ``outbox list --history`` shows why an entry
+took the tries it took.
 
 Every write is fenced by the batch's claim (:func:`~scimbridge.delivery.claiming.still_held`):
 the outcome of a worker whose entries were taken over is discarded and logged.
@@ -29,7 +36,7 @@ from scimbridge.config import Target
 from scimbridge.delivery.backoff import retry_delay
 from scimbridge.delivery.claiming import Batch, Claimed, still_held
 from scimbridge.delivery.ordering import supersede
-from scimbridge.delivery.state import FAILED
+from scimbridge.delivery.state import CREDENTIALS, CREDENTIALS_REFUSED, FAILED, UNAVAILABLE
 from scimbridge.store import utc
 from scimbridge.store.delivery_tables import links, outbox
 from scimbridge.vendors.base import Outcome
@@ -45,6 +52,9 @@ FORGOTTEN: dict[str, Any] = {
     "mapping_fingerprint": None,
 }
 """A link's account, forgotten once the vendor holds none of the user's."""
+HISTORY_KEPT = 10
+"""How many of an entry's tries its ``history`` keeps: the newest, enough to see what an
+outage or a refusal did to it without the table growing with every retry."""
 
 
 def first_imports_sent(session: Session, link_ids: list[str], now: datetime) -> None:
@@ -122,10 +132,10 @@ class Settlement:
             done_at=self.now,
             claimed_by=None,
             claimed_until=None,
-            last_error=None,
-            error_kind=None,
+            outage=False,
             attempts=entry.attempts + 1,
             last_attempt_at=self.now,
+            history=self.tried(entry, "delivered"),
             vendor_ref=str(reference) if reference is not None else None,
             delivered_vendor_id=vendor_id,
         ):
@@ -187,17 +197,22 @@ class Settlement:
         kind: str,
         retry_after: float | None = None,
         record: dict[str, Any] | None = None,
+        outage: bool = False,
     ) -> None:
         """Reschedule the entry, or park it once it has failed for good.
 
         :param kind: :data:`UNAVAILABLE` or :data:`FAILED` (the module docstring).
         :param record: the record sent, when the vendor may have applied it (a timeout):
             remembered as what the vendor may hold.
+        :param outage: the vendor was out and named no wait: the entry is due again as soon
+            as the vendor answers (:func:`~scimbridge.delivery.recovery.wake`).
         """
         policy = self.target.delivery
         attempts = entry.attempts + 1
         failures = entry.failures + (kind == FAILED)
-        failing_since = utc(entry.failing_since) if entry.failing_since else self.now
+        # time the credentials were refused is not time the vendor was unavailable
+        since = entry.failing_since if entry.error_kind != CREDENTIALS else None
+        failing_since = utc(since) if since else self.now
         if kind == FAILED:
             parked = failures >= policy.max_attempts
         else:
@@ -221,7 +236,9 @@ class Settlement:
             claimed_until=None,
             last_error=error,
             error_kind=kind,
+            outage=outage and kind == UNAVAILABLE and not parked,
             done_at=self.now if parked else None,
+            history=self.tried(entry, kind, error),
         ):
             return
         self._may_hold(entry, record)
@@ -245,6 +262,37 @@ class Settlement:
             "parked as failed" if parked else f"will be tried again in {delay:.0f} s",
             error,
         )
+
+    def refused(self, entry: Claimed, error: str, until: datetime) -> None:
+        """The vendor refused the bridge's credentials: the entry waits, uncounted, until the
+        target's next login ``until`` (:mod:`~scimbridge.delivery.recovery`), and is never
+        parked for it. ``failing_since`` says since when the credentials are refused."""
+        since = entry.failing_since if entry.error_kind == CREDENTIALS else None
+        if not self._write(
+            entry,
+            next_attempt_at=until,
+            last_attempt_at=self.now,
+            failing_since=utc(since) if since else self.now,
+            claimed_by=None,
+            claimed_until=None,
+            last_error=error,
+            error_kind=CREDENTIALS,
+            outage=False,
+            history=self.tried(entry, CREDENTIALS_REFUSED, error),
+        ):
+            return
+        self.session.execute(
+            update(links)
+            .where(links.c.id == entry.link_id)
+            .values(status=self._status_after(entry, "pending"), last_error=error)
+        )
+        self.outcomes["credentials_refused"] += 1
+
+    def tried(self, entry: Claimed, outcome: str, error: str | None = None) -> list[dict[str, Any]]:
+        """The entry's history with this try added: when, what came of it (``delivered``,
+        :data:`UNAVAILABLE`, :data:`FAILED` or :data:`CREDENTIALS_REFUSED`) and its error."""
+        tried = {"at": self.now.isoformat(), "outcome": outcome, "error": error}
+        return [*(entry.history or []), tried][-HISTORY_KEPT:]
 
     def released(self, entry: Claimed, record: dict[str, Any] | None) -> None:
         """Give the entry back, due now and uncounted: the worker stopped before an outcome."""

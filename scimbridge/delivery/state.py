@@ -32,8 +32,14 @@ error even against the scim2-server reference.
 
 UNAVAILABLE = "unavailable"
 FAILED = "failed"
-"""The two kinds of ``outbox.error_kind``: the vendor was unavailable (not counted), or
-the user failed (counted toward ``delivery.max_attempts``); see ``delivery.settling``."""
+CREDENTIALS = "credentials"
+"""The kinds of ``outbox.error_kind``: the vendor was unavailable (not counted), the user
+failed (counted toward ``delivery.max_attempts``), or the vendor refused the bridge's own
+credentials (not counted, never parked: :mod:`~scimbridge.delivery.recovery`); see
+``delivery.settling``."""
+CREDENTIALS_REFUSED = "credentials refused"
+"""A target's state while the vendor refuses its credentials, as status, ``/readyz`` and
+the logs name it."""
 
 VISIBLE_STATES = ("pending", "held", "failed")
 """The states of entries still open: waiting, held for a paused user, or parked."""
@@ -61,24 +67,35 @@ class TargetHealth:
     """Entries are waiting on the vendor: its last answer to them was an outage or a 429."""
     oldest_pending_seconds: float
     """The age of the oldest entry not delivered yet (0 when none): how far behind it is."""
+    credentials_refused: str | None = None
+    """While the vendor refuses the bridge's credentials (:data:`CREDENTIALS_REFUSED`): the
+    refusal, as the vendor worded it (redacted); None otherwise."""
+    refused_since: datetime | None = None
+    """When the refusal the target is in began: the oldest refused try still waiting."""
 
 
 def target_health(session: Session, now: datetime) -> dict[str, TargetHealth]:
     """The health of every target with pending entries (the others are healthy and idle)."""
+    refused = outbox.c.error_kind == CREDENTIALS
     rows = session.execute(
         select(
             outbox.c.target,
             func.min(outbox.c.created_at),
             func.max(case((outbox.c.error_kind == UNAVAILABLE, 1), else_=0)),
+            func.max(case((refused, outbox.c.last_error))),
+            func.min(case((refused, outbox.c.failing_since))),
         )
         .where(outbox.c.state == "pending")
         .group_by(outbox.c.target)
     )
     return {
         target: TargetHealth(
-            degraded=bool(waiting), oldest_pending_seconds=(now - utc(oldest)).total_seconds()
+            degraded=bool(waiting),
+            oldest_pending_seconds=(now - utc(oldest)).total_seconds(),
+            credentials_refused=refusal,
+            refused_since=utc(since) if since is not None else None,
         )
-        for target, oldest, waiting in rows
+        for target, oldest, waiting, refusal, since in rows
     }
 
 
@@ -92,8 +109,12 @@ def list_entries(
 
     :param user: only this user's entries: its SCIM id, userName (in any case) or externalId.
     :returns: one dict per entry; ``change`` falls back to the ``event`` of entries written
-        before changes were recorded, and ``vendor_id`` is the id a delivered entry reached,
-        or the user's vendor id today for an entry still open.
+        before changes were recorded, ``user_name`` is the userName the entry was written
+        with, as sent (the compared, lower-cased one once its snapshot is purged), and
+        ``vendor_id`` is the id a delivered entry reached, or the user's vendor id today
+        for an entry still open; ``history`` holds the entry's last tries
+        (:meth:`~scimbridge.delivery.settling.Settlement.tried`), None before any, and
+        ``last_error`` the error of its last failed try, kept once it is delivered.
     """
     query = (
         select(
@@ -112,9 +133,13 @@ def list_entries(
             outbox.c.error_kind,
             outbox.c.vendor_ref,
             outbox.c.request_id,
+            outbox.c.history,
             links.c.scim_id,
             links.c.external_id,
-            links.c.user_name,
+            # as the identity provider sent it; the link's is lower-cased to compare
+            func.coalesce(outbox.c.document["userName"].as_string(), links.c.user_name).label(
+                "user_name"
+            ),
             case(
                 (outbox.c.state.in_(VISIBLE_STATES), links.c.vendor_id),
                 else_=outbox.c.delivered_vendor_id,

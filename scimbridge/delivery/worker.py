@@ -23,7 +23,10 @@ kill at any moment:
   (:mod:`~scimbridge.delivery.settling`): a worker that comes back after its
   lease was taken over never overwrites the newer outcome;
 - a vendor that is unavailable fails nobody: its entries back off until it is
-  back (or until ``give_up_after_seconds``); a user the vendor refuses, or whose
+  back (or until ``give_up_after_seconds``), and its first answer after the outage
+  makes them all due at once (:mod:`~scimbridge.delivery.recovery`); a vendor that
+  refuses the bridge's own credentials fails nobody either: the target waits, uncounted,
+  for a login that succeeds; a user the vendor refuses, or whose
   delivery raises an unexpected error, fails alone and is parked at
   ``max_attempts``, never holding back the others;
 - a worker asked to stop (SIGTERM) stops waiting on the vendor and sends it nothing
@@ -56,10 +59,20 @@ from scimbridge.delivery.claiming import Batch, Claimed, Lease, claim_due, gathe
 from scimbridge.delivery.claims import LinkUsers
 from scimbridge.delivery.identity import Reservations, Resolution, backfill, resolve
 from scimbridge.delivery.loops import TargetLoops
+from scimbridge.delivery.recovery import (
+    Probes,
+    accepted,
+    login_retry,
+    probe,
+    refused,
+    refused_until,
+    refusing,
+    wake,
+)
 from scimbridge.delivery.redelivery import Redelivery
 from scimbridge.delivery.retention import purge
 from scimbridge.delivery.settling import Settlement, first_imports_sent
-from scimbridge.delivery.state import FAILED, UNAVAILABLE
+from scimbridge.delivery.state import CREDENTIALS, FAILED, UNAVAILABLE
 from scimbridge.delivery.wanted import Directory
 from scimbridge.mapping import Action, MappedRecord, Mapping, MappingContext, UnmappableUser
 from scimbridge.mapping.redaction import redacted_view
@@ -69,6 +82,7 @@ from scimbridge.reconcile.checks import DriftCheck
 from scimbridge.store import Database, utc
 from scimbridge.vendors import client_for
 from scimbridge.vendors.base import (
+    CredentialsRefused,
     DeliveryItem,
     Interrupted,
     Outcome,
@@ -130,6 +144,7 @@ class Worker:
         self._backfilled: set[str] = set()
         self.directories = directories or {}
         self.redelivery = Redelivery()
+        self.probes = Probes()
         self.drift_checks = {
             target.name: DriftCheck(
                 database,
@@ -253,18 +268,30 @@ class Worker:
             backfill(self.database, target, client)
             self._backfilled.add(target.name)
         limit = self._claim_limit(target, client)
+        with self.database.transaction(writing=False) as session:
+            if refused_until(session, target, self.clock()):
+                return 0  # the vendor refuses the credentials: wait for the next login
         if gather and gathering(self.database, target, limit, self.clock()):
             return 0
         batch = self._claim(target, limit, client.one_batch_at_a_time)
         if not batch.entries:
             client.run_ended()
             if slot == 0:
+                self._probe(target)
                 self._idle_round(target, client)
             return 0
         lease = Lease(self.database, target, batch, self.clock, self.stopping)
         with client.holding(lease):
             self._deliver(target, batch, client)
         return len(batch.entries)
+
+    def _probe(self, target: Target) -> None:
+        """Every :data:`~scimbridge.delivery.recovery.PROBE_SECONDS` while nothing is due,
+        make one entry an outage postponed due: is the vendor back?"""
+        now = self.clock()
+        if self.probes.due(target, now):
+            with self.database.transaction() as session:
+                probe(session, target, now)
 
     def _idle_round(self, target: Target, client: VendorClient) -> None:
         """What the target's first loop does in a round with nothing to deliver: redeliver
@@ -295,6 +322,9 @@ class Worker:
         except Interrupted as interruption:
             log.warning("%s: batch %s given back: %s", target.name, batch.token, interruption)
             self._give_back(target, batch, {})
+            return
+        except CredentialsRefused as refusal:
+            self._record(target, batch, [], {}, {}, Resolution(), client.redact(str(refusal)))
             return
         entries = {entry.link_id: entry for entry in batch.entries}
         resolution = resolve(
@@ -340,6 +370,10 @@ class Worker:
             except VendorUnavailable as unavailable:
                 log.warning("%s: vendor unavailable (%s); will retry", target.name, unavailable)
                 outcomes += [postponed(item, unavailable) for item in items]
+            except CredentialsRefused as refusal:
+                refusal_text = client.redact(str(refusal))
+                self._record(target, batch, outcomes, sent, retired, resolution, refusal_text)
+                return
         self._record(target, batch, outcomes, sent, retired, resolution)
 
     def _first_imports_going_out(self, items: list[DeliveryItem]) -> None:
@@ -381,7 +415,7 @@ class Worker:
         """
         try:
             return client.deliver(items)
-        except (VendorUnavailable, Interrupted):
+        except (VendorUnavailable, CredentialsRefused, Interrupted):
             raise
         except Exception as error:
             if len(items) == 1:
@@ -491,20 +525,34 @@ class Worker:
         sent: dict[str, dict[str, Any]],
         retired: dict[str, DeliveryItem],
         resolution: Resolution,
+        refusal: str | None = None,
     ) -> None:
+        """Settle the batch's outcomes, then what they say of the vendor: its credentials
+        refused (``refusal``: every entry without an outcome of its own waits for a login),
+        or its answer, which wakes the entries waiting on it (:mod:`.recovery`)."""
         by_key = {outcome.key: outcome for outcome in outcomes}
         now = self.clock()
         actions = {item.key: item.action for item in resolution.sending}
         fingerprint = self.mappings[target.name].fingerprint
         counted: Counter[str] = Counter()
+        with self.database.transaction(writing=False) as session:
+            was_refusing = refusing(session, target)
+        retry_at = login_retry(target, self._refused_since(batch), now)
         for entries in chunked(batch.entries, SETTLE_CHUNK):
             with self.database.transaction() as session:
                 settle = Settlement(session, target, batch, now, fingerprint)
                 reservations = Reservations(session, target)
                 for entry in entries:
                     outcome = by_key.get(entry.link_id) or Outcome(
-                        key=entry.link_id, ok=False, error="the vendor client reported nothing"
+                        key=entry.link_id,
+                        ok=False,
+                        error=refusal or "the vendor client reported nothing",
+                        retryable=refusal is not None,
                     )
+                    if refusal is not None and outcome.retryable:
+                        with self._working_on(entry):
+                            settle.refused(entry, refusal, retry_at)
+                        continue
                     with self._working_on(entry):
                         if entry.link_id in retired:
                             entry = self._retired(
@@ -522,6 +570,28 @@ class Worker:
             counted += settle.outcomes
         retries = sum(1 for entry in batch.entries if entry.attempts)
         self.metrics.settled(target, counted, retries)
+        if refusal is not None:
+            refused(target, refusal, was_refusing, retry_at)
+        elif any(self._answered(by_key.get(key)) for key in sent) or retired:
+            with self.database.transaction() as session:
+                wake(session, target, now)
+            accepted(target, was_refusing)
+
+    @staticmethod
+    def _answered(outcome: Outcome | None) -> bool:
+        """Whether the outcome of an item sent is the vendor's answer: it accepted the item or
+        refused it for good (an outage or a wait postpones it)."""
+        return outcome is not None and (outcome.ok or not outcome.retryable)
+
+    @staticmethod
+    def _refused_since(batch: Batch) -> datetime | None:
+        """Since when the vendor refuses the credentials, as the batch's entries remember it."""
+        since = [
+            utc(entry.failing_since)
+            for entry in batch.entries
+            if entry.error_kind == CREDENTIALS and entry.failing_since
+        ]
+        return min(since, default=None)
 
     def _settle(
         self,
@@ -551,7 +621,12 @@ class Worker:
                 )
         elif outcome.retryable:
             settle.failed(
-                entry, outcome.error or "failed", UNAVAILABLE, outcome.retry_after, record
+                entry,
+                outcome.error or "failed",
+                UNAVAILABLE,
+                outcome.retry_after,
+                record,
+                outage=outcome.retry_after is None,
             )
         else:
             settle.failed(entry, outcome.error or "failed", FAILED)

@@ -22,6 +22,8 @@ from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from anyascii import anyascii
+
 from scimbridge.mapping.redaction import Redacted
 from scimbridge.mapping.source import Location
 
@@ -137,6 +139,18 @@ def _without_diacritics(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# -- transliterate ---------------------------------------------------------------------
+
+
+def _transliterated(text: str) -> str:
+    """``text`` in ASCII, each character by its common romanization (anyascii's tables,
+    maintained for every script Unicode has): "Иван" → "Ivan", "Γιώργος" → "Giorgos",
+    "Zoë" → "Zoe", "やまだ" → "yamada". Han characters are read in Mandarin whatever the
+    language ("山田" → "ShanTian"): a readable name, not a Japanese reading, which no
+    table without a dictionary can give. ASCII is returned as it is."""
+    return text if text.isascii() else anyascii(text)
+
+
 # -- title_case (Entra PCase) -------------------------------------------------------
 
 APOSTROPHES = frozenset("'\u2019")
@@ -248,6 +262,7 @@ SIMPLE: dict[str, Transform] = {
     "bool": _truth,
     "not": _negation,
     "normalize_diacritics": _on_strings(_without_diacritics),
+    "transliterate": _on_strings(_transliterated),
     "title_case": _on_strings(_title_case),
     "unique": _unique,
     "redact": _redact,
@@ -491,6 +506,21 @@ def _word(argument: Any, location: Location) -> Transform:
     return _each_string(change)
 
 
+# -- min_letters ----------------------------------------------------------------------
+
+
+def _min_letters(argument: Any, location: Location) -> Transform:
+    """``{min_letters: n}``: the string when it holds at least ``n`` letters or digits (of
+    any script), nothing otherwise, so that a candidate cleaned down to punctuation
+    ("-", "-.-") gives nothing and ``first_available`` passes on to the next."""
+    least = _integer(argument, location, minimum=1)
+
+    def change(text: str) -> str | None:
+        return text if sum(char.isalnum() for char in text) >= least else None
+
+    return _each_string(change)
+
+
 # -- date (Entra FormatDateTime and DateAdd) ----------------------------------------
 
 DATE_DIRECTIVES = frozenset("aAbBdfGHIjmMpSuUVwWyYzZ%")
@@ -569,6 +599,7 @@ WITH_ARGUMENT: dict[str, Builder] = {
     "substring": _substring,
     "word": _word,
     "date": _date,
+    "min_letters": _min_letters,
 }
 """Transforms written with their argument, e.g. ``transform: {split: "@"}``."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -24,7 +25,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from scimbridge.config import Target
-from scimbridge.delivery.state import VISIBLE_STATES, delivery_counts, target_health
+from scimbridge.delivery.state import (
+    CREDENTIALS_REFUSED,
+    VISIBLE_STATES,
+    delivery_counts,
+    target_health,
+)
 from scimbridge.reconcile.checks import DriftState, drift_states
 from scimbridge.store import Database
 from scimbridge.store.database import MIGRATIONS
@@ -45,6 +51,9 @@ class Readiness:
     """Each check's verdict: ``ok``, or what is wrong."""
 
     checks: dict[str, str] = field(default_factory=dict)
+    targets: dict[str, str] = field(default_factory=dict)
+    """Per target in a state an operator must act on (``credentials refused``), that state.
+    The bridge stays ready: it accepts the IdP's writes, which wait for delivery."""
 
     @property
     def ready(self) -> bool:
@@ -52,11 +61,13 @@ class Readiness:
 
 
 def readiness(database: Database, targets: Iterable[Target], mappings: Iterable[str]) -> Readiness:
-    """Check the database answers, its migrations are at head, and every mapping is loaded.
+    """Check the database answers, its migrations are at head, and every mapping is loaded;
+    name the targets whose vendor refuses the bridge's credentials.
 
     :param mappings: the names of the targets whose mapping is loaded.
     """
     checks: dict[str, str] = {}
+    states: dict[str, str] = {}
     try:
         with database.transaction(writing=False) as session:
             session.execute(text("SELECT 1"))
@@ -64,6 +75,13 @@ def readiness(database: Database, targets: Iterable[Target], mappings: Iterable[
             current = frozenset(
                 MigrationContext.configure(session.connection()).get_current_heads()
             )
+            if current == migration_heads():
+                health = target_health(session, database.now())
+                states = {
+                    name: CREDENTIALS_REFUSED
+                    for name, state in sorted(health.items())
+                    if state.credentials_refused is not None
+                }
     except SQLAlchemyError as error:
         log.warning("readiness: the database does not answer: %s", type(error).__name__)
         checks["database"] = f"does not answer ({type(error).__name__})"
@@ -73,7 +91,7 @@ def readiness(database: Database, targets: Iterable[Target], mappings: Iterable[
     loaded = set(mappings)
     missing = sorted(target.name for target in targets if target.name not in loaded)
     checks["mappings"] = OK if not missing else f"not loaded for {', '.join(missing)}"
-    return Readiness(checks)
+    return Readiness(checks, states)
 
 
 def _migrations_verdict(current: frozenset[str]) -> str:
@@ -99,6 +117,10 @@ class TargetStatus:
     """The age of the oldest entry not delivered yet (0 when none): how far behind it is."""
     degraded: bool
     """Entries wait on the vendor: its last answer to them was an outage or a 429."""
+    credentials_refused: str | None = None
+    """While the vendor refuses the bridge's credentials: its refusal; None otherwise."""
+    refused_since: datetime | None = None
+    """Since when it refuses them."""
     mapping_changes: int = 0
     """Delivered users whose record the current mapping would change
     (:mod:`~scimbridge.delivery.redelivery`): not yet redelivered since the mapping changed."""
@@ -110,12 +132,22 @@ class TargetStatus:
         return {
             "target": self.target,
             "vendor": self.vendor,
-            "status": "degraded" if self.degraded else OK,
+            "status": self.state,
+            "credentials_refused_since": (
+                self.refused_since.isoformat() if self.refused_since else None
+            ),
             "outbox": self.outbox,
             "oldest_pending_seconds": round(self.oldest_pending_seconds, 1),
             "mapping_changes": self.mapping_changes,
             "drift": self._drift_json(),
         }
+
+    @property
+    def state(self) -> str:
+        """``credentials refused``, ``degraded`` or ``ok``: the first that holds."""
+        if self.credentials_refused is not None:
+            return CREDENTIALS_REFUSED
+        return "degraded" if self.degraded else OK
 
     def _drift_json(self) -> dict[str, Any] | None:
         if self.drift is None:
@@ -154,6 +186,8 @@ def delivery_status(
                 outbox={name: counts.get(target.name, {}).get(name, 0) for name in VISIBLE_STATES},
                 oldest_pending_seconds=state.oldest_pending_seconds if state else 0.0,
                 degraded=state.degraded if state else False,
+                credentials_refused=state.credentials_refused if state else None,
+                refused_since=state.refused_since if state else None,
                 mapping_changes=(mapping_changes or {}).get(target.name, 0),
                 drift=_checked(target, checks[target.name]),
             )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from scimbridge.config import BridgeConfig
 from scimbridge.observability.context import current_request_id, request_id
-from scimbridge.vendors.http import SECRET_CREDENTIALS
+from scimbridge.observability.printable import printable
 
 LogFormat = Literal["json", "text"]
 
@@ -82,24 +83,26 @@ def working_for(request: str | None, **fields: Any) -> Iterator[None]:
 
 def configured_secrets(config: BridgeConfig) -> list[str]:
     """Every secret the configuration holds, for :class:`Redactor`."""
-    secrets = []
-    for target in config.targets:
-        secrets += [
-            value.get_secret_value()
-            for key, value in target.credentials.items()
-            if key in SECRET_CREDENTIALS
-        ]
-        secrets += [token.get_secret_value() for token in target.inbound.bearer_tokens]
-        if target.inbound.basic is not None:
-            secrets.append(target.inbound.basic.password.get_secret_value())
+    secrets = config.secrets()
     password = make_url(config.database).password
     if password:
         secrets.append(str(password))
     return secrets
 
 
+DATABASE_DETAIL = re.compile(
+    r"DETAIL:(?:\s+Key \(.*?\)=\(.*?\) (?:already exists|conflicts with existing key)\."
+    r"|(?:(?!\\n|\n).)*)",
+    re.DOTALL,
+)
+"""PostgreSQL's ``DETAIL:`` line of an error, up to its end as written (a line break, or its
+JSON escape): a unique violation's (``Key (userName)=(bjensen) already exists.``) carries
+the value, which the engine's ``hide_parameters`` does not hide (it hides the SQL's)."""
+
+
 class Redactor:
-    """Replaces secrets in text, the longest first (so that none leaves a part of another)."""
+    """Replaces secrets in text, the longest first (so that none leaves a part of another),
+    and the value-carrying ``DETAIL:`` of a database error (:data:`DATABASE_DETAIL`)."""
 
     def __init__(self, secrets: Iterable[str] = ()):
         self.secrets = sorted(
@@ -112,7 +115,7 @@ class Redactor:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, "[redacted]")
-        return text
+        return DATABASE_DETAIL.sub("DETAIL: [hidden]", text)
 
 
 class ContextFilter(logging.Filter):
@@ -151,23 +154,32 @@ class JsonFormatter(logging.Formatter):
                 line[name] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return self.redact(json.dumps(line, default=str, ensure_ascii=False))
+        # json escapes the C0 controls only: printable the rest (a U+202E, a C1 control)
+        return printable(self.redact(json.dumps(line, default=str, ensure_ascii=False)))
 
 
 class TextFormatter(logging.Formatter):
-    """The human format (``log_format: text``, the demo's), with the request id when there is one."""
+    """The human format (``log_format: text``, the demo's), with the request id when there is one.
+
+    A line is :func:`~scimbridge.observability.printable.printable`: a line break or a
+    U+202E in a userName shows as its escape, and never starts or reverses a line; a
+    traceback keeps its lines, each escaped.
+    """
 
     def __init__(self, redact: Redactor):
         super().__init__(TEXT_FORMAT)
         self.redact = redact
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return printable(self.redact(super().formatMessage(record)))
+
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        head, _, rest = super().format(record).partition("\n")
         request = getattr(record, "request_id", None)
         if request:
-            head, _, rest = text.partition("\n")
-            text = f"{head} [request {request}]" + (f"\n{rest}" if rest else "")
-        return self.redact(text)
+            head += f" [request {printable(str(request))}]"
+        traceback = [printable(line) for line in self.redact(rest).split("\n")] if rest else []
+        return "\n".join([head, *traceback])
 
 
 class BridgeHandler(logging.StreamHandler):  # type: ignore[type-arg]

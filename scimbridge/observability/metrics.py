@@ -45,11 +45,20 @@ SCIM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 VENDOR_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Seconds: vendor APIs answer in tens of milliseconds to seconds, imports up to the timeout."""
 
-OUTCOMES = ("delivered", "unavailable", "retried", "parked", "discarded", "given_back")
+OUTCOMES = (
+    "delivered",
+    "unavailable",
+    "retried",
+    "parked",
+    "discarded",
+    "given_back",
+    "credentials_refused",
+)
 """What a delivery attempt of one outbox entry came to (docs/observability.md):
 delivered; rescheduled because the vendor was unavailable (uncounted); refused or failed and
 rescheduled (counted toward ``max_attempts``); parked as failed for good; its outcome
-discarded because the batch's lease was taken over; given back by a stopping worker."""
+discarded because the batch's lease was taken over; given back by a stopping worker; held
+for the next login because the vendor refused the bridge's credentials (uncounted)."""
 
 
 class VendorCalls:
@@ -179,7 +188,7 @@ class OutboxCollector(Collector):
         yield from self._families()
 
     def collect(self) -> Iterator[Metric]:
-        entries, oldest, degraded, up = self._families()
+        entries, oldest, degraded, refused, up = self._families()
         try:
             with self.database.transaction(writing=False) as session:
                 counts = delivery_counts(session)
@@ -195,8 +204,10 @@ class OutboxCollector(Collector):
             state_of = health.get(target)
             oldest.add_metric([target], state_of.oldest_pending_seconds if state_of else 0.0)
             degraded.add_metric([target], int(state_of.degraded) if state_of else 0)
+            refusal = state_of.credentials_refused if state_of else None
+            refused.add_metric([target], int(refusal is not None))
         up.add_metric([], 1)
-        yield from (entries, oldest, degraded, up)
+        yield from (entries, oldest, degraded, refused, up)
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -214,6 +225,12 @@ class OutboxCollector(Collector):
             GaugeMetricFamily(
                 "scimbridge_target_degraded",
                 "1 while entries of the target wait on an unavailable vendor.",
+                labels=["target"],
+            ),
+            GaugeMetricFamily(
+                "scimbridge_target_credentials_refused",
+                "1 while the vendor refuses the bridge's own credentials for the target: "
+                "its entries wait for a login that succeeds.",
                 labels=["target"],
             ),
             GaugeMetricFamily(

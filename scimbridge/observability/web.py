@@ -105,11 +105,15 @@ def healthz() -> Response:
 
 def readyz() -> tuple[Response, int]:
     """Readiness: 200 when the database answers at the expected schema and the mappings are
-    loaded; 503 naming each check that failed."""
+    loaded; 503 naming each check that failed. ``targets`` names each target in a state an
+    operator must act on (``credentials refused``), when there is one; it leaves the bridge
+    ready."""
     bridge = _bridge()
     verdict = readiness(bridge.database, bridge.config.targets, bridge.mappings)
     status = "ready" if verdict.ready else "not ready"
-    return jsonify(status=status, checks=verdict.checks), 200 if verdict.ready else 503
+    named = {"targets": verdict.targets} if verdict.targets else {}
+    body = jsonify(status=status, checks=verdict.checks, **named)
+    return body, 200 if verdict.ready else 503
 
 
 def metrics() -> Response:
@@ -129,6 +133,7 @@ def target_status(target: str) -> Response:
             request.remote_addr,
             request.headers.getlist("X-Forwarded-For"),
             bridge.config.trusted_proxies,
+            request.headers.getlist("Forwarded"),
         )
         endpoint.authenticator.authenticate(request.headers.get("Authorization"), client=client)
     except SCIMException as refusal:

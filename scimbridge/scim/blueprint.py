@@ -61,5 +61,6 @@ def serve(target: str, path: str) -> Response:
         request.remote_addr,
         request.headers.getlist("X-Forwarded-For"),
         bridge.config.trusted_proxies,
+        request.headers.getlist("Forwarded"),
     )
     return to_flask(endpoint.serve(read_request(endpoint, origin, target, path), client))

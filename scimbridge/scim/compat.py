@@ -1,4 +1,4 @@
-"""The identity providers' PATCH dialects, brought to RFC 7644 §3.5.2 before the handler sees them.
+"""The identity providers' dialects, brought to RFC 7644 (§3.5.2, §3.4.2.2) before the handler sees them.
 
 scim2-models already absorbs most documented deviations: capitalised ``op``
 values (Entra ID sends ``"Replace"``/``"Add"``), booleans sent as strings
@@ -8,11 +8,15 @@ or URN-qualified keys, and value-filter paths such as
 citing the documented request it exists for. Every rule is a pure function of
 one operation (or, for POST and PUT bodies, of one resource), so a request
 that needs none passes through unchanged.
+
+Filters have one rule of their own, :func:`quote_bare_values`: the unquoted values
+Microsoft's SCIM reference tests send, read as strings where that is the only reading.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -164,3 +168,55 @@ def normalise_bulk(body: Any) -> Any:
     if not (isinstance(body, dict) and isinstance(body.get("Operations"), list)):
         return body
     return {**body, "Operations": [_normalise_bulk_operation(op) for op in body["Operations"]]}
+
+
+COMPARISON_OPERATORS = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"})
+FILTER_KEYWORDS = COMPARISON_OPERATORS | {"and", "or", "not", "pr", "true", "false", "null"}
+"""The words of the filter grammar (RFC 7644 §3.4.2.2), compared case-insensitively."""
+
+_FILTER_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[()\[\]]|[^\s()\[\]"]+')
+"""A string literal (an unterminated one runs to the end), a bracket, or a word: the run of
+characters up to the next space, bracket or quote."""
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def _is_word(token: str | None) -> bool:
+    return token is not None and token[0] not in '"()[]' and token.lower() not in FILTER_KEYWORDS
+
+
+def quote_bare_values(expression: str) -> str:
+    """Quote the comparison values a filter sends without quotes, where that is unambiguous.
+
+    RFC 7644 §3.4.2.2 requires a string value in double quotes, but Microsoft's SCIM
+    reference tests and Entra ID-compatible clients send ``userName sw O`` and
+    ``meta.created gt 2015-10-10T14:38:21.8617979-07:00``. The rule, applied by
+    :meth:`scimbridge.scim.service.BridgeService.read_search` only to a filter the
+    library refused (so a filter valid as sent is never reinterpreted):
+
+    - the value is the word that follows a comparison operator which itself follows an
+      attribute path: every character up to the next space, parenthesis, square bracket
+      or double quote;
+    - it is quoted as a JSON string unless it reads as a JSON number (``123``), a
+      keyword of the grammar (``true``, ``false``, ``null``, ``and``, ``or``, ``not``,
+      ``pr``, an operator) or begins with a double quote. An attribute-like word
+      (``O``, ``john.smith``) is a string: the grammar compares an attribute with a
+      value, never with another attribute.
+
+    A value with a space (``displayName eq John Smith``) stays ambiguous, and the
+    filter stays refused with the library's ``invalidFilter``; so does a number
+    compared with a string attribute (``externalId eq 123``).
+    """
+    pieces: list[str] = []
+    end = 0
+    before: str | None = None
+    previous: str | None = None
+    for match in _FILTER_TOKEN.finditer(expression):
+        token = match.group()
+        follows_operator = (
+            previous is not None and previous.lower() in COMPARISON_OPERATORS and _is_word(before)
+        )
+        if follows_operator and _is_word(token) and not _NUMBER.fullmatch(token):
+            pieces += [expression[end : match.start()], json.dumps(token)]
+            end = match.end()
+        before, previous = previous, token
+    return "".join(pieces) + expression[end:]

@@ -12,15 +12,21 @@ import json
 import logging
 from typing import Any
 
-from scim2_models import InvalidSyntaxException, PayloadTooLargeException, SCIMException
+from scim2_models import (
+    Context,
+    InvalidSyntaxException,
+    PayloadTooLargeException,
+    SCIMException,
+)
 from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
 
 from scimbridge.config import Target
-from scimbridge.scim import compat
+from scimbridge.scim import compat, screening
 from scimbridge.scim.auth import Authenticator, refusal_headers
 from scimbridge.scim.handler import BridgeHandler
+from scimbridge.scim.provider import authentication_schemes
 from scimbridge.scim.service import BridgeService
 from scimbridge.store import Database, SqlStorage
 
@@ -52,6 +58,12 @@ class ScimEndpoint:
         self.handler = BridgeHandler(service, storage)
         self.max_body_bytes = max_body_bytes
         self.authenticator = Authenticator(target.name, target.inbound)
+        self.authentication_schemes = [
+            scheme.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+            for scheme in authentication_schemes(target.inbound)
+        ]
+        """The schemes this target's ServiceProviderConfig announces: the ones it accepts
+        (the configuration the targets share names those of every target)."""
 
     def body_limit(self, request: ScimRequest) -> int:
         """The largest body accepted: Bulk's announced maxPayloadSize, else the configured maximum."""
@@ -101,9 +113,13 @@ class ScimEndpoint:
             raise PayloadTooLargeException(
                 detail=f"The request body exceeds {self.max_body_bytes} bytes"
             )
+        screening.screen(request.body, request.path, request.query)
         request.body = self._normalise(operation, request)
         with self.database.transaction(writing=operation in WRITES):
-            return self.handler.handle(request)
+            response = self.handler.handle(request)
+        if operation is Operation.service_provider_config and response.body is not None:
+            response.body["authenticationSchemes"] = self.authentication_schemes
+        return response
 
     @staticmethod
     def _normalise(operation: Operation, request: ScimRequest) -> bytes:

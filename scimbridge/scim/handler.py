@@ -13,6 +13,7 @@ read under the lock and keeps its 412.
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
@@ -23,7 +24,27 @@ from scim2_server.requests import ScimRequest
 from scim2_server.responses import ScimResponse
 from scim2_server.routing import Operation
 
+from scimbridge.scim.members import add_member_display
 from scimbridge.store import SqlStorage
+
+CHOOSING = ("attributes", "excludedattributes")
+"""The parameters with which a request chooses the attributes of its response (RFC 7644
+§3.4.2.5), in query strings and ``.search`` bodies alike, compared case-insensitively."""
+
+
+def _chooses_attributes(request: ScimRequest) -> bool:
+    if any(name.casefold() in CHOOSING for name in request.query):
+        return True
+    if not request.body or not request.path.rstrip("/").endswith(".search"):
+        return False
+    try:
+        body = json.loads(request.body)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and any(
+        isinstance(name, str) and name.casefold() in CHOOSING for name in body
+    )
+
 
 if TYPE_CHECKING:
     from scim2_models import PatchOp
@@ -36,6 +57,14 @@ class BridgeHandler(ScimHandler):
 
     service: BridgeService
     storage: SqlStorage
+
+    def handle(self, request: ScimRequest) -> ScimResponse:
+        """The library's response, its Group members each with a ``display``
+        (:mod:`scimbridge.scim.members`)."""
+        response = super().handle(request)
+        if response.body is not None and not _chooses_attributes(request):
+            add_member_display(response.body, self.storage.display_names)
+        return response
 
     def query(self, request: ScimRequest) -> ScimResponse:
         """The read of a resource: the plain ``GET /Users/{id}`` an IdP sends before each

@@ -5,10 +5,13 @@ RFC 7643 §3.1 makes ``meta.location`` that URI: behind a reverse proxy that
 terminates TLS, the request as the bridge sees it names neither the scheme nor the
 host the identity provider called. In order:
 
-1. a request from a peer in ``trusted_proxies`` that carries ``X-Forwarded-Proto`` or
-   ``X-Forwarded-Host``: the forwarded scheme, host and ``X-Forwarded-Prefix``, each
-   the right-most value, the one the trusted proxy appended (values to its left come
-   from further away, from anybody); a part it does not forward is the request's own;
+1. a request from a peer in ``trusted_proxies`` that carries a ``Forwarded`` header
+   (RFC 7239) whose right-most element names ``proto`` or ``host``: that scheme and
+   host (:mod:`scimbridge.scim.forwarded`); else one that carries ``X-Forwarded-Proto``
+   or ``X-Forwarded-Host``: the forwarded scheme and host. Each is the right-most
+   value, the one the trusted proxy appended (values to its left come from further
+   away, from anybody); ``X-Forwarded-Prefix`` (which RFC 7239 has no parameter for)
+   adds a path prefix to either; a part the proxy does not forward is the request's own;
 2. ``public_base_url``;
 3. the request's own scheme and ``Host`` header, which the client chooses: start-up
    warns when neither setting is given.
@@ -27,6 +30,7 @@ from collections.abc import Sequence
 from flask import Request
 
 from scimbridge.config import BridgeConfig
+from scimbridge.scim import forwarded
 
 log = logging.getLogger("scimbridge.scim")
 
@@ -76,8 +80,12 @@ class Locations:
         return any(peer in network for network in self.trusted_proxies)
 
     def _forwarded_origin(self, request: Request) -> str | None:
-        proto = _last(request, "X-Forwarded-Proto")
-        host = _last(request, "X-Forwarded-Host")
+        element = forwarded.last_element(request.headers.getlist("Forwarded")) or {}
+        if "proto" in element or "host" in element:
+            proto, host = element.get("proto"), element.get("host")
+        else:
+            proto = _last(request, "X-Forwarded-Proto")
+            host = _last(request, "X-Forwarded-Host")
         if proto is None and host is None:
             return None
         proto = proto.lower() if proto and proto.lower() in ("http", "https") else request.scheme

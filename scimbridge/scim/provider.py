@@ -27,31 +27,48 @@ from scim2_models import (
 )
 from scim2_server.utils import load_default_resource_types, load_default_schemas
 
-from scimbridge.config import BridgeConfig
+from scimbridge.config import BridgeConfig, Inbound
 from scimbridge.delivery.state import DELIVERY_STATE
 
 MAX_RESULTS = 1000
 """The most resources one page holds (RFC 7644 §3.4.2.4): the IdPs page by 100 at most."""
 
-BEARER = AuthenticationScheme(
-    type=AuthenticationScheme.Type.oauthbearertoken,
-    name="Bearer token",
-    description=(
-        "A bearer token per target (RFC 6750): a static secret, as Entra ID and Okta send "
-        "it, or a JWT access token where the target accepts them"
-    ),
-    spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc6750"),
-    primary=True,
-)
-BASIC = AuthenticationScheme(
-    type=AuthenticationScheme.Type.httpbasic,
-    name="HTTP Basic",
-    description=(
-        "A user name and password (RFC 7617), as Okta may send it, on the targets that "
-        "accept it; a 401's WWW-Authenticate names the schemes of its target"
-    ),
-    spec_uri=Reference[External]("https://datatracker.ietf.org/doc/html/rfc7617"),
-)
+RFC_6750 = "https://datatracker.ietf.org/doc/html/rfc6750"
+RFC_7617 = "https://datatracker.ietf.org/doc/html/rfc7617"
+
+
+def authentication_schemes(inbound: Inbound) -> list[AuthenticationScheme]:
+    """The schemes one target accepts (RFC 7643 §5, ``authenticationSchemes``), from its
+    ``inbound`` settings: what a client reads there is what the target's 401 challenges
+    name (:meth:`scimbridge.scim.auth.Authenticator._challenge`). The first is primary.
+    """
+    bearer = []
+    if inbound.bearer_tokens or inbound.read_only_bearer_tokens:
+        bearer.append("a static secret token, as Entra ID and Okta send it")
+    if inbound.jwt is not None:
+        bearer.append("a JWT access token (RFC 9068) signed by the configured issuer")
+    schemes = []
+    if bearer:
+        schemes.append(
+            AuthenticationScheme(
+                type=AuthenticationScheme.Type.oauthbearertoken,
+                name="Bearer token",
+                description=f"A bearer token (RFC 6750): {'; or '.join(bearer)}",
+                spec_uri=Reference[External](RFC_6750),
+            )
+        )
+    if inbound.basic is not None:
+        schemes.append(
+            AuthenticationScheme(
+                type=AuthenticationScheme.Type.httpbasic,
+                name="HTTP Basic",
+                description="A user name and password (RFC 7617), as Okta may send them",
+                spec_uri=Reference[External](RFC_7617),
+            )
+        )
+    if schemes:
+        schemes[0].primary = True
+    return schemes
 
 
 def _attribute(
@@ -125,8 +142,19 @@ def service_provider_config(config: BridgeConfig) -> ServiceProviderConfig:
         change_password=ChangePassword(supported=False),
         sort=Sort(supported=True),
         etag=ETag(supported=True),
-        authentication_schemes=[BEARER, BASIC],
+        # Each target answers with its own (ScimEndpoint, authentication_schemes above);
+        # the shared configuration names the schemes some target accepts.
+        authentication_schemes=_schemes_of_some_target(config),
     )
+
+
+def _schemes_of_some_target(config: BridgeConfig) -> list[AuthenticationScheme]:
+    """One scheme of each type some target accepts, for the description the targets share."""
+    schemes: dict[str, AuthenticationScheme] = {}
+    for target in config.targets:
+        for scheme in authentication_schemes(target.inbound):
+            schemes.setdefault(str(scheme.type), scheme)
+    return list(schemes.values())
 
 
 def build_provider(config: BridgeConfig) -> ScimProvider:

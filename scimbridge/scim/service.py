@@ -19,6 +19,7 @@ from scim2_models import (
     SearchRequest,
 )
 from scim2_models.path import Comparison, FilterVisitor, LogicalExpr, Not, Present, ValuePath
+from scim2_server.bulk import BulkPlan
 from scim2_server.conditions import Conditions
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
@@ -26,6 +27,9 @@ from scim2_server.storage import SearchPage
 from scim2_server.utils import parametrize
 
 from scimbridge.delivery.state import DELIVERY_STATE
+from scimbridge.scim import compat
+from scimbridge.scim.bulk import BridgeBulkPlan
+from scimbridge.scim.screening import filter_holds_nul
 
 _PYDANTIC_NOISE = (
     re.compile(r"^\d+ validation errors? for .+\n", re.MULTILINE),
@@ -49,6 +53,31 @@ def readable_detail(detail: str | None) -> str | None:
         pairs = [f"{lines[i]}: {lines[i + 1]}" for i in range(0, len(lines) - 1, 2)]
         return "; ".join(pairs)
     return " ".join(lines)
+
+
+def _filter_key(payload: Any) -> str | None:
+    """The key of a search's ``filter`` (attribute names are case-insensitive, RFC 7643 §2.1)."""
+    if not isinstance(payload, dict):
+        return None
+    return next((key for key in payload if key.casefold() == "filter"), None)
+
+
+def _ensure_no_nul(payload: Any) -> None:
+    """:raises InvalidFilterException: for a filter holding a NUL, which PostgreSQL cannot compare."""
+    key = _filter_key(payload)
+    if key is not None and isinstance(payload[key], str) and filter_holds_nul(payload[key]):
+        raise InvalidFilterException(
+            detail="The filter contains a NUL character (U+0000), which no value may hold"
+        )
+
+
+def _with_bare_values_quoted(payload: Any) -> tuple[Any, bool]:
+    """The search with its filter's unquoted values quoted, and whether that changed it."""
+    key = _filter_key(payload)
+    if key is None or not isinstance(payload[key], str):
+        return payload, False
+    quoted = compat.quote_bare_values(payload[key])
+    return {**payload, key: quoted}, quoted != payload[key]
 
 
 class TermCounter(FilterVisitor[int]):
@@ -83,6 +112,8 @@ class BridgeService(ScimService):
       asked for.
     - A filter holds at most ``max_filter_terms`` terms.
     - A Bulk request is measured against maxPayloadSize as the client sent it.
+    - Every operation of a circular Bulk reference is refused as circular.
+    - A filter's unquoted values are read as strings where that is unambiguous.
     """
 
     def __init__(self, provider: ScimProvider, *, max_filter_terms: int):
@@ -111,11 +142,26 @@ class BridgeService(ScimService):
         """The library's search request, refused with 400 ``invalidFilter`` (RFC 7644 §3.12)
         when its filter has more terms than ``max_filter_terms``.
 
+        A filter the library refuses is read once more with its unquoted values quoted,
+        where that is unambiguous (:func:`scimbridge.scim.compat.quote_bare_values`); a
+        filter that still fails is refused with the error of the filter as sent. A filter
+        holding a NUL character is refused before any of this (:mod:`scimbridge.scim.screening`).
+
         Both ``GET ?filter=`` and ``POST .search`` come through here. Each term is a
         condition of the SQL query: thousands of them take the database seconds, and
         SQLite refuses about a thousand ("Expression tree is too large") with a 500.
         """
-        search_request, position = super().read_search(resource_types, payload)
+        _ensure_no_nul(payload)
+        try:
+            search_request, position = super().read_search(resource_types, payload)
+        except InvalidFilterException as as_sent:
+            payload, quoted = _with_bare_values_quoted(payload)
+            if not quoted:
+                raise
+            try:
+                search_request, position = super().read_search(resource_types, payload)
+            except InvalidFilterException:
+                raise as_sent from None
         if search_request.filter is not None:
             terms = TermCounter().visit(search_request.filter.ast)
             if terms > self.max_filter_terms:
@@ -124,6 +170,12 @@ class BridgeService(ScimService):
                     "comparisons and presence tests are accepted in one filter"
                 )
         return search_request, position
+
+    def read_bulk(self, body: bytes, content_type: str | None) -> BulkPlan:
+        """The library's plan, as :class:`~scimbridge.scim.bulk.BridgeBulkPlan`: both (or
+        all) operations of a circular reference are refused as circular."""
+        plan = super().read_bulk(body, content_type)
+        return BridgeBulkPlan(plan.operations, plan.fail_on_errors)
 
     def ensure_bulk_payload_size(self, size: int) -> None:
         """Measure nothing here: :meth:`ensure_sent_bulk_payload_size` measured the body.

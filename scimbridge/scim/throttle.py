@@ -22,10 +22,10 @@ one leaves the window.
   and could otherwise take a fresh address for every try.
 - Memory is bounded: at most ``max_addresses`` addresses are remembered per target;
   beyond that the one whose last failure is oldest is forgotten first.
-- The client address is the peer's, or, when the peer is a trusted proxy, the
-  right-most ``X-Forwarded-For`` value: the one that proxy appended. Values to its
-  left come from further away, from anybody (the same rule as
-  :mod:`scimbridge.scim.locations`).
+- The client address is the peer's, or, when the peer is a trusted proxy, the ``for``
+  address of the right-most ``Forwarded`` element (RFC 7239), else the right-most
+  ``X-Forwarded-For`` value: the one that proxy appended. Values to its left come
+  from further away, from anybody (the same rule as :mod:`scimbridge.scim.locations`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
+
+from scimbridge.scim.forwarded import last_element, node_address
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -54,22 +56,30 @@ def _ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | No
 
 
 def client_address(
-    remote_addr: str | None, forwarded_for: Sequence[str], trusted_proxies: Sequence[Network]
+    remote_addr: str | None,
+    forwarded_for: Sequence[str],
+    trusted_proxies: Sequence[Network],
+    forwarded: Sequence[str] = (),
 ) -> str | None:
     """The address a request comes from, for the failure throttle.
 
     :param remote_addr: the peer's address (``request.remote_addr``).
     :param forwarded_for: every ``X-Forwarded-For`` line of the request.
     :param trusted_proxies: ``BridgeConfig.trusted_proxies``.
+    :param forwarded: every ``Forwarded`` line of the request (RFC 7239).
     """
     peer = _ip(remote_addr)
     if peer is None:
         return remote_addr
     if any(peer in network for network in trusted_proxies):
+        element = last_element(forwarded) or {}
         values = [value for line in forwarded_for for value in line.split(",") if value.strip()]
-        forwarded = _ip(values[-1]) if values else None
-        if forwarded is not None:
-            return str(forwarded)
+        if "for" in element:
+            client = _ip(node_address(element["for"]))
+        else:
+            client = _ip(values[-1]) if values else None
+        if client is not None:
+            return str(client)
     return str(peer)
 
 

@@ -145,12 +145,29 @@ outbox = Table(
     Column(
         "error_kind",
         String(16),
-        comment="of last_error: unavailable (the vendor; not counted) | failed (the user; counted)",
+        comment="of last_error: unavailable (the vendor; not counted) | failed (the user; "
+        "counted) | credentials (the vendor refused the bridge's credentials; not counted)",
     ),
     Column(
         "failing_since",
         DateTime(timezone=True),
-        comment="the first failed try: how long the vendor has been unavailable to this entry",
+        comment="the first failed try: how long the vendor has been unavailable to this entry "
+        "(for error_kind credentials: since when it refuses the bridge's credentials)",
+    ),
+    Column(
+        "outage",
+        Boolean,
+        nullable=False,
+        default=False,
+        server_default=false(),
+        comment="postponed by a vendor outage, no wait named: due at once when the vendor "
+        "answers again (delivery.recovery)",
+    ),
+    Column(
+        "history",
+        JSON,
+        comment="the last tries, oldest first: when, what came of each, the error "
+        "(delivery.settling.HISTORY_KEPT)",
     ),
     Column("vendor_ref", String(255), comment="the vendor's taskId / jobId of the delivery"),
     Column(

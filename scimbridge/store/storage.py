@@ -374,6 +374,24 @@ class SqlStorage(ScimStorage):
                     found.setdefault(row.value, []).append((row.id, row.display_name))
         return found
 
+    def display_names(self, resource_ids: list[str]) -> dict[str, str]:
+        """What the resources of some ids are called, by id: a User's displayName, else its
+        userName; a Group's displayName. The columns only, no resource is built: a Group
+        response names each of its members this way (:mod:`scimbridge.scim.members`)."""
+        user_name = resources.c.document["userName"].as_string()
+        names: dict[str, str] = {}
+        with self.database.transaction(writing=False) as session:
+            for chunk in chunked(resource_ids):
+                rows = session.execute(
+                    select(resources.c.id, resources.c.display_name, user_name).where(
+                        resources.c.target == self.target, resources.c.id.in_(chunk)
+                    )
+                )
+                for resource_id, display_name, name in rows:
+                    if display_name or name:
+                        names[resource_id] = display_name or name
+        return names
+
     def derived_attributes(self, resource_type: str) -> Derived:
         """The attributes of a resource type that a subclass joins in instead of storing
         them, as SQL values that filters compare (none here)."""

@@ -12,6 +12,7 @@ class attributes and overrides the hooks that differ::
         account_field = "login"  # where emulator.users() shows the account's name
         account_id_field = "id"  # where it shows the vendor's own id
         import_path = "/v2/import"  # the call that creates users (faults are queued on it)
+        import_method = "PUT"  # its method, where it is not POST
 
         def is_deprovisioned(self, account):
             return account is not None and account["status"] == "suspended"
@@ -333,7 +334,9 @@ class VendorContract(ReconcileCases):
     ) -> None:
         """The vendor creates the account but its answer comes after the client gave up;
         the deactivation that follows must reach that account, not be lost or duplicated."""
-        live.emulator.fault(after="timeout", delay=1.5, path=self.import_path)
+        live.emulator.fault(
+            after="timeout", delay=1.5, method=self.import_method, path=self.import_path
+        )
         ada = self.provision(live, "ada")
         live.worker.run_once()
         set_active(live, ada["id"], False)
@@ -344,7 +347,7 @@ class VendorContract(ReconcileCases):
     def test_a_first_import_delivered_twice_leaves_one_account(self, live: LiveBridge) -> None:
         """The vendor applies the import and the connection drops before the answer: the
         client sends it again, and the vendor must still hold one account."""
-        live.emulator.fault(after="disconnect", path=self.import_path)
+        live.emulator.fault(after="disconnect", method=self.import_method, path=self.import_path)
         ada = self.provision(live, "ada")
         live.drain()
         self.active_account_of(live, "ada")  # asserts one account, never two

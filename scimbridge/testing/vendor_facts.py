@@ -76,6 +76,9 @@ class VendorFacts:
     """The field holding the vendor's own id of the account."""
     import_path: ClassVar[str]
     """A fragment of the path of the call that creates users (faults are queued on it)."""
+    import_method: ClassVar[str] = "POST"
+    """The method of that call: a fault of a write the vendor applies although its answer is
+    late or lost is aimed at it alone, not at a read sharing the path (a listing)."""
     emulator_options: ClassVar[dict[str, Any]] = {}
     """Extra emulator constructor options (a rate-limit window scaled down for tests)."""
     target_options: ClassVar[dict[str, Any]] = {}

@@ -85,6 +85,7 @@ from scimbridge.vendors.http import (
     failed,
     json_object,
     nothing_to_deprovision,
+    polling,
     postponed,
     send_isolating,
     succeeded,
@@ -92,6 +93,7 @@ from scimbridge.vendors.http import (
 from scimbridge.vendors.oauth import OAuthClientCredentialsClient
 from scimbridge.vendors.pacing import WRITES, RateLimit
 from scimbridge.vendors.plugin import VendorPlugin
+from scimbridge.vendors.settings import Setting, Settings
 
 PATCHABLE = ("companyId", "roleIds", "products")
 """The fields the v1 project-user PATCH accepts (accountadmin.yaml)."""
@@ -205,8 +207,29 @@ class AccClient(OAuthClientCredentialsClient):
     known: RunDirectory[Members]
     """The project's members as the listing showed them (:meth:`members`), kept current with
     what this client writes and confirms."""
-    default_max_polls = 5
-    """Confirmation rounds of a 202: imported users usually show on the first."""
+    settings = (
+        OAuthClientCredentialsClient.settings
+        + polling(polls=5)  # confirmation rounds of a 202: imported users usually show on the first
+        + Settings(
+            credentials=(
+                Setting(
+                    "user_id",
+                    "The ACC or Autodesk id of an admin, sent as User-Id: 2-legged writes need it.",
+                    required=True,
+                ),
+                Setting("region", "The optional Region header (options.region also sets it)."),
+            ),
+            options=(
+                Setting(
+                    "project_id",
+                    "The project whose users the target manages; a Data Management b. prefix "
+                    "is removed.",
+                    required=True,
+                ),
+                Setting("region", "The optional Region header (credentials.region wins)."),
+            ),
+        )
+    )
     rate_limits = (
         RateLimit("writes", 100, 60.0, methods=WRITES, path_prefix=ADMIN),
         RateLimit("reads", 600, 60.0, methods=frozenset({"GET"}), path_prefix=ADMIN),
@@ -216,10 +239,7 @@ class AccClient(OAuthClientCredentialsClient):
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
-        project_id = str(target.options.get("project_id") or "")
-        if not project_id:
-            raise ValueError(f"target {target.name}: options.project_id is required for acc")
-        self.project_id = project_id.removeprefix("b.")
+        self.project_id = str(target.options["project_id"]).removeprefix("b.")
         """The Data Management ``b.`` prefix is not part of the ACC project id (Autodesk's "POST projects/:projectId/users:import", ``projectId``)."""
         self.service_members: set[str] = set()
         """The ACC ids of listed members whose ``autodeskId`` is the ``User-Id``: the

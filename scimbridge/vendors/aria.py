@@ -82,6 +82,7 @@ from scimbridge.vendors.http import (
     succeeded,
 )
 from scimbridge.vendors.plugin import VendorPlugin
+from scimbridge.vendors.settings import Setting, Settings
 
 JSON = {"Accept": "application/json"}
 USERS = "/api/auth/users"
@@ -207,12 +208,24 @@ class AriaClient(TokenLoginClient):
     renames_accounts = True
     """A re-import with the user's ``id`` replaces its fields, ``username`` included."""
 
+    settings = TokenLoginClient.settings + Settings(
+        credentials=(
+            Setting("username", "The account that acquires a token.", required=True),
+            Setting("password", "Its password.", required=True, secret=True),
+            Setting("auth_source", "The authentication source of that account (authSource)."),
+        ),
+        options=(
+            Setting(
+                "auth_source_id",
+                "The authentication source users are imported from.",
+                required=True,
+            ),
+        ),
+    )
+
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
-        source = target.options.get("auth_source_id")
-        if not source:
-            raise ValueError(f"target {target.name}: options.auth_source_id is required for aria")
-        self.auth_source_id = str(source)
+        self.auth_source_id = str(target.options["auth_source_id"])
 
     def login(self) -> str:
         credentials = {

@@ -27,6 +27,7 @@ import requests
 from scimbridge.config import Delivery, Target
 from scimbridge.mapping.context import Action
 from scimbridge.observability.calls import CallObserver, NotObserved
+from scimbridge.vendors.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,16 @@ class VendorUnavailable(VendorError):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class CredentialsRefused(VendorError):
+    """The vendor refuses the bridge's own credentials: a 401 or 403 to its login or token
+    request, or a 401 that persists with credentials just renewed. Nothing is wrong with the
+    users and waiting does not cure it, so it is neither :class:`VendorUnavailable` nor a
+    refusal of an item: the worker holds the target's entries, uncounted and never parked,
+    in the state ``credentials refused`` until a login succeeds
+    (:mod:`~scimbridge.delivery.recovery`). A 403 on one user's write stays that user's
+    refusal (:class:`~scimbridge.vendors.http.VendorRejected`)."""
 
 
 class Interrupted(Exception):
@@ -234,6 +245,10 @@ class VendorClient(ABC):
     one_batch_at_a_time: ClassVar[bool] = False
     """True where the vendor runs one import at a time per tenant (Rocket.Chat's
     ``import.new`` aborts a running one): workers then never overlap on the target."""
+    settings: ClassVar[Settings] = Settings()
+    """Every key of ``credentials`` and ``options`` the client reads (:mod:`.settings`): the
+    configuration is refused for any other key, a missing required one or a wrong type, and
+    the keys declared ``secret`` are redacted everywhere."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         self.target = target
@@ -394,6 +409,14 @@ class VendorClient(ABC):
         limit. A client without rate limits has nothing to share."""
         return None
 
+    def option(self, name: str) -> Any:
+        """The target's ``options.<name>``, or the default :attr:`settings` declares for it.
+
+        :raises KeyError: when the client does not declare the option.
+        """
+        default = self.settings.default("options", name)
+        return self.target.options.get(name, default)
+
     def redact(self, text: str) -> str:
         """``text`` without any secret the client holds (none here; HTTP clients hold some)."""
         return text
@@ -409,6 +432,7 @@ __all__ = [
     "Action",
     "BatchLease",
     "BridgeUsers",
+    "CredentialsRefused",
     "DeliveryItem",
     "Interrupted",
     "NoBridgeUsers",

@@ -61,6 +61,7 @@ from scimbridge.vendors.http import (
     succeeded,
 )
 from scimbridge.vendors.plugin import VendorPlugin
+from scimbridge.vendors.settings import Setting, Settings
 
 IMPORT_USERS = "/api/v1/integrations/IdentityManagement/users"
 USERS = "/api/v1/users"
@@ -144,6 +145,13 @@ class CloudShellClient(TokenLoginClient):
     default_token_scheme = "Basic"
     account_keys = frozenset({"UserName"})
     read_back = "list"
+    settings = TokenLoginClient.settings + Settings(
+        credentials=(
+            Setting("username", "The account that logs in (PUT /Api/Auth/Login).", required=True),
+            Setting("password", "Its password.", required=True, secret=True),
+            Setting("domain", "The CloudShell domain it logs in to.", default="Global"),
+        )
+    )
 
     def login(self) -> str:
         credentials = {

@@ -8,7 +8,9 @@ state what differs (their paths, bodies and tokens):
   no credential header reaches another host and no other host's answer is read;
 - before every call the worker's lease on the batch is checked (a stopping worker, or
   one that lost its lease, sends nothing more), and renewed while the call is in flight;
-- a 401 renews the credentials once and repeats the call once;
+- a 401 renews the credentials once and repeats the call once; a 401 to that call, or a
+  401 or 403 to the login itself, refuses the bridge's own credentials
+  (:class:`~scimbridge.vendors.base.CredentialsRefused`);
 - every call is paced to the vendor's documented rate limits (:mod:`.pacing`):
   a short wait is waited, a longer one postpones the call without sending it;
 - a 429, a 5xx, a timeout or a refused connection raises
@@ -23,6 +25,7 @@ state what differs (their paths, bodies and tokens):
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from abc import abstractmethod
@@ -39,6 +42,7 @@ import requests
 
 from scimbridge.config import Target
 from scimbridge.vendors.base import (
+    CredentialsRefused,
     DeliveryItem,
     Interrupted,
     Outcome,
@@ -48,6 +52,7 @@ from scimbridge.vendors.base import (
     honoured_wait,
 )
 from scimbridge.vendors.pacing import SHORT_WAIT_SECONDS, Pacer, RateLimit, configured_limits
+from scimbridge.vendors.settings import Setting, Settings
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +63,9 @@ ERROR_TEXT_KEYS = ("error", "message", "developerMessage", "Message", "errorMess
 """Where the five vendors put their error text (Confide and Rocket.Chat ``error``, Aria
 ``message``, APS ``developerMessage``, ASP.NET/CloudShell ``Message``)."""
 MAX_ERROR_TEXT = 300
-SECRET_CREDENTIALS = frozenset({"client_secret", "password", "auth_token"})
-"""The ``credentials`` keys that hold secrets (the others, such as ``region``, may be shown)."""
+CREDENTIAL_REFUSALS = frozenset({401, 403})
+"""Statuses of a login or token request that refuse the bridge's own credentials
+(:class:`~scimbridge.vendors.base.CredentialsRefused`): RFC 9110 §15.5.2 and §15.5.4."""
 PAYLOAD_REJECTIONS = frozenset({400, 409, 422})
 """Statuses that blame the payload, so one bad user may be the cause: worth isolating."""
 
@@ -119,14 +125,15 @@ def exhausted(response: requests.Response) -> bool:
     return response.headers.get("X-RateLimit-Remaining", "").strip() == "0"
 
 
-def error_text(response: requests.Response) -> str:
-    """The vendor's own words about a failure, or the start of its body."""
+def error_text(response: requests.Response, keys: Sequence[str] = ERROR_TEXT_KEYS) -> str:
+    """The vendor's own words about a failure (the first of ``keys`` its JSON object holds
+    as text), or the start of its body."""
     try:
         document = response.json()
     except ValueError:
         document = None
     if isinstance(document, dict):
-        for key in ERROR_TEXT_KEYS:
+        for key in keys:
             if isinstance(text := document.get(key), str) and text:
                 return text
     if isinstance(document, list) and document:
@@ -277,6 +284,30 @@ def send_isolating(
     return Isolated(first.accepted + second.accepted, first.rejected + second.rejected)
 
 
+def polling(interval_seconds: float = 2.0, polls: int = 150) -> Settings:
+    """The options of an asynchronous job's status polls, with the vendor's defaults: a
+    client whose vendor wants other defaults adds ``polling(…)`` to its flavour's settings."""
+    return Settings(
+        options=(
+            Setting(
+                "poll_interval_seconds",
+                "Seconds between two status polls of an asynchronous job (the first polls "
+                "come sooner: 1/8, 1/4, 1/2 of it).",
+                float,
+                default=interval_seconds,
+                minimum=0,
+            ),
+            Setting(
+                "max_polls",
+                "How many status polls before the job is given up for now and retried.",
+                int,
+                default=polls,
+                minimum=0,
+            ),
+        )
+    )
+
+
 class HttpVendorClient(VendorClient):
     """A vendor client speaking JSON over a ``requests`` session, with the shared rules above.
 
@@ -284,10 +315,29 @@ class HttpVendorClient(VendorClient):
     :meth:`auth_headers` and :meth:`deliver_batch`.
     """
 
-    default_poll_interval_seconds = 2.0
-    default_max_polls = 150
+    settings = polling() + Settings(
+        options=(
+            Setting(
+                "rate_limits",
+                "Adjusts the vendor's documented rate limits: a limit's name to "
+                "{calls, seconds}, or false where the account is exempt (docs, the vendor's page).",
+                dict,
+            ),
+            Setting(
+                "directory_max_age_seconds",
+                "How long the vendor's accounts read once serve a delivery run before they are "
+                "read again; 0 reads them for every delivery.",
+                float,
+                default=DIRECTORY_MAX_AGE_SECONDS,
+                minimum=0,
+            ),
+        )
+    )
     rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
     """The vendor's documented rate limits; a target adjusts them with ``options.rate_limits``."""
+    error_text_keys: ClassVar[tuple[str, ...]] = ERROR_TEXT_KEYS
+    """The fields of the vendor's JSON error document that hold its message, tried in order
+    (:func:`error_text`): a vendor answering ``{"msg": ...}`` sets ``("msg",)``."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
@@ -298,24 +348,14 @@ class HttpVendorClient(VendorClient):
         """Keeps the calls within :attr:`rate_limits` (:mod:`.pacing`)."""
         self.longest_wait = SHORT_WAIT_SECONDS
         """The longest wait for a rate limit a call takes in place (:meth:`waiting_in_place`)."""
-        self.poll_interval = self._number_option(
-            "poll_interval_seconds", self.default_poll_interval_seconds
-        )
+        self.poll_interval = float(self.option("poll_interval_seconds"))
         """Seconds between two status polls of an asynchronous job (``options.poll_interval_seconds``)."""
-        self.max_polls = int(self._number_option("max_polls", self.default_max_polls))
+        self.max_polls = int(self.option("max_polls"))
         """How many status polls before giving the job up for now (``options.max_polls``)."""
         self.known: RunDirectory[Any] = RunDirectory(
-            self._number_option("directory_max_age_seconds", DIRECTORY_MAX_AGE_SECONDS)
+            float(self.option("directory_max_age_seconds"))
         )
         """What the client knows of the vendor's accounts for the run, where it keeps any."""
-
-    def _number_option(self, name: str, default: float) -> float:
-        value = self.target.options.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(
-                f"target {self.target.name}: options.{name} must be a non-negative number"
-            )
-        return float(value)
 
     @property
     def base_url(self) -> str:
@@ -339,12 +379,9 @@ class HttpVendorClient(VendorClient):
         return {}
 
     def secrets(self) -> list[str]:
-        """Every value no message may show: the secret credentials and the tokens held."""
-        return [
-            value.get_secret_value()
-            for key, value in self.target.credentials.items()
-            if key in SECRET_CREDENTIALS
-        ]
+        """Every value no message may show: what :attr:`settings` declares secret (the one
+        rule, :meth:`.Target.secrets`) and the tokens held."""
+        return self.target.secrets()
 
     @abstractmethod
     def deliver_batch(self, items: list[DeliveryItem]) -> list[Outcome]:
@@ -398,8 +435,8 @@ class HttpVendorClient(VendorClient):
         """Send one request and return the vendor's answer when its status is in ``expect``.
 
         :param public: a call that needs no token (a login): sent as is, never renewed.
-        :raises VendorUnavailable: 429, 5xx, timeout, refused connection, or a 401 that
-            survives a fresh token.
+        :raises VendorUnavailable: 429, 5xx, timeout, refused connection.
+        :raises CredentialsRefused: a 401 that survives a fresh token.
         :raises VendorRejected: any other status outside ``expect``.
 
         A write that raises :class:`VendorUnavailable` or :class:`Interrupted` may have been
@@ -537,10 +574,11 @@ class HttpVendorClient(VendorClient):
             refusal = redirect_refused(response, f"{self.vendor}: {method} {path}", "base_url")
             return VendorRejected(status, self.redact(refusal))
         message = self.redact(
-            f"{self.vendor}: {method} {path} answered HTTP {status}: {error_text(response)}"
+            f"{self.vendor}: {method} {path} answered HTTP {status}: "
+            f"{error_text(response, self.error_text_keys)}"
         )
         if status == 401 and renewed:
-            return VendorUnavailable(f"{message} (even with renewed credentials)")
+            return CredentialsRefused(f"{message} (even with renewed credentials)")
         if status == 429 or status >= 500:
             return VendorUnavailable(message, retry_after=self.vendor_wait(response))
         return VendorRejected(status, message)
@@ -648,6 +686,15 @@ class TokenLoginClient(HttpVendorClient):
     (Aria ``OpsToken``, CloudShell ``Basic``); the scheme is ``credentials.token_scheme``."""
 
     default_token_scheme: str
+    settings = HttpVendorClient.settings + Settings(
+        credentials=(
+            Setting(
+                "token_scheme",
+                "The scheme the session token is sent with (Authorization: <scheme> <token>); "
+                "default: the vendor's documented one.",
+            ),
+        )
+    )
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
@@ -665,11 +712,14 @@ class TokenLoginClient(HttpVendorClient):
         self.token = token
 
     def login_call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """The login request: refused credentials (or a redirect, which names the setting
-        to check) are a configuration problem to retry later."""
+        """The login request: a 401 or 403 refuses the bridge's credentials
+        (:class:`CredentialsRefused`); any other refusal (a redirect, which names the
+        setting to check) is a configuration problem to retry later."""
         try:
             return self.call(method, path, public=True, **kwargs)
         except VendorRejected as rejection:
+            if rejection.status in CREDENTIAL_REFUSALS:
+                raise CredentialsRefused(f"{rejection} (check the target's credentials)") from None
             redirected = 300 <= rejection.status < 400
             hint = "" if redirected else " (check the target's credentials)"
             raise VendorUnavailable(f"{rejection}{hint}") from None
@@ -683,3 +733,44 @@ class TokenLoginClient(HttpVendorClient):
 
     def secrets(self) -> list[str]:
         return super().secrets() + ([self.token] if self.token else [])
+
+
+class StaticCredentialsClient(HttpVendorClient):
+    """A vendor that takes the same credential on every call and has no login: an API key
+    sent as HTTP Basic (RFC 7617: ``credentials.username`` and ``credentials.api_key`` as the
+    password), or in a header of the vendor's naming (:attr:`credential_header`). Nothing is
+    fetched, so a refused key shows on the first call (a 401, repeated once)."""
+
+    credential_header: ClassVar[str | None] = None
+    """The header that carries ``credentials.api_key`` (``X-Api-Key``); None: HTTP Basic."""
+    credential_prefix: ClassVar[str] = ""
+    """What precedes the key in :attr:`credential_header` (``"Token "``, ``"Bearer "``)."""
+    settings = HttpVendorClient.settings + Settings(
+        credentials=(
+            Setting("api_key", "The vendor's API key.", required=True, secret=True),
+            Setting(
+                "username",
+                "The user name sent with the key over HTTP Basic (the key is the password).",
+            ),
+        )
+    )
+
+    def authenticate(self) -> None:
+        """Nothing to fetch: the key is sent as it is."""
+
+    def is_authenticated(self) -> bool:
+        return True
+
+    def auth_headers(self) -> dict[str, str]:
+        key = self.target.secret("api_key") or ""
+        if self.credential_header is not None:
+            return {self.credential_header: self.credential_prefix + key}
+        return {"Authorization": f"Basic {self._basic()}"}
+
+    def _basic(self) -> str:
+        pair = f"{self.target.secret('username') or ''}:{self.target.secret('api_key') or ''}"
+        return base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+    def secrets(self) -> list[str]:
+        """The declared secrets, and the Basic credentials as they travel (base64)."""
+        return [*super().secrets(), self._basic()]

@@ -19,8 +19,14 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 
 from scimbridge.config import Target
-from scimbridge.vendors.base import VendorUnavailable
-from scimbridge.vendors.http import HttpVendorClient, error_text, redirect_refused
+from scimbridge.vendors.base import CredentialsRefused, VendorUnavailable
+from scimbridge.vendors.http import (
+    CREDENTIAL_REFUSALS,
+    HttpVendorClient,
+    error_text,
+    redirect_refused,
+)
+from scimbridge.vendors.settings import Setting, Settings
 
 TOKEN_LEEWAY_SECONDS = 60
 """Renew a token this long before it expires, so a call never leaves with a dying one."""
@@ -46,6 +52,23 @@ class OAuthClientCredentialsClient(HttpVendorClient):
     token_endpoint_auth_method: ClassVar[str]
     """``client_secret_basic`` or ``client_secret_post`` (RFC 6749 §2.3.1), as the vendor documents."""
     default_scope: ClassVar[str]
+    settings = HttpVendorClient.settings + Settings(
+        credentials=(
+            Setting("client_id", "The OAuth 2 client id (RFC 6749 §2.2).", required=True),
+            Setting(
+                "client_secret",
+                "The OAuth 2 client secret (RFC 6749 §2.3.1).",
+                required=True,
+                secret=True,
+            ),
+            Setting("scope", "The scope asked for; default: the one the vendor documents."),
+            Setting(
+                "token_url",
+                "The token endpoint; default: the vendor's documented one. A path alone is "
+                "resolved against the base URL's host.",
+            ),
+        )
+    )
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         if http is not None and not isinstance(http, OAuthSession):
@@ -101,7 +124,10 @@ class OAuthClientCredentialsClient(HttpVendorClient):
             ) from None
 
     def _check_token_response(self, response: requests.Response) -> requests.Response:
-        """Turn a refused token request into VendorUnavailable before authlib parses it."""
+        """Turn a refused token request into an error of ours before authlib parses it: a
+        401 or 403, or RFC 6749 §5.2's ``invalid_client`` (a 400 where the client did not
+        use Basic), refuses the client's credentials (:class:`CredentialsRefused`); any
+        other refusal is retried later (:class:`VendorUnavailable`)."""
         if response.status_code == 200:
             return response
         if 300 <= response.status_code < 400:
@@ -111,10 +137,13 @@ class OAuthClientCredentialsClient(HttpVendorClient):
             raise VendorUnavailable(self.redact(refusal))
         message = self.redact(
             f"{self.vendor}: the token endpoint answered HTTP {response.status_code}: "
-            f"{error_text(response)}"
+            f"{error_text(response, self.error_text_keys)}"
         )
         if response.status_code == 429 or response.status_code >= 500:
             raise VendorUnavailable(message, retry_after=self.vendor_wait(response))
+        refused = _oauth_error(response) == "invalid_client"
+        if response.status_code in CREDENTIAL_REFUSALS or refused:
+            raise CredentialsRefused(f"{message} (check the target's client credentials)")
         raise VendorUnavailable(f"{message} (check the target's client credentials)")
 
     def is_authenticated(self) -> bool:
@@ -124,3 +153,13 @@ class OAuthClientCredentialsClient(HttpVendorClient):
     def secrets(self) -> list[str]:
         token = self.oauth.token or {}
         return [*super().secrets(), token.get("access_token") or ""]
+
+
+def _oauth_error(response: requests.Response) -> str | None:
+    """The ``error`` code of a token endpoint's error answer (RFC 6749 §5.2), if it has one."""
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    error = document.get("error") if isinstance(document, dict) else None
+    return error if isinstance(error, str) else None

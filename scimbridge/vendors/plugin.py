@@ -78,14 +78,23 @@ class VendorPlugin:
         documentation: str | None = None,
     ) -> VendorPlugin:
         """A plugin whose files lie in ``package`` the usual way: ``records/<name>.json``
-        (the record schema) and ``mappings/<name>.yaml`` (the default mapping)."""
-        files = resources.files(package)
+        (the record schema) and ``mappings/<name>.yaml`` (the default mapping).
+
+        The mappings are found by importing ``<package>.mappings``, not by a path beside
+        ``package``, so that a distribution may build that package from another directory
+        of its source: scimbridge's own lie in the checkout's top-level ``mappings/``
+        (``[tool.setuptools.package-dir]``), which an editable install serves from there and
+        a wheel carries as ``scimbridge/vendors/mappings/``.
+
+        :raises ModuleNotFoundError: when ``package`` has no ``mappings`` directory (the
+            plugin's module then fails to load, as :class:`PluginError` says).
+        """
         return cls(
             name=name,
             title=title,
             client=client,
-            record_schema=files / "records" / f"{name}.json",
-            default_mapping=files / "mappings" / f"{name}.yaml",
+            record_schema=resources.files(package) / "records" / f"{name}.json",
+            default_mapping=resources.files(f"{package}.mappings") / f"{name}.yaml",
             emulator=emulator,
             documentation=documentation,
         )

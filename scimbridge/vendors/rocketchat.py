@@ -99,6 +99,7 @@ from scimbridge.vendors.http import (
     failed,
     json_object,
     nothing_to_deprovision,
+    polling,
     postponed,
     retry_after_seconds,
     send_isolating,
@@ -107,6 +108,7 @@ from scimbridge.vendors.http import (
 from scimbridge.vendors.pacing import RateLimit
 from scimbridge.vendors.plugin import VendorPlugin
 from scimbridge.vendors.rocketchat_directory import Directory, User, may_rule_out
+from scimbridge.vendors.settings import Setting, Settings
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +221,25 @@ class RocketChatClient(HttpVendorClient):
     """``users.update`` changes a user's name and email in place."""
     read_back = "list"
     """``users.list`` pages every user (:meth:`accounts`)."""
-    default_poll_interval_seconds = 1.0
+    settings = (
+        HttpVendorClient.settings
+        + polling(interval_seconds=1.0)
+        + Settings(
+            credentials=(
+                Setting(
+                    "user_id",
+                    "The id of the user whose personal access token the bridge sends (X-User-Id).",
+                    required=True,
+                ),
+                Setting(
+                    "auth_token",
+                    "The personal access token (X-Auth-Token).",
+                    required=True,
+                    secret=True,
+                ),
+            )
+        )
+    )
     known: RunDirectory[Directory]
     """The run's directory: the last listing read, with the client's own writes since."""
     rate_limits = (RateLimit("per_route", 10, 60.0, path_prefix=f"{API}/", per_route=True),)
@@ -229,8 +249,6 @@ class RocketChatClient(HttpVendorClient):
 
     def authenticate(self) -> None:
         """A personal access token needs no login; a 401 means it was revoked or lacks rights."""
-        if not (self.target.secret("user_id") and self.target.secret("auth_token")):
-            raise VendorUnavailable("rocketchat: credentials user_id and auth_token are required")
 
     def is_authenticated(self) -> bool:
         return True

@@ -156,6 +156,7 @@ def build_app(tmp_path: Path, inbound: dict[str, Any], **settings: Any) -> Flask
                 "name": TARGET,
                 "vendor": "cloudshell",
                 "base_url": "http://127.0.0.1:9",
+                "credentials": {"username": "admin", "password": "cloudshell-password"},
                 "inbound": inbound,
             }
         ],

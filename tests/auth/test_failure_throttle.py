@@ -260,3 +260,23 @@ def test_the_client_address(peer: str, forwarded: list[str], expected: str) -> N
     trusted = [ipaddress.ip_network("10.9.9.9/32")]
 
     assert client_address(peer, forwarded, trusted) == expected
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "expected"),
+    [
+        (["for=203.0.113.5, for=198.51.100.7;proto=https"], "198.51.100.7"),
+        (["for=203.0.113.5", 'for="[2001:db8::17]:4711"'], "2001:db8::17"),
+        (["for=198.51.100.7:47011"], "198.51.100.7"),
+        (["for=unknown"], "10.9.9.9"),
+        (["proto=https"], "203.0.113.9"),
+    ],
+)
+def test_the_client_address_from_an_rfc_7239_forwarded_header(
+    forwarded: list[str], expected: str
+) -> None:
+    """The right-most ``Forwarded`` element's ``for`` wins over ``X-Forwarded-For``; one
+    without ``for`` leaves ``X-Forwarded-For`` to say; ``unknown`` names no address."""
+    trusted = [ipaddress.ip_network("10.9.9.9/32")]
+
+    assert client_address("10.9.9.9", ["203.0.113.9"], trusted, forwarded) == expected

@@ -14,7 +14,12 @@ JWKS_URL = "https://issuer.example.com/keys"
 
 
 def load(inbound: dict[str, Any]):
-    target = {"name": "chat", "vendor": "rocketchat", "base_url": "https://chat.example.com"}
+    target = {
+        "name": "chat",
+        "vendor": "rocketchat",
+        "base_url": "https://chat.example.com",
+        "credentials": {"user_id": "u1", "auth_token": "rc-token"},
+    }
     document = {"targets": [{**target, "inbound": inbound}]}
     return parse_config(json.dumps(document), "bridge.yaml")
 

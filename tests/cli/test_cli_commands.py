@@ -32,7 +32,7 @@ def test_a_missing_vendor_option_is_refused_at_start(runner, tmp_path):
     config = write_config(tmp_path, vendor="acc", mapping=str(default_mapping("acc")))
     result = runner.invoke(main, ["serve", "--config", str(config)])
     assert result.exit_code == 1
-    assert "target chat: options.project_id is required for acc" in result.output
+    assert "key targets[0] (chat).options.project_id: required, not set" in result.output
 
 
 def test_a_mapping_for_another_vendor_is_refused(runner, tmp_path):

@@ -35,7 +35,7 @@ def test_check_refuses_a_missing_vendor_option(tmp_path):
     config.write_text(CONFIG.replace("vendor: rocketchat", "vendor: acc"))
     result = CliRunner().invoke(main, ["config", "check", "--config", str(config)], env=ENV)
     assert result.exit_code == 1
-    assert "options.project_id is required for acc" in result.output
+    assert "key targets[0] (chat).options.project_id: required, not set" in result.output
 
 
 def test_check_requires_the_secrets_serve_will_need(tmp_path):

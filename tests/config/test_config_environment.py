@@ -96,6 +96,20 @@ def test_a_missing_variable_names_the_line_and_key_of_the_reference():
     )
 
 
+def test_every_missing_variable_is_named_in_one_message_with_its_line_and_key():
+    env = environment()
+    for name in ("RC_USER", "RC_TOKEN", "OKTA_PASSWORD"):
+        del env[name]
+    with pytest.raises(ConfigError) as refused:
+        parse_config(CONFIG, "bridge.yaml", environ=env)
+    assert str(refused.value) == (
+        "bridge.yaml, environment variables not set: RC_USER, RC_TOKEN, OKTA_PASSWORD\n"
+        "  line 7, key targets[0] (chat).credentials.user_id: RC_USER\n"
+        "  line 8, key targets[0] (chat).credentials.auth_token: RC_TOKEN\n"
+        "  line 11, key targets[0] (chat).inbound.basic.password: OKTA_PASSWORD"
+    )
+
+
 def test_an_invalid_value_from_the_environment_is_refused_without_showing_it():
     with pytest.raises(ConfigError) as refused:
         parse_config(CONFIG, "bridge.yaml", environ=environment(SCIM_TOKEN="short-secret"))

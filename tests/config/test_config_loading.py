@@ -43,7 +43,8 @@ def test_the_mapping_file_defaults_to_the_one_shipped_for_the_vendor():
 def test_json_is_accepted_as_yaml():
     text = (
         '{"targets": [{"name": "a", "vendor": "acc", "base_url": "http://x",'
-        ' "inbound": {"bearer_tokens": ["0123456789abcdef"]}}]}'
+        ' "credentials": {"client_id": "c", "client_secret": "s", "user_id": "u"},'
+        ' "options": {"project_id": "p"}, "inbound": {"bearer_tokens": ["0123456789abcdef"]}}]}'
     )
     assert parse_config(text).targets[0].vendor == "acc"
 
@@ -115,9 +116,9 @@ def test_an_unreadable_file_is_a_config_error(tmp_path):
         load_config(tmp_path / "missing.yaml")
 
 
-def test_secrets_lists_every_credential_and_token():
+def test_secrets_lists_every_credential_declared_secret_and_every_token():
     config = parse_config(VALID, environ=ENV)
-    assert set(config.secrets()) == {"u1", "rc-secret", ENV["CHAT_SCIM_TOKEN"]}
+    assert set(config.secrets()) == {"rc-secret", ENV["CHAT_SCIM_TOKEN"]}
 
 
 def test_a_filter_holds_at_most_100_terms_by_default():

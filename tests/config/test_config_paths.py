@@ -16,6 +16,7 @@ targets:
     vendor: rocketchat
     {mapping}
     base_url: https://chat.example.com
+    credentials: {{user_id: u1, auth_token: rc-token}}
     inbound: {{bearer_tokens: ["a-scim-token-0123456789"]}}
 """
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import configparser
 import json
 import re
+import tomllib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -110,6 +111,7 @@ def test_every_grace_period_outlasts_a_stopping_process(
                         "name": "t",
                         "vendor": "rocketchat",
                         "base_url": "https://chat.example.com",
+                        "credentials": {"user_id": "u1", "auth_token": "rc-token"},
                         "inbound": {"bearer_tokens": ["0123456789abcdef"]},
                     }
                 ]
@@ -136,3 +138,12 @@ def test_the_dockerfile_keeps_its_promises() -> None:
     assert "SCIMBRIDGE_PORT" in " ".join(dockerfile_healthcheck())
     # the wheel carries the default mappings; nothing else of the checkout enters the image
     assert not any(line.startswith("COPY mappings") for line in instructions)
+
+
+def test_the_image_build_context_holds_every_directory_the_wheel_is_built_from() -> None:
+    """.dockerignore is an allow-list: the top-level mappings/ the wheel packages must pass it."""
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    allowed = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+    assert {"scimbridge", *setuptools["package-dir"].values()} <= allowed

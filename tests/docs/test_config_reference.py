@@ -145,3 +145,21 @@ def test_every_key_has_a_description_once_docstrings_are_the_descriptions(
     ]
 
     assert not undescribed, f"fields without a docstring: {undescribed}"
+
+
+def test_the_committed_reference_is_what_make_config_reference_writes() -> None:
+    """docs/configuration.md and the schema beside it are committed, for the README's links;
+    a change of the configuration model without them written again fails here."""
+    assert reference.stale_files() == [], "stale: run `make config-reference` and commit"
+
+
+def test_the_site_is_not_built_on_a_stale_reference(tmp_path: Path) -> None:
+    exceptions = pytest.importorskip("mkdocs.exceptions")
+    reference.write_files(tmp_path)
+    (tmp_path / reference.PAGE).write_text("# Configuration reference\n", "utf-8")
+
+    with pytest.raises(exceptions.PluginError, match=r"configuration\.md stale"):
+        reference.on_pre_build({"docs_dir": str(tmp_path)})
+
+    reference.write_files(tmp_path)
+    reference.on_pre_build({"docs_dir": str(tmp_path)})

@@ -2,6 +2,7 @@
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -30,12 +31,14 @@ def config_file(tmp_path, mappings_dir):
                 vendor: rocketchat
                 mapping: {mappings_dir / "rocketchat.yaml"}
                 base_url: https://chat.example.com
+                credentials: {{user_id: u1, auth_token: rc-token}}
                 inbound: {{bearer_tokens: ["{TOKEN}"]}}
               - name: lab
                 vendor: cloudshell
                 mapping: {mappings_dir / "cloudshell.yaml"}
                 base_url: http://cloudshell.example.com:9000
                 inbound: {{bearer_tokens: ["{TOKEN}"]}}
+                credentials: {{username: admin, password: cloudshell-password}}
             """
         )
     )
@@ -77,11 +80,13 @@ def test_check_with_a_configuration_checks_each_target_against_its_vendor(
               - name: chat
                 vendor: rocketchat
                 base_url: https://chat.example.com
+                credentials: {user_id: u1, auth_token: rc-token}
                 inbound: {bearer_tokens: ["${SCIM_TOKEN}"]}
               - name: lab
                 vendor: cloudshell
                 mapping: chat.yaml
                 base_url: https://lab.example.com
+                credentials: {username: admin, password: cloudshell-password}
                 inbound: {bearer_tokens: ["${SCIM_TOKEN}"]}
             """
         )
@@ -111,9 +116,11 @@ def test_show_prints_the_default_mapping_of_a_vendor(runner, tmp_path):
 def test_preview_needs_no_vendor_secret_in_the_environment(
     runner, config_file, write_json, okta_user, monkeypatch
 ):
-    monkeypatch.delenv("RC_TOKEN", raising=False)
-    with open(config_file, "a") as config:
-        config.write('    credentials: {auth_token: "${RC_TOKEN}"}\n')
+    monkeypatch.delenv("CLOUDSHELL_PASSWORD", raising=False)
+    text = Path(config_file).read_text()
+    Path(config_file).write_text(
+        text.replace("password: cloudshell-password", 'password: "${CLOUDSHELL_PASSWORD}"')
+    )
     user = write_json(okta_user("ada", "Ada", "Lovelace", "ada@example.com"))
 
     result = runner.invoke(mapping, ["preview", "lab", user, "--config", config_file])
@@ -221,7 +228,7 @@ def test_preview_explain_shows_each_step_of_a_field(runner, config_file, write_j
     assert result.exit_code == 0, result.output
     steps = result.output.split("\n{", 1)[0]
     assert 'username:\n  candidate 1:\n    userName → "zoë@b.example"' in steps
-    assert '    first → "zoë"\n    normalize_diacritics → "zoe"' in steps
+    assert '    first → "zoë"\n    transliterate → "zoe"' in steps
     assert "roles:\n  membership of a group → nothing\n  = []" in steps  # the revocation
 
 
@@ -234,6 +241,7 @@ def test_preview_explain_never_shows_a_redacted_value(runner, tmp_path, write_js
     config = tmp_path / "bridge.yaml"
     config.write_text(
         "targets:\n  - name: chat\n    vendor: rocketchat\n    mapping: chat.yaml\n"
+        "    credentials: {user_id: u1, auth_token: rc-token}\n"
         f'    base_url: https://chat.example.com\n    inbound: {{bearer_tokens: ["{TOKEN}"]}}\n'
     )
     user = write_json({**okta_user("ada", "Ada", "L", "ada@example.com"), "title": "Top Secret"})

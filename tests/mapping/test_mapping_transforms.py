@@ -205,6 +205,56 @@ def test_normalize_diacritics_applies_to_each_string_of_a_list():
     assert transformed("normalize_diacritics", ["Zoë", 1]) == ["Zoe", 1]
 
 
+# -- transliterate --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "ascii"),
+    [("Иван Петров", "Ivan Petrov"), ("Γιώργος", "Giorgos"), ("محمد", "mhmd"),
+     ("やまだたろう", "yamadatarou"), ("李小龙", "LiXiaoLong"), ("김민준", "GimMinJun"),
+     ("Zoë Ångström", "Zoe Angstrom"), ("Straße", "Strasse")],
+)  # fmt: skip
+def test_transliterate_writes_every_script_in_ascii(text, ascii):
+    assert transformed("transliterate", text) == ascii
+
+
+def test_transliterate_reads_han_characters_in_mandarin_whatever_the_language():
+    """A readable name, though not the Japanese reading "yamada taro" (docs/mapping.md)."""
+    assert transformed("transliterate", "山田太郎") == "ShanTianTaiLang"
+
+
+def test_transliterate_leaves_ascii_alone():
+    assert transformed("transliterate", "john.doe+test@example.com") == "john.doe+test@example.com"
+
+
+def test_transliterate_applies_to_each_string_of_a_list():
+    assert transformed("transliterate", ["Иван", 1]) == ["Ivan", 1]
+
+
+# -- min_letters ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "-", "-.-", "j", "._-"])
+def test_min_letters_gives_nothing_for_a_string_with_fewer_letters_or_digits(text):
+    assert transformed({"min_letters": 2}, text) is None
+
+
+@pytest.mark.parametrize("text", ["jo", "-j-1-", "山田", "ив"])
+def test_min_letters_keeps_a_string_with_enough_letters_or_digits_of_any_script(text):
+    assert transformed({"min_letters": 2}, text) == text
+
+
+def test_min_letters_leaves_out_the_items_of_a_list_with_too_few():
+    assert transformed({"min_letters": 2}, ["-", "jo", "-.-", "ann"]) == ["jo", "ann"]
+
+
+@pytest.mark.parametrize("argument", ["0", "two", "true"])
+def test_min_letters_takes_a_positive_whole_number(write_mapping, argument):
+    error = refused(write_mapping, f"{{min_letters: {argument}}}")
+
+    assert error.key.startswith("record.firstName.transform")
+
+
 # -- title_case ---------------------------------------------------------------------
 
 
@@ -421,6 +471,8 @@ def test_preview_prints_redacted_in_place_of_the_value(tmp_path, write_mapping):
         "    vendor: aria\n"
         f"    mapping: {mapping_path}\n"
         "    base_url: https://aria.example.com\n"
+        "    credentials: {username: admin, password: aria-password}\n"
+        "    options: {auth_source_id: local}\n"
         '    inbound: {bearer_tokens: ["0123456789abcdef0123"]}\n'
     )
     user = tmp_path / "user.json"

@@ -25,6 +25,7 @@ SPECS: list[Any] = [
     {"replace": {"pattern": r"^(?P<local>[^@]*)@?(.*)$", "with": r"\2:\g<local>"}},
     {"replace": {"pattern": "(x)|y", "with": r"[\1]"}},
     {"truncate": 3},
+    {"min_letters": 2},
     {"substring": {"start": 2, "length": 4}},
     {"substring": {"start": 1}},
     {"word": {"index": 2, "separators": " ,"}},
@@ -96,6 +97,19 @@ def test_normalize_diacritics_writes_latin_letters_in_ascii(text):
 @given(text=st.text(alphabet=st.characters(max_codepoint=0x7F)))
 def test_normalize_diacritics_leaves_ascii_alone(text):
     assert SIMPLE["normalize_diacritics"](text) == text
+
+
+@given(text=st.text())
+@example(text="\ud800")
+def test_transliterate_writes_any_text_in_ascii(text):
+    assert SIMPLE["transliterate"](text).isascii()
+
+
+@given(text=st.text(max_size=8))
+def test_min_letters_gives_the_text_itself_or_nothing(text):
+    kept = compile_transform({"min_letters": 2})(text)
+
+    assert kept == (text if sum(char.isalnum() for char in text) >= 2 else None)
 
 
 REPLACE_PATTERNS = [r"^([^@]*)@([^.]*).*$", r"(?P<word>\w+)(?:-(\d))?", "(a)|(b)", "x*", "(?i)(É)"]

@@ -163,6 +163,45 @@ def test_text_lines_are_for_a_person_and_carry_the_request_id(
     assert line.endswith("INFO scimbridge.scim: aria POST /Users -> 201 [request idp-write-0005]")
 
 
+def test_a_right_to_left_override_in_a_user_name_shows_escaped_in_a_text_line(
+    aria: LiveBridge, capture_logs: Capture
+) -> None:
+    logs = capture_logs(aria, "text")
+    user = {**scim_user("mallory"), "userName": "mallory\u202egro.elpmaxe@example.com"}
+    assert aria.scim("POST", "/Users", user).status_code == 201
+
+    aria.drain()
+
+    (line,) = [line for line in logs.text.splitlines() if "delivered upsert" in line]
+    assert "delivered upsert mallory\\u202egro.elpmaxe@example.com (outbox #1" in line
+    assert "\u202e" not in logs.text
+
+
+def logged(log_format: str, message: str, *args: object) -> str:
+    """What the bridge's handler writes of one line logged with ``args``."""
+    stream = io.StringIO()
+    handler = configure_logging("INFO", log_format, stream=stream)  # type: ignore[arg-type]
+    try:
+        logging.getLogger("scimbridge.test").info(message, *args)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    return stream.getvalue()
+
+
+def test_a_line_break_in_a_user_name_never_starts_a_text_line() -> None:
+    text = logged("text", "delivered %s", "ada\n2026-01-01 INFO scimbridge: forged")
+
+    (line,) = text.splitlines()
+    assert line.endswith("delivered ada\\u000a2026-01-01 INFO scimbridge: forged")
+
+
+def test_a_bidirectional_character_in_a_json_line_is_escaped_and_reads_back_as_sent() -> None:
+    text = logged("json", "delivered %s", "mallory\u202e\u0085\u2067@example.com")
+
+    assert "\\u202e\\u0085\\u2067" in text
+    assert json.loads(text)["message"] == "delivered mallory\u202e\u0085\u2067@example.com"
+
+
 def test_a_traceback_is_one_json_line() -> None:
     stream = io.StringIO()
     handler = configure_logging("INFO", "json", stream=stream)

@@ -130,15 +130,64 @@ def wheel(tmp_path_factory) -> Path:
     return installed
 
 
-def test_the_wheel_ships_every_default_mapping(wheel):
-    shipped = sorted(path.name for path in (wheel / "scimbridge/vendors/mappings").glob("*.yaml"))
-    assert shipped == [
+def run_installed(wheel: Path, cwd: Path, *arguments: str) -> str:
+    """What ``python <arguments>`` prints, run from ``cwd`` with the installed wheel as the
+    only scimbridge."""
+    ran = subprocess.run(
+        [sys.executable, *arguments],
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(wheel)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return ran.stdout
+
+
+def test_the_wheel_ships_every_default_mapping_from_the_top_level_mappings_directory(wheel):
+    """The design card's layout: the files live in ``mappings/`` beside ``scimbridge/``, and
+    the wheel carries them as package data (``[tool.setuptools.package-dir]``)."""
+    shipped = {
+        path.name: path.read_bytes()
+        for path in (wheel / "scimbridge/vendors/mappings").glob("*.yaml")
+    }
+    assert sorted(shipped) == [
         "acc.yaml",
         "aria.yaml",
         "cloudshell.yaml",
         "confide.yaml",
         "rocketchat.yaml",
     ]
+    assert shipped == {name: (REPOSITORY / "mappings" / name).read_bytes() for name in shipped}
+
+
+def test_the_wheel_carries_every_file_of_the_package(wheel):
+    """pyproject.toml lists the packages (setuptools' find cannot name the one built from
+    ``mappings/``): a package left out of the list would be missing here."""
+
+    def files(root: Path) -> set[str]:
+        """The files below ``root``, but caches and hidden files (the copy built leaves them out)."""
+        found = (path.relative_to(root) for path in root.rglob("*") if path.is_file())
+        return {
+            str(path)
+            for path in found
+            if not any(part == "__pycache__" or part.startswith(".") for part in path.parts)
+        }
+
+    assert files(REPOSITORY / "scimbridge") <= files(wheel / "scimbridge")
+
+
+def test_an_installed_wheel_shows_its_packaged_default_mapping(wheel, tmp_path):
+    shown = run_installed(wheel, tmp_path, "-m", "scimbridge", "mapping", "show", "rocketchat")
+    found = run_installed(
+        wheel,
+        tmp_path,
+        "-c",
+        "from scimbridge.config import default_mapping as d; print(d('rocketchat'))",
+    )
+
+    assert shown == (REPOSITORY / "mappings" / "rocketchat.yaml").read_text("utf-8")
+    assert found.strip() == str(wheel / "scimbridge/vendors/mappings/rocketchat.yaml")
 
 
 def test_the_wheel_ships_the_record_schemas_and_registers_the_built_in_vendors(wheel):
@@ -166,21 +215,20 @@ def test_an_installed_wheel_serves_a_target_without_a_mapping_key(wheel, tmp_pat
         "  - name: lab\n"
         "    vendor: aria\n"
         "    base_url: http://127.0.0.1:9\n"
+        "    credentials: {username: admin, password: aria-password}\n"
         "    options: {auth_source_id: directory}\n"
+        '    credentials: {username: bridge, password: "${ARIA_PASSWORD}"}\n'
         '    inbound: {bearer_tokens: ["${SCIM_TOKEN}"]}\n'
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {"SCIM_TOKEN": "a-scim-token-0123456789", "PYTHONPATH": str(wheel)}
-    where = subprocess.run(
-        [sys.executable, "-c", "import scimbridge; print(scimbridge.__file__)"],
-        cwd=elsewhere,
-        env={"PATH": "/usr/bin:/bin", **env},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert where.stdout.startswith(str(wheel))
+    env = {
+        "SCIM_TOKEN": "a-scim-token-0123456789",
+        "ARIA_PASSWORD": "an-aria-password",
+        "PYTHONPATH": str(wheel),
+    }
+    where = run_installed(wheel, elsewhere, "-c", "import scimbridge; print(scimbridge.__file__)")
+    assert where.startswith(str(wheel))
     served = Served(tmp_path / "bridge.yaml", elsewhere, env)
     try:
         served.wait_until_serving()

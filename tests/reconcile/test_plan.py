@@ -57,6 +57,8 @@ def target() -> Target:
     document = {
         "targets": [
             {"name": "aria", "vendor": "aria", "base_url": "http://127.0.0.1:9",
+             "credentials": {"username": "admin", "password": "aria-password"},
+             "options": {"auth_source_id": "local"},
              "inbound": {"bearer_tokens": ["t" * 24]}}
         ]
     }  # fmt: skip

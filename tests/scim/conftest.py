@@ -46,12 +46,14 @@ def config_document(database: str) -> dict[str, Any]:
                 "name": "entra",
                 "vendor": "cloudshell",
                 "base_url": "http://127.0.0.1:9",
+                "credentials": {"username": "admin", "password": "cloudshell-password"},
                 "inbound": {"bearer_tokens": [ENTRA_TOKEN]},
             },
             {
                 "name": "okta",
                 "vendor": "aria",
                 "base_url": "http://127.0.0.1:9",
+                "credentials": {"username": "admin", "password": "aria-password"},
                 "options": {"auth_source_id": "okta-directory"},
                 "inbound": {
                     "bearer_tokens": [OKTA_TOKEN],

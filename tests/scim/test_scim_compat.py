@@ -7,7 +7,9 @@ and leave an already compliant request exactly as it was.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
+import pytest
 from scim_client import BULK_REQUEST_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, ScimClient
 
 from scimbridge.scim import compat
@@ -147,3 +149,80 @@ class TestThroughBulk:
         )
 
         assert entra.fetch(f"/Groups/{group['id']}").get("members", []) == []
+
+
+def found(client: ScimClient, expression: str, endpoint: str = "/Users") -> list[str]:
+    """The ids a ``GET ?filter=`` finds, failing the test on anything but 200."""
+    listing = client.fetch(f"{endpoint}?{urlencode({'filter': expression})}")
+    return [resource["id"] for resource in listing["Resources"]]
+
+
+class TestUnquotedFilterValues:
+    """Microsoft's SCIM reference tests and Entra ID-compatible clients send string values
+    without quotes; where only one reading exists, the value is read as a string
+    (:func:`scimbridge.scim.compat.quote_bare_values`)."""
+
+    def test_user_name_starts_with_an_unquoted_letter(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        """The reference collection's ``FilterStartsWith``: ``userName sw O``."""
+        other = entra.create_user("Olivia@example.com")
+
+        assert found(entra, "userName sw O") == [other["id"]]
+
+    def test_an_unquoted_date_time_compares_as_a_date_time(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        assert found(entra, "meta.created gt 2015-10-10T14:38:21.8617979-07:00") == [user["id"]]
+        assert found(entra, "meta.created lt 2015-10-10T14:38:21.8617979-07:00") == []
+
+    def test_an_unquoted_value_inside_a_value_filter(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        assert found(entra, "emails[type eq work and primary eq true]") == [user["id"]]
+
+    def test_unquoted_values_combine_with_quoted_ones(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        expression = 'userName eq bjensen@example.com and name.familyName eq "Jensen"'
+
+        assert found(entra, expression) == [user["id"]]
+
+    def test_a_group_display_name_unquoted(self, entra: ScimClient) -> None:
+        group = entra.create_group("Sales")
+
+        assert found(entra, "displayName eq Sales", "/Groups") == [group["id"]]
+
+    @pytest.mark.parametrize(
+        "expression",
+        [
+            "displayName eq Barbara Jensen",
+            "userName eq and",
+            'userName eq "unterminated',
+        ],
+    )
+    def test_an_ambiguous_unquoted_value_stays_invalid_filter(
+        self, entra: ScimClient, expression: str
+    ) -> None:
+        response = entra.get(f"/Users?{urlencode({'filter': expression})}")
+
+        assert response.status_code == 400
+        assert response.get_json()["scimType"] == "invalidFilter"
+
+    def test_a_number_stays_a_number(self, entra: ScimClient, user: dict[str, Any]) -> None:
+        """``externalId eq 123`` compares a string attribute with the number 123, which
+        RFC 7644 §3.4.2.2 makes a different value from "123": refused, not reread."""
+        response = entra.get(f"/Users?{urlencode({'filter': 'externalId eq 123'})}")
+
+        assert response.status_code == 400
+        assert "123" in response.get_json()["detail"]
+
+    def test_a_search_request_body_too(self, entra: ScimClient, user: dict[str, Any]) -> None:
+        request = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName sw bjen",
+        }
+
+        listing = entra.post("/Users/.search", request).get_json()
+
+        assert [resource["id"] for resource in listing["Resources"]] == [user["id"]]

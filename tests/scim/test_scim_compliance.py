@@ -41,6 +41,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 "name": "lab",
                 "vendor": "cloudshell",
                 "base_url": "http://127.0.0.1:9",
+                "credentials": {"username": "admin", "password": "cloudshell-password"},
                 "inbound": {"bearer_tokens": [TOKEN]},
             }
         ],

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import threading
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import requests
+import waitress
 from flask import Flask
 from flask.testing import FlaskClient
 from scim_client import (
@@ -27,7 +31,9 @@ from scim_client import (
 from sqlalchemy import text
 
 from scimbridge.app import create_app
+from scimbridge.cli import WAITRESS_OPTIONS
 from scimbridge.config import BridgeConfig
+from scimbridge.observability.logs import LogFormat, configure_logging
 
 RFC_7644_BULK_WITH_BULK_IDS = {
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
@@ -384,6 +390,34 @@ class TestUnexpectedErrors:
         assert "unexpected error on POST /Users" in caplog.text
         assert user_name not in caplog.text
 
+    @pytest.mark.parametrize("log_format", ["json", "text"])
+    def test_a_unique_violation_s_detail_never_reaches_the_log(
+        self, app: Flask, entra: ScimClient, log_format: LogFormat
+    ) -> None:
+        """PostgreSQL's ``DETAIL:  Key (display_name)=(…) already exists.`` names the value,
+        which ``hide_parameters`` does not hide: the written log line leaves it out."""
+        with app.extensions["scimbridge"].database.engine.begin() as connection:
+            connection.execute(text("CREATE UNIQUE INDEX one_name ON resources (display_name)"))
+        display_name = "pii-9c1e5b Jensen"
+        entra.create_user("first@example.com", displayName=display_name)
+        stream = io.StringIO()
+        handler = configure_logging("INFO", log_format, stream=stream)
+        try:
+            response = entra.post(
+                "/Users",
+                {
+                    "schemas": [USER_SCHEMA],
+                    "userName": "second@example.com",
+                    "displayName": display_name,
+                },
+            )
+        finally:
+            logging.getLogger().removeHandler(handler)
+
+        assert response.status_code == 500
+        assert "unexpected error on POST /Users" in stream.getvalue()
+        assert "pii-9c1e5b" not in stream.getvalue()
+
 
 class TestDiscovery:
     """RFC 7644 §4."""
@@ -404,6 +438,17 @@ class TestDiscovery:
         assert bulk_config["supported"] is True
         assert bulk_config["maxOperations"] == MAX_BULK_OPERATIONS
         assert bulk_config["maxPayloadSize"] == MAX_PAYLOAD_BYTES
+
+    def test_each_target_announces_the_schemes_its_inbound_accepts(
+        self, entra: ScimClient, okta: ScimClient
+    ) -> None:
+        """``entra`` takes bearer tokens only; ``okta`` bearer tokens and Basic."""
+        entra_schemes = entra.fetch("/ServiceProviderConfig")["authenticationSchemes"]
+        okta_schemes = okta.fetch("/ServiceProviderConfig")["authenticationSchemes"]
+
+        assert [scheme["type"] for scheme in entra_schemes] == ["oauthbearertoken"]
+        assert [scheme["type"] for scheme in okta_schemes] == ["oauthbearertoken", "httpbasic"]
+        assert [scheme.get("primary") for scheme in okta_schemes] == [True, None]
 
     def test_resource_types_are_user_and_group(self, entra: ScimClient) -> None:
         listing = entra.fetch("/ResourceTypes")
@@ -512,6 +557,64 @@ class TestBulk:
         assert response.status_code == 413
         assert entra.user_names() == []
 
+    def test_both_operations_of_a_circular_reference_say_circular(self, entra: ScimClient) -> None:
+        """§3.7.1: two groups listing each other by ``bulkId:`` cannot both be created
+        first; each is refused as circular, and neither is written."""
+        groups = [
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": name,
+                "data": {
+                    "schemas": [GROUP_SCHEMA],
+                    "displayName": name,
+                    "members": [{"value": f"bulkId:{other}"}],
+                },
+            }
+            for name, other in (("east", "west"), ("west", "east"))
+        ]
+
+        response = entra.post("/Bulk", bulk(*groups))
+
+        results = response.get_json()["Operations"]
+        assert [result["status"] for result in results] == ["409", "409"]
+        for result in results:
+            assert "circular" in result["response"]["detail"]
+            assert "east, west" in result["response"]["detail"]
+        assert entra.fetch("/Groups")["totalResults"] == 0
+
+    def test_an_operation_referencing_a_cycle_from_outside_is_not_called_circular(
+        self, entra: ScimClient
+    ) -> None:
+        cycle = [
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": "self",
+                "data": {
+                    "schemas": [GROUP_SCHEMA],
+                    "displayName": "self",
+                    "members": [{"value": "bulkId:self"}],
+                },
+            },
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": "outer",
+                "data": {
+                    "schemas": [GROUP_SCHEMA],
+                    "displayName": "outer",
+                    "members": [{"value": "bulkId:self"}],
+                },
+            },
+        ]
+
+        results = entra.post("/Bulk", bulk(*cycle)).get_json()["Operations"]
+
+        details = [result["response"]["detail"] for result in results]
+        assert "references itself" in details[0]
+        assert "circular" not in details[1]
+
 
 class TestPatchResponse:
     def test_patch_answers_200_with_the_whole_resource(
@@ -527,6 +630,46 @@ class TestPatchResponse:
         assert body["nickName"] == "Babs"
         assert body["userName"] == user["userName"]
         assert body["emails"] == user["emails"]
+
+
+class TestGroupMembers:
+    """RFC 7643 §4.2: each member of a Group response carries ``display``, the member's
+    name as it is now, as Microsoft's SCIM reference tests expect."""
+
+    def test_a_user_member_shows_its_display_name(self, entra: ScimClient) -> None:
+        barbara = entra.create_user("bjensen@example.com", displayName="Barbara Jensen")
+        group = entra.create_group("Sales", members=[{"value": barbara["id"]}])
+
+        members = entra.fetch(f"/Groups/{group['id']}")["members"]
+
+        assert [member["display"] for member in members] == ["Barbara Jensen"]
+
+    def test_a_user_member_without_a_display_name_shows_its_user_name(
+        self, entra: ScimClient, user: dict[str, Any]
+    ) -> None:
+        group = entra.create_group("Sales", members=[{"value": user["id"]}])
+
+        assert group["members"][0]["display"] == "bjensen@example.com"
+
+    def test_a_group_member_shows_its_display_name(self, entra: ScimClient) -> None:
+        inner = entra.create_group("Inner")
+        outer = entra.create_group("Outer", members=[{"value": inner["id"], "type": "Group"}])
+
+        listing = entra.fetch('/Groups?filter=displayName eq "Outer"')
+
+        assert listing["Resources"][0]["members"][0]["display"] == "Inner"
+        assert listing["Resources"][0]["id"] == outer["id"]
+
+    def test_the_display_follows_a_rename(self, entra: ScimClient, user: dict[str, Any]) -> None:
+        group = entra.create_group("Sales", members=[{"value": user["id"]}])
+        entra.patch(
+            f"/Users/{user['id']}",
+            patch_op({"op": "replace", "path": "displayName", "value": "Babs Jensen"}),
+        )
+
+        members = entra.fetch(f"/Groups/{group['id']}")["members"]
+
+        assert members[0]["display"] == "Babs Jensen"
 
 
 PROXY = "10.0.0.7"
@@ -588,6 +731,69 @@ class TestLocations:
         assert response.headers["Location"] == location
         assert response.get_json()["meta"]["location"] == location
 
+    def test_an_rfc_7239_forwarded_header_from_a_trusted_proxy_sets_the_locations(
+        self, http: FlaskClient, entra: ScimClient
+    ) -> None:
+        http.environ_base["REMOTE_ADDR"] = PROXY
+        headers = {"Forwarded": 'for=198.51.100.7;proto=https;host="scim.example.net:8443"'}
+
+        response = entra.post(
+            "/Users", {"schemas": [USER_SCHEMA], "userName": "a"}, headers=headers
+        )
+
+        location = f"https://scim.example.net:8443/scim/v2/entra/Users/{response.get_json()['id']}"
+        assert response.headers["Location"] == location
+        assert response.get_json()["meta"]["location"] == location
+
+    def test_the_right_most_forwarded_element_is_the_trusted_one(
+        self, http: FlaskClient, entra: ScimClient
+    ) -> None:
+        """Elements left of the one the trusted proxy appended came from anybody, over one
+        header line or several."""
+        http.environ_base["REMOTE_ADDR"] = PROXY
+        forged = "for=192.0.2.1;proto=http;host=evil.example"
+        appended = "for=198.51.100.7;proto=https;host=scim.example.net"
+
+        one_line = entra.post(
+            "/Users",
+            {"schemas": [USER_SCHEMA], "userName": "a"},
+            headers={"Forwarded": f"{forged}, {appended}"},
+        )
+        two_lines = entra.client.post(
+            "/scim/v2/entra/Users",
+            json={"schemas": [USER_SCHEMA], "userName": "b"},
+            headers=[*entra.headers.items(), ("Forwarded", forged), ("Forwarded", appended)],
+        )
+
+        for response in (one_line, two_lines):
+            assert response.headers["Location"].startswith("https://scim.example.net/scim/v2/")
+
+    def test_a_forwarded_header_from_another_peer_is_ignored(
+        self, http: FlaskClient, entra: ScimClient
+    ) -> None:
+        http.environ_base["REMOTE_ADDR"] = "192.0.2.9"
+
+        response = entra.post(
+            "/Users",
+            {"schemas": [USER_SCHEMA], "userName": "a"},
+            headers={"Forwarded": "proto=http;host=evil.example"},
+        )
+
+        assert response.headers["Location"].startswith("https://idm.example.com/scim/v2/entra/")
+
+    def test_a_malformed_forwarded_header_is_ignored(
+        self, http: FlaskClient, entra: ScimClient
+    ) -> None:
+        http.environ_base["REMOTE_ADDR"] = PROXY
+
+        response = entra.post(
+            "/Users",
+            {"schemas": [USER_SCHEMA], "userName": "a"},
+            headers={"Forwarded": "host=evil.example;garbage", **FORWARDED},
+        )
+
+        assert response.headers["Location"].startswith("https://scim.example.net/identity/")
+
     def test_the_host_header_does_not_change_the_locations(self, entra: ScimClient) -> None:
         response = entra.post(
             "/Users",
@@ -596,6 +802,41 @@ class TestLocations:
         )
 
         assert response.headers["Location"].startswith("https://idm.example.com/scim/v2/entra/")
+
+
+class TestServedBehindAProxy:
+    """``scimbridge serve`` runs waitress, which drops ``Forwarded`` and ``X-Forwarded-*``
+    unless told not to: the bridge must receive them to decide from whom they count."""
+
+    @pytest.fixture
+    def settings(self) -> dict[str, Any]:
+        return {"public_base_url": "https://idm.example.com/", "trusted_proxies": ["127.0.0.1"]}
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            {"Forwarded": "proto=https;host=scim.example.net"},
+            {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "scim.example.net"},
+        ],
+    )
+    def test_forwarded_headers_reach_the_bridge_through_the_server_serve_runs(
+        self, app: Flask, headers: dict[str, str]
+    ) -> None:
+        server = waitress.create_server(app, host="127.0.0.1", port=0, **WAITRESS_OPTIONS)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            response = requests.post(
+                f"http://127.0.0.1:{server.effective_port}/scim/v2/entra/Users",
+                json={"schemas": [USER_SCHEMA], "userName": "served@example.com"},
+                headers={**bearer(ENTRA_TOKEN), **headers},
+                timeout=30,
+            )
+        finally:
+            server.close()
+
+        assert response.status_code == 201
+        assert response.headers["Location"].startswith("https://scim.example.net/scim/v2/entra/")
 
 
 def test_start_up_warns_when_the_host_header_decides_the_locations(

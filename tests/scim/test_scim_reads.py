@@ -20,6 +20,7 @@ from scim2_server.requests import ScimRequest
 from scim_client import ENTERPRISE_SCHEMA, USER_SCHEMA, ScimClient
 
 from scimbridge.delivery.state import DELIVERY_STATE
+from scimbridge.scim.members import add_member_display
 
 
 @pytest.fixture
@@ -30,12 +31,14 @@ def database(database_url: str) -> str:
 def library_answer(
     app: Flask, target: str, path: str
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """What scim2-server's handler answers to ``GET path``, through the models."""
+    """What scim2-server's handler answers to ``GET path``, through the models, with the
+    ``display`` the bridge gives every Group member (:mod:`scimbridge.scim.members`)."""
     endpoint = app.extensions["scimbridge"].endpoints[target]
     request = ScimRequest(method="GET", base_url=f"http://localhost/scim/v2/{target}", path=path)
     try:
         with endpoint.database.transaction(writing=False):
             response = ScimHandler.query(endpoint.handler, request)
+            add_member_display(response.body, endpoint.handler.storage.display_names)
     except SCIMException as error:
         response = endpoint.service.error_response(error)
     return response.status.value, response.body or {}, response.headers

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from scimbridge.vendors.base import Action, VendorUnavailable
+from scimbridge.vendors.base import Action, CredentialsRefused, VendorUnavailable
 
 
 def test_new_users_are_imported_with_their_vendor_ids(vendor_harness):
@@ -183,14 +183,15 @@ def test_an_unreachable_vendor_raises_unavailable(vendor_harness):
         client.deliver([vendor_harness.item(1)])
 
 
-def test_refused_credentials_raise_unavailable_without_the_secrets(vendor_harness, caplog):
+def test_refused_credentials_raise_credentials_refused_without_the_secrets(vendor_harness, caplog):
+    """Not an outage (issue 25, item 2): waiting does not cure a wrong secret."""
     caplog.set_level(logging.DEBUG)
     wrong = {key: f"wrong-{key}-value" for key in ("client_secret", "password", "auth_token")}
     client = vendor_harness.client(
         credentials={key: wrong[key] for key in vendor_harness.emu.credentials if key in wrong}
     )
 
-    with pytest.raises(VendorUnavailable, match="credentials") as raised:
+    with pytest.raises(CredentialsRefused) as raised:
         client.deliver([vendor_harness.item(1)])
 
     for secret in wrong.values():

@@ -1,6 +1,6 @@
 """scimbridge-bulkimport: a vendor plugin for products that import a file of users over HTTP.
 
-The package gives scimbridge one :class:`~scimbridge.vendors.plugin.VendorPlugin`,
+The package gives scimbridge one :class:`~scimbridge.vendors.VendorPlugin`,
 :data:`PLUGIN`, registered in this package's ``pyproject.toml`` under the entry-point
 group ``scimbridge.vendors`` as ``bulkimport``. The bridge imports this module the
 first time a target names ``vendor: bulkimport``; the emulator is imported only when
@@ -10,7 +10,7 @@ vendor's API document the client and the emulator follow.
 
 from __future__ import annotations
 
-from scimbridge.vendors.plugin import VendorPlugin
+from scimbridge.vendors import VendorPlugin
 from scimbridge_bulkimport.client import BulkImportClient
 
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 
 - Token: OAuth 2 client credentials at ``{base}/oauth/token`` (``credentials.token_url``
   overrides it), HTTP Basic only, scope ``users:read users:write``; tokens expire
-  after 15 minutes and are fetched anew (:class:`~scimbridge.vendors.oauth.OAuthClientCredentialsClient`).
+  after 15 minutes and are fetched anew (:class:`~scimbridge.vendors.OAuthClientCredentialsClient`).
 - IMPORT: ``POST {base}/users/import`` with up to 500 rows (JSON, or CSV with
   ``options.format: csv``), answered 202 with a job, polled at ``GET {base}/jobs/{id}``
   until it completes; the job's per-row results are the outcomes.
@@ -16,7 +16,7 @@
 - A known user is imported with its ``id`` and ``update: true``; an account gone at
   the vendor (``not_found``) is imported afresh, as above. Groups replace the
   account's, so when the record manages groups the account is read first and the
-  groups the mapping does not manage are kept (:func:`~scimbridge.vendors.base.merge_managed`).
+  groups the mapping does not manage are kept (:func:`~scimbridge.vendors.merge_managed`).
 - DISABLE: the row ``{id, update: true, active: false}``; without a stored id the
   account is looked up by email; only the vendor's "no such
   account" means nothing to deprovision. REMOVE: ``DELETE {base}/users/{id}``.
@@ -29,32 +29,31 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 
-from scimbridge.mapping import Action
-from scimbridge.vendors.base import (
+from scimbridge.vendors import (
+    Action,
     DeliveryItem,
+    OAuthClientCredentialsClient,
     Outcome,
+    RateLimit,
+    Setting,
+    Settings,
+    Target,
     VendorUnavailable,
-    merge_managed,
-)
-from scimbridge.vendors.http import (
     chunked,
     compact,
     failed,
     json_object,
+    merge_managed,
     nothing_to_deprovision,
+    polling,
     postponed,
     send_isolating,
     succeeded,
 )
-from scimbridge.vendors.oauth import OAuthClientCredentialsClient
-from scimbridge.vendors.pacing import RateLimit
-
-if TYPE_CHECKING:
-    from scimbridge.config import Target
 
 IMPORT = "/users/import"
 USERS = "/users"
@@ -142,14 +141,20 @@ class BulkImportClient(OAuthClientCredentialsClient):
     rate_limits = (RateLimit("api", 60, 60.0),)
     """"60 requests per client per rolling 60 seconds", every call but the token's (§2):
     the token comes from authlib, outside :meth:`call`, so it is not paced."""
-    default_poll_interval_seconds = 3.0
-    """"Poll, no more often than every 2 seconds" (§7), and each poll costs a request of
-    the 60 a minute."""
-    default_max_polls = 100
+    settings = (
+        OAuthClientCredentialsClient.settings
+        # "Poll, no more often than every 2 seconds" (§7); each poll costs a request of the 60 a minute
+        + polling(interval_seconds=3.0, polls=100)
+        + Settings(
+            options=(Setting("format", "How rows are sent: json or csv (§4).", default="json"),)
+        )
+    )
+    """What a target of this vendor configures (the OAuth client's credentials, the polls,
+    the format): any other key is refused when the configuration is read."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
-        format_ = target.options.get("format", "json")
+        format_ = self.option("format")
         if format_ not in FORMATS:
             raise ValueError(f"target {target.name}: options.format must be json or csv")
         self.format: str = format_

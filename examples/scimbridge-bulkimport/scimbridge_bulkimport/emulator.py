@@ -1,6 +1,6 @@
 """The BulkImport User Import API, emulated from its document (README.md, Part 1), not from the client.
 
-A :class:`~scimbridge_emulators.base.VendorEmulator` subclass: the base class logs
+A :class:`~scimbridge_emulators.VendorEmulator` subclass: the base class logs
 requests, plays the faults tests queue, serialises requests on one lock, checks the
 token and counts the rate limit; this module states the vendor's facts and keeps its
 state. It is strict where the document is: everything it does not allow is refused
@@ -47,8 +47,15 @@ from typing import Any, ClassVar
 
 from flask import Flask, Response, jsonify, request
 from jsonschema import Draft202012Validator
-from scimbridge_emulators.base import Bucket, Rejection, VendorEmulator
-from scimbridge_emulators.state import Quota, QuotaCheck, TokenStatus, same_secret
+from scimbridge_emulators import (
+    Bucket,
+    Quota,
+    QuotaCheck,
+    Rejection,
+    TokenStatus,
+    VendorEmulator,
+    same_secret,
+)
 
 SCOPES = ("users:read", "users:write")
 MAX_ROWS = 500

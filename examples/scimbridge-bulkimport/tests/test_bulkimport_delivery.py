@@ -16,17 +16,18 @@ from typing import Any
 import pytest
 from scimbridge_bulkimport.client import BulkImportClient
 
-from scimbridge.mapping import Action
-from scimbridge.testing import LiveBridge, scim_user, start_live
-from scimbridge.testing.contract import (
+from scimbridge.testing import (
+    LiveBridge,
     Teardowns,
     create_user,
     delivery_state,
     join_group,
     patch,
+    scim_user,
     set_active,
+    start_live,
 )
-from scimbridge.vendors.base import DeliveryItem
+from scimbridge.vendors import Action, DeliveryItem
 
 Serve = Callable[..., LiveBridge]
 

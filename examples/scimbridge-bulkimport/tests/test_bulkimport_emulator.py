@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from scimbridge_bulkimport.emulator import BulkImportEmulator
-from scimbridge_emulators.base import build_app
+from scimbridge_emulators import build_app
 
 BASE = "/api/v1"
 CLIENT = BulkImportEmulator.demo_credentials
