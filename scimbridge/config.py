@@ -379,7 +379,7 @@ class Delivery(_Strict):
     batch_size: int | None = Field(default=None, ge=1)
     """The most users one batch carries, up to what the bridge sends the vendor at most in
     one call (ACC 200, Confide, Aria and Rocket.Chat 10,000, CloudShell 1) and hands one
-    delivery (ACC 2,000 in imports of 200, CloudShell 100 calls of one user).
+    delivery (ACC 2,000 in imports of 200, CloudShell 500 calls of one user).
     Default: that most."""
     gather_seconds: float = Field(default=1.0, ge=0)
     """How long a serving worker lets a batch gather while the IdP is still writing users of

@@ -165,6 +165,10 @@ class CloudShellEmulator(VendorEmulator):
 
     def reset_state(self) -> None:
         self.accounts: dict[int, dict[str, Any]] = {}
+        self.ids_by_name: dict[str, int] = {}
+        """Each account's ``Id`` by its lower-cased ``Username`` (which CloudShell never
+        changes): a lookup by name costs the same for ten thousand users as for ten, as
+        it does at a vendor's database, so a large import measures the bridge, not a scan."""
         self.next_ids = itertools.count(1)
         """Id 1 is the built-in ``admin``, listed or not (Quali's "Get all users" example)."""
         login = self.credentials["username"]
@@ -268,9 +272,11 @@ class CloudShellEmulator(VendorEmulator):
         return (self.directory or {}).get(name, {})
 
     def find(self, name: str) -> dict[str, Any] | None:
-        return next(
-            (a for a in self.accounts.values() if a["Username"].lower() == name.lower()), None
-        )
+        """The account of that name, case-insensitively; an account removed from
+        :attr:`accounts` by any means is no longer found."""
+        wanted = name.lower()
+        account = self.accounts.get(self.ids_by_name.get(wanted, 0))
+        return account if account and account["Username"].lower() == wanted else None
 
     def new_account(self, name: str) -> dict[str, Any]:
         """An imported user, with the defaults of the "Import external users" example."""
@@ -294,6 +300,7 @@ class CloudShellEmulator(VendorEmulator):
             "ImportedSid": f"S-1-5-21-1487810946-2753822684-3978873285-{7000 + account_id}",
         }
         self.accounts[account_id] = account
+        self.ids_by_name[name.lower()] = account_id
         return account
 
     def new_local_user(self, fields: dict[str, Any]) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def gathering(database: Database, target: Target, limit: int, now: datetime) -> 
     if delivery.gather_seconds <= 0:
         return False
     free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
-    with database.transaction() as session:
+    with database.transaction(writing=False) as session:
         due, newest, oldest = session.execute(
             select(
                 func.count(), func.max(outbox.c.created_at), func.min(outbox.c.next_attempt_at)

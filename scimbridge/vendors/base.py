@@ -13,7 +13,6 @@ is reported per item with ``retryable=False``.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import unicodedata
 from abc import ABC, abstractmethod
@@ -27,6 +26,7 @@ import requests
 from scimbridge.config import Delivery, Target
 from scimbridge.mapping.context import Action
 from scimbridge.observability.calls import CallObserver, NotObserved
+from scimbridge.vendors.heartbeat import Heartbeat
 from scimbridge.vendors.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -266,6 +266,7 @@ class VendorClient(ABC):
         self.renew: Callable[[], None] = still_wanted
         """Set by the worker for a batch (:meth:`holding`): renews the lease while a request is
         in flight (:meth:`renewing`), and raises :class:`Interrupted` only when it was lost."""
+        self.heartbeat = Heartbeat(self.vendor, KEEP_ALIVE_SECONDS, Interrupted)
 
     @contextmanager
     def holding(self, lease: BatchLease) -> Iterator[None]:
@@ -293,11 +294,11 @@ class VendorClient(ABC):
 
     @contextmanager
     def renewing(self) -> Iterator[None]:
-        """Renew the worker's lease (:attr:`renew`) every :data:`KEEP_ALIVE_SECONDS` from a
-        daemon thread while the block runs: one vendor request, which may take
-        ``delivery.timeout_seconds``, longer than the lease. Without it another worker could
-        claim the user's newer entry meanwhile and deliver it before this request's older
-        write lands (docs/architecture.md, "Transient vs permanent"). A worker asked to stop
+        """Renew the worker's lease (:attr:`renew`) every :data:`KEEP_ALIVE_SECONDS` from the
+        client's daemon thread (:mod:`.heartbeat`) while the block runs: one vendor request,
+        which may take ``delivery.timeout_seconds``, longer than the lease. Without it another
+        worker could claim the user's newer entry meanwhile and deliver it before this
+        request's older write lands (docs/architecture.md, "Transient vs permanent"). A worker asked to stop
         keeps renewing until its request returns; the next :attr:`keep_alive` stops it.
 
         The thread never raises: a renewal the database refuses is logged and tried again.
@@ -305,32 +306,8 @@ class VendorClient(ABC):
         :raises Interrupted: once the block is done, when the lease was lost meanwhile (in
             place of whatever the block raised): the answer must not be settled.
         """
-        done = threading.Event()
-        lost: list[Interrupted] = []
-
-        def beat() -> None:
-            while not done.wait(KEEP_ALIVE_SECONDS):
-                try:
-                    self.renew()
-                except Interrupted as interruption:
-                    lost.append(interruption)
-                    return
-                except Exception as error:
-                    log.warning(
-                        "%s: renewing the lease failed (%s); trying again",
-                        self.vendor,
-                        type(error).__name__,
-                    )
-
-        heartbeat = threading.Thread(target=beat, name=f"{self.vendor}-lease", daemon=True)
-        heartbeat.start()
-        try:
+        with self.heartbeat.during(self.renew):
             yield
-        finally:
-            done.set()
-            heartbeat.join()
-            if lost:
-                raise lost[0]  # replaces the block's own error: the batch is given back
 
     @abstractmethod
     def authenticate(self) -> None:
@@ -422,7 +399,9 @@ class VendorClient(ABC):
         return text
 
     def close(self) -> None:
-        """Release what the client holds (a vendor session token, the HTTP pool)."""
+        """Release what the client holds (a vendor session token, the HTTP pool, the lease's
+        heartbeat thread)."""
+        self.heartbeat.close()
         self.http.close()
 
 

@@ -136,10 +136,12 @@ def refused(item: DeliveryItem, errors: Any) -> Outcome:
 class CloudShellClient(TokenLoginClient):
     vendor = "cloudshell"
     max_batch = 1
-    claim_size = 100
+    claim_size = 500
     """Users one :meth:`deliver` takes, each its own call: enough that the worker's
-    bookkeeping per claim no longer costs more than the calls, few enough that a claim
-    finishes well within the worker's lease."""
+    bookkeeping per claim no longer costs more than the calls, and that a claim's calls
+    last about as long as a large SCIM Bulk request holds SQLite's write lock (the claim and
+    the settle each wait for one); few enough that a claim finishes well within the
+    worker's lease."""
     rate_limits = ()
     """None documented (Quali's CloudShell Admin REST API pages); a 429 is retried like any unavailability."""
     default_token_scheme = "Basic"
