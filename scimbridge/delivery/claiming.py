@@ -91,7 +91,10 @@ def gathering(database: Database, target: Target, limit: int, now: datetime) -> 
     if delivery.gather_seconds <= 0:
         return False
     free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
-    with database.transaction(writing=False) as session:
+    # A writing transaction although it only reads: on SQLite it waits for a SCIM request
+    # being written (a Bulk request commits once, seconds long), whose entries then count
+    # as the IdP still writing; a reading one would see the IdP quiet in mid-Bulk.
+    with database.transaction() as session:
         due, newest, oldest = session.execute(
             select(
                 func.count(), func.max(outbox.c.created_at), func.min(outbox.c.next_attempt_at)

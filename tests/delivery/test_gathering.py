@@ -8,6 +8,8 @@ entry never longer than ``gather_limit_seconds``. A direct round (``run_once``,
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -132,3 +134,32 @@ def test_a_round_with_nothing_due_ends_the_clients_run(bridge, create, clock: Cl
     worker.run_once()
 
     assert vendor.runs_ended == 1
+
+
+@pytest.mark.parametrize("gather_seconds", [0.3])
+def test_a_scim_request_being_written_counts_as_the_idp_still_writing(
+    bridge, worker, vendor, create, database_url
+):
+    """A Bulk request commits once, seconds after its first user: the round waits for it
+    (SQLite's write lock) and sees its users, rather than an IdP gone quiet in mid-Bulk."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL lets no reader wait for a transaction's rows before it commits")
+    create("ada")
+    time.sleep(0.4)
+    writing = threading.Event()
+
+    def bulk_request() -> None:
+        with bridge.database.transaction():
+            create("bob")
+            writing.set()
+            time.sleep(0.5)
+            create("cy")
+
+    request = threading.Thread(target=bulk_request)
+    request.start()
+    writing.wait()
+    delivered = serving_round(worker, bridge)
+    request.join()
+
+    assert delivered == 0
+    assert vendor.batches == []
