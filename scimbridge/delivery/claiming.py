@@ -88,13 +88,27 @@ def gathering(database: Database, target: Target, limit: int, now: datetime) -> 
     SCIM Bulk load), and none has waited ``gather_limit_seconds``. An entry due again after
     a failure waits only while new writes keep coming, and never past the limit."""
     delivery = target.delivery
-    if delivery.gather_seconds <= 0:
+    if delivery.gather_seconds <= 0 or _due(database, target, now, writing=False)[0] >= limit:
         return False
+    # A partial batch is read again in a writing transaction, although it only reads: on
+    # SQLite it waits for a SCIM request being written (a Bulk request commits once,
+    # seconds long), whose entries then count as the IdP still writing; a reading one
+    # would see the IdP quiet in mid-Bulk. A full batch goes without waiting for that turn.
+    due, newest, oldest = _due(database, target, now, writing=True)
+    if newest is None or oldest is None or due >= limit:
+        return False
+    quiet = now - utc(newest) >= timedelta(seconds=delivery.gather_seconds)
+    waited = now - utc(oldest) >= timedelta(seconds=delivery.gather_limit_seconds)
+    return not (quiet or waited)
+
+
+def _due(
+    database: Database, target: Target, now: datetime, writing: bool
+) -> tuple[int, datetime | None, datetime | None]:
+    """How many of the target's entries are due and free, the newest one's creation and the
+    oldest one's due time."""
     free = or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now)
-    # A writing transaction although it only reads: on SQLite it waits for a SCIM request
-    # being written (a Bulk request commits once, seconds long), whose entries then count
-    # as the IdP still writing; a reading one would see the IdP quiet in mid-Bulk.
-    with database.transaction() as session:
+    with database.transaction(writing=writing) as session:
         due, newest, oldest = session.execute(
             select(
                 func.count(), func.max(outbox.c.created_at), func.min(outbox.c.next_attempt_at)
@@ -105,11 +119,7 @@ def gathering(database: Database, target: Target, limit: int, now: datetime) -> 
                 free,
             )
         ).one()
-    if not due or due >= limit:
-        return False
-    quiet = now - utc(newest) >= timedelta(seconds=delivery.gather_seconds)
-    waited = now - utc(oldest) >= timedelta(seconds=delivery.gather_limit_seconds)
-    return not (quiet or waited)
+    return int(due), newest, oldest
 
 
 def claim_due(
