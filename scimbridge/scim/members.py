@@ -1,8 +1,9 @@
 """Group members in responses carry ``display``: the member's name, read when answering.
 
 RFC 7643 §4.2 describes ``display`` as "a human-readable name, primarily used for
-display purposes", and Microsoft's SCIM reference tests expect each member of a Group
-response to have one. Identity providers send members as ``{"value": "<id>"}``, so
+display purposes", and Group responses without it read as bare ids to an admin comparing
+them with the IdP's view (issue 25; Microsoft's reference collection asserts nothing
+about it, so this is a courtesy, not a conformance fix). Identity providers send members as ``{"value": "<id>"}``, so
 the bridge fills in what the member is called when it answers: a User's
 ``displayName``, else its ``userName``; a Group's ``displayName``. The name is read
 from the member at that moment, never stored with the membership, so it follows a

@@ -230,6 +230,9 @@ class AccClient(OAuthClientCredentialsClient):
             ),
         )
     )
+    account_refusals = frozenset({403})
+    """APS answers 403 for a token without the scope a call needs and for a write whose
+    ``User-Id`` names no account admin: never for a user's record (those fail after the 202)."""
     rate_limits = (
         RateLimit("writes", 100, 60.0, methods=WRITES, path_prefix=ADMIN),
         RateLimit("reads", 600, 60.0, methods=frozenset({"GET"}), path_prefix=ADMIN),

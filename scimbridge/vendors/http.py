@@ -338,6 +338,11 @@ class HttpVendorClient(VendorClient):
     error_text_keys: ClassVar[tuple[str, ...]] = ERROR_TEXT_KEYS
     """The fields of the vendor's JSON error document that hold its message, tried in order
     (:func:`error_text`): a vendor answering ``{"msg": ...}`` sets ``("msg",)``."""
+    account_refusals: ClassVar[frozenset[int]] = frozenset()
+    """Statuses with which the vendor refuses any call the bridge's own account may not make,
+    never one user's record (ACC's 403 ``ERR_ACCESS_DENIED``: a token without the scope, a
+    ``User-Id`` that names no admin): :class:`CredentialsRefused`, so that the target waits
+    in ``credentials refused`` rather than failing and parking every user in turn."""
 
     def __init__(self, target: Target, http: requests.Session | None = None):
         super().__init__(target, http)
@@ -579,6 +584,8 @@ class HttpVendorClient(VendorClient):
         )
         if status == 401 and renewed:
             return CredentialsRefused(f"{message} (even with renewed credentials)")
+        if status in self.account_refusals:
+            return CredentialsRefused(f"{message} (check the target's credentials)")
         if status == 429 or status >= 500:
             return VendorUnavailable(message, retry_after=self.vendor_wait(response))
         return VendorRejected(status, message)

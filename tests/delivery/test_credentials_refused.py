@@ -26,14 +26,17 @@ from scimbridge.store.delivery_tables import outbox
 from scimbridge.testing.live import LiveBridge, scim_user, start_live
 from scimbridge.vendors import client_for
 
-SECRET = {
-    "acc": "client_secret",
-    "aria": "password",
-    "cloudshell": "password",
-    "confide": "client_secret",
-    "rocketchat": "auth_token",
-}
-"""The credential each vendor checks that an admin may mistype."""
+MISTYPED = [
+    ("acc", "client_secret"),
+    ("acc", "user_id"),
+    ("aria", "password"),
+    ("cloudshell", "password"),
+    ("confide", "client_secret"),
+    ("rocketchat", "auth_token"),
+]
+"""The credentials each vendor checks that an admin may mistype: ACC refuses a wrong
+``client_secret`` at the token request (401) and a ``User-Id`` that names no admin on every
+write (403, ``ERR_ACCESS_DENIED``)."""
 GIVE_UP_AFTER = 600
 REFUSED_SECONDS = 240
 """How long the tests leave the secret wrong: four logins a minute apart, as few as keep the
@@ -41,10 +44,10 @@ client within Rocket.Chat's 10 calls a minute of real time (which the test clock
 USERS = ("ada", "grace", "edsger")
 
 
-def with_wrong_secret(live: LiveBridge) -> None:
-    """Give the worker a client whose secret is wrong, as a mistyped configuration would."""
+def with_wrong_secret(live: LiveBridge, key: str) -> None:
+    """Give the worker a client whose ``key`` is wrong, as a mistyped configuration would."""
     target = live.bridge.config.targets[0]
-    credentials = {**target.credentials, SECRET[live.vendor]: SecretStr("not-the-secret")}
+    credentials = {**target.credentials, key: SecretStr("not-the-secret")}
     live.worker.clients[target.name] = client_for(
         target.model_copy(update={"credentials": credentials})
     )
@@ -55,19 +58,20 @@ def with_secret_fixed(live: LiveBridge) -> None:
     live.worker.clients.pop(live.bridge.config.targets[0].name).close()
 
 
-@pytest.fixture(params=sorted(SECRET))
+@pytest.fixture(params=MISTYPED, ids=[f"{vendor}-{key}" for vendor, key in MISTYPED])
 def refused(
     request: pytest.FixtureRequest, tmp_path: Any, database_url: str
 ) -> Iterator[LiveBridge]:
     """A live bridge whose vendor refuses its secret, with three users written and one
     delivery round run: of the first user, as batches hold one user each."""
+    vendor, key = request.param
     live, stop = start_live(
         tmp_path,
-        request.param,
+        vendor,
         database_url,
         delivery={"give_up_after_seconds": GIVE_UP_AFTER, "backoff_seconds": 10, "batch_size": 1},
     )
-    with_wrong_secret(live)
+    with_wrong_secret(live, key)
     for name in USERS:
         assert live.scim("POST", "/Users", scim_user(name)).status_code == 201
     live.worker.run_once()
