@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
 from typing import Any
@@ -157,55 +158,56 @@ def test_the_value_is_stored_for_the_user_before_the_record_goes_out(
     assert [tuple(row) for row in rows] == [("username", "john")]
 
 
-def test_workers_racing_for_one_value_give_it_to_one_user(bridge, create):
-    """Four workers choose at the same moment, for four users, each of twenty values: the
-    table's key, not the look before the insert, makes each value one user's."""
+RACED_VALUES = [f"name{n}" for n in range(20)]
+"""The values four workers race for, each for its own user."""
+
+
+def race_four_workers(
+    bridge, create, race: Callable[[Any, str, threading.Barrier], list[str]]
+) -> dict[str, list[str]]:
+    """Four users, each with a worker thread running ``race(target, link_id, start)``
+    over :data:`RACED_VALUES` (``start`` lines them up); the values each one won, by link."""
     for n in range(4):
         create(f"user{n}@example.com")
     with bridge.database.transaction() as session:
         link_ids = session.execute(select(links.c.id)).scalars().all()
     target = bridge.config.target("chat")
-    values = [f"name{n}" for n in range(20)]
     start = threading.Barrier(len(link_ids))
+    with ThreadPoolExecutor(len(link_ids)) as pool:
+        won = pool.map(lambda link_id: race(target, link_id, start), link_ids)
+        return dict(zip(link_ids, won, strict=True))
 
-    def race(link_id: str) -> list[str]:
+
+def assert_each_value_is_one_users(bridge, won: dict[str, list[str]]) -> None:
+    assert sorted(value for wins in won.values() for value in wins) == sorted(RACED_VALUES)
+    with bridge.database.transaction() as session:
+        held = dict(session.execute(select(chosen_values.c.value, chosen_values.c.link_id)).all())
+    assert held == {value: link for link, wins in won.items() for value in wins}
+
+
+def test_workers_racing_for_one_value_give_it_to_one_user(bridge, create):
+    """Four workers choose at the same moment, for four users, each of twenty values: the
+    table's key, not the look before the insert, makes each value one user's."""
+
+    def race(target: Any, link_id: str, start: threading.Barrier) -> list[str]:
         won = []
-        for value in values:
+        for value in RACED_VALUES:
             start.wait()
             if reserve(bridge.database, target, link_id, "username", value):
                 won.append(value)
         return won
 
-    with ThreadPoolExecutor(len(link_ids)) as pool:
-        won = dict(zip(link_ids, pool.map(race, link_ids), strict=True))
-
-    assert sorted(value for wins in won.values() for value in wins) == sorted(values)
-    with bridge.database.transaction() as session:
-        held = dict(session.execute(select(chosen_values.c.value, chosen_values.c.link_id)).all())
-    assert held == {value: link for link, wins in won.items() for value in wins}
+    assert_each_value_is_one_users(bridge, race_four_workers(bridge, create, race))
 
 
 def test_workers_racing_for_a_batch_of_values_give_each_to_one_user(bridge, create):
     """Four workers reserve the same twenty values at the same moment, each for its user and
     all in one transaction (``reserve_all``, a round of a batch): when the key refuses a
     worker's insert, its wishes are tried one by one, and each value is one user's."""
-    for n in range(4):
-        create(f"user{n}@example.com")
-    with bridge.database.transaction() as session:
-        link_ids = session.execute(select(links.c.id)).scalars().all()
-    target = bridge.config.target("chat")
-    values = [f"name{n}" for n in range(20)]
-    start = threading.Barrier(len(link_ids))
 
-    def race(link_id: str) -> list[str]:
+    def race(target: Any, link_id: str, start: threading.Barrier) -> list[str]:
         start.wait()
-        wishes = [Wish(link_id, "username", value) for value in values]
+        wishes = [Wish(link_id, "username", value) for value in RACED_VALUES]
         return [wish.value for wish in reserve_all(bridge.database, target, wishes)]
 
-    with ThreadPoolExecutor(len(link_ids)) as pool:
-        won = dict(zip(link_ids, pool.map(race, link_ids), strict=True))
-
-    assert sorted(value for wins in won.values() for value in wins) == sorted(values)
-    with bridge.database.transaction() as session:
-        held = dict(session.execute(select(chosen_values.c.value, chosen_values.c.link_id)).all())
-    assert held == {value: link for link, wins in won.items() for value in wins}
+    assert_each_value_is_one_users(bridge, race_four_workers(bridge, create, race))
